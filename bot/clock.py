@@ -1,0 +1,33 @@
+"""The injectable clock: code that asks what time it is takes a `Clock`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class FastClock:
+    """A clock that starts at a given instant and runs `speed` times faster than real time.
+
+    Used by the playground and end-to-end tests to live through a work day in minutes.
+    """
+
+    def __init__(self, start: datetime, speed: float = 1.0) -> None:
+        self.start = start
+        self.speed = speed
+        self._origin = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=(time.monotonic() - self._origin) * self.speed)
+
+
+def real_seconds(clock: Clock, delta: timedelta) -> float:
+    """How long to really wait for `delta` of this clock's time to pass."""
+    return delta.total_seconds() / getattr(clock, "speed", 1.0)

@@ -1,0 +1,34 @@
+"""Logging: one line per event, and never the bot token (it sits in every API URL)."""
+
+from __future__ import annotations
+
+import logging
+
+
+class RedactToken(logging.Filter):
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "[token]"), None
+        if record.exc_info and record.exc_info[1] is not None:
+            # Tracebacks of failed requests carry the URL too: render and redact them now.
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = text.replace(self.token, "[token]")
+            record.exc_info = None
+            record.msg = f"{record.getMessage()}\n{record.exc_text}"
+            record.args, record.exc_text = None, None
+        return True
+
+
+def setup_logging(level: str, token: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactToken(token))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    # httpx logs every request URL (with the token) at INFO: keep it to warnings.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -1,0 +1,42 @@
+"""What the bot says, as plain data: the domain builds replies, handlers render them.
+
+Keeping these free of `telegram` types lets the domain be tested without a bot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str  # callback data, at most 64 bytes
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    # A reply keyboard under the text field; "location" asks for the user's location.
+    keyboard: tuple[tuple[str, ...], ...] = ()
+    location_button: str | None = None
+    remove_keyboard: bool = False
+    # Replace the message whose button was pressed instead of sending a new one.
+    edit: bool = False
+
+
+@dataclass
+class Answer:
+    """A handler's result: messages to send and the short note on a pressed button."""
+
+    replies: list[Reply] = field(default_factory=list)
+    toast: str | None = None
+
+    def say(self, text: str, *rows: tuple[Button, ...] | list[Button], **options: object) -> Answer:
+        self.replies.append(Reply(text, tuple(tuple(row) for row in rows), **options))  # type: ignore[arg-type]
+        return self
+
+
+def row(*buttons: Button) -> tuple[Button, ...]:
+    return buttons

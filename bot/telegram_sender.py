@@ -1,0 +1,79 @@
+"""The `Sender` for Telegram: renders replies into PTB calls and maps its errors."""
+
+from __future__ import annotations
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.delivery import Blocked, Rejected, TryLater
+from bot.replies import Reply
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+
+
+def markup_for(reply: Reply) -> Markup:
+    if reply.buttons:
+        return InlineKeyboardMarkup(
+            [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+             for row in reply.buttons]
+        )
+    if reply.keyboard or reply.location_button:
+        rows = [[KeyboardButton(label) for label in row] for row in reply.keyboard]
+        if reply.location_button:
+            rows.insert(0, [KeyboardButton(reply.location_button, request_location=True)])
+        return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+    if reply.remove_keyboard:
+        return ReplyKeyboardRemove()
+    return None
+
+
+class TelegramSender:
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, chat_id: int, reply: Reply) -> int:
+        with _mapped_errors():
+            message = await self.bot.send_message(chat_id, reply.text,
+                                                  reply_markup=markup_for(reply))
+        return message.message_id
+
+    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None:
+        markup = markup_for(reply)
+        with _mapped_errors():
+            try:
+                await self.bot.edit_message_text(
+                    reply.text, chat_id=chat_id, message_id=message_id,
+                    reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
+                )
+            except BadRequest as exc:
+                if "not modified" not in exc.message.lower():
+                    raise
+
+
+class _mapped_errors:
+    """Turns PTB's exceptions into the domain's delivery failures."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type | None, exc: BaseException | None, _tb: object) -> bool:
+        if exc is None:
+            return False
+        if isinstance(exc, Forbidden):
+            raise Blocked(exc.message) from exc
+        if isinstance(exc, RetryAfter):
+            raise TryLater(exc.message, retry_after=exc.retry_after.total_seconds()
+                           if hasattr(exc.retry_after, "total_seconds")
+                           else float(exc.retry_after)) from exc
+        if isinstance(exc, BadRequest):
+            raise Rejected(exc.message) from exc
+        if isinstance(exc, NetworkError | TelegramError):
+            raise TryLater(str(exc)) from exc
+        return False

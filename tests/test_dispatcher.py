@@ -1,0 +1,257 @@
+"""The dispatcher and the reminder engine against a real database (SQLite and PostgreSQL).
+
+A recording sender stands in for Telegram here; the end-to-end tests use the real process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import due
+from bot.config import load_settings
+from bot.content import load_program
+from bot.db import Database
+from bot.delivery import Blocked, TryLater
+from bot.dispatcher import Dispatcher
+from bot.jobs import make_jobs
+from bot.models import Break, DueMessage, User
+from bot.reminders import plan_next, preferences
+from bot.replies import Reply
+from bot.schedule import break_times
+from bot.services import Services
+from bot.users import deactivate
+
+TOKEN = "123456789:" + "A" * 35
+MONDAY = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
+
+
+class ManualClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class RecordingSender:
+    sent: list[tuple[int, str, datetime]] = field(default_factory=list)
+    edits: list[tuple[int, int]] = field(default_factory=list)
+    clock: ManualClock | None = None
+    failures: dict[int, list[Exception]] = field(default_factory=dict)
+    next_id: int = 1
+
+    async def send(self, chat_id: int, reply: Reply) -> int:
+        queue = self.failures.get(chat_id)
+        if queue:
+            raise queue.pop(0)
+        assert self.clock is not None
+        self.sent.append((chat_id, reply.text, self.clock()))
+        self.next_id += 1
+        return self.next_id
+
+    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None:
+        self.edits.append((chat_id, message_id))
+
+
+def _services(database: Database, clock: ManualClock) -> Services:
+    settings = load_settings(telegram_bot_token=TOKEN, database_url=database.url,
+                             _env_file=None)
+    return Services(settings, database, clock, load_program())
+
+
+def _dispatcher(database: Database, clock: ManualClock, sender: RecordingSender,
+                worker: str = "w1") -> Dispatcher:
+    return Dispatcher(database, sender, clock, make_jobs(_services(database, clock)),
+                      on_blocked=deactivate, worker=worker)
+
+
+ZONES = ["America/New_York", "Europe/Madrid", "Asia/Kolkata", "Pacific/Chatham",
+         "Australia/Lord_Howe", "UTC+05:30", "Europe/London"]
+
+
+def _user(user_id: int, rng: random.Random) -> User:
+    start = rng.choice([time(8), time(9), time(9, 30), time(22)])
+    end = time((start.hour + rng.choice([4, 8, 9])) % 24, start.minute)
+    days = rng.choice([0b0011111, 0b1111111, 0b0101010])
+    return User(id=user_id, chat_id=user_id, created_at=MONDAY, consented_at=MONDAY,
+                onboarded_at=MONDAY, active=True, draft={}, time_zone=rng.choice(ZONES),
+                work_days=days, work_start=start, work_end=end,
+                breaks_per_day=rng.randint(1, 8), place="desk")
+
+
+async def _add_users(database: Database, count: int, start: datetime) -> list[User]:
+    rng = random.Random(7)
+    users = [_user(1000 + i, rng) for i in range(count)]
+    async with database.session() as session:
+        session.add_all(users)
+        await session.flush()
+        for user in users:
+            await plan_next(session, user, start)
+    return users
+
+
+async def _run_until(dispatcher: Dispatcher, clock: ManualClock, end: datetime) -> None:
+    """Lives through time: jumps the clock to each next due row and dispatches it."""
+    while True:
+        async with dispatcher.database.session() as session:
+            next_due = await due.next_due_at(session)
+        if next_due is None or next_due > end:
+            return
+        clock.now = max(clock.now, next_due)
+        await dispatcher.run_once()
+
+
+async def test_a_simulated_week_sends_exactly_the_expected_reminders(
+    database: Database,
+) -> None:
+    clock = ManualClock(MONDAY)
+    sender = RecordingSender(clock=clock)
+    users = await _add_users(database, 300, MONDAY)
+    end = MONDAY + timedelta(days=7)
+    await _run_until(_dispatcher(database, clock, sender), clock, end)
+
+    expected = set()
+    for user in users:
+        prefs = preferences(user)
+        for offset in range(-1, 8):
+            for at in break_times(prefs, date(2026, 11, 30) + timedelta(days=offset)):
+                if MONDAY < at <= end:
+                    expected.add((user.id, at))
+    reminders = [(chat, at) for chat, text, at in sender.sent if "stretch break" in text]
+    assert len(reminders) == len(set(reminders)), "a reminder was sent twice"
+    assert set(reminders) == expected
+    # Every unanswered reminder expired quietly: its buttons were edited away.
+    async with database.session() as session:
+        missed = await session.scalar(select(func.count()).where(Break.status == "missed"))
+    assert missed is not None and missed >= len(expected) - len(users)
+
+
+@pytest.mark.postgres
+async def test_two_dispatchers_on_postgres_send_each_reminder_once(pg_url: str) -> None:
+    databases = [Database(pg_url), Database(pg_url)]
+    try:
+        clock = ManualClock(MONDAY)
+        sender = RecordingSender(clock=clock)
+        users = await _add_users(databases[0], 200, MONDAY)
+        end = MONDAY + timedelta(days=1)
+        first, second = (_dispatcher(db, clock, sender, worker=f"w{i}")
+                         for i, db in enumerate(databases))
+        while True:
+            async with databases[0].session() as session:
+                next_due = await due.next_due_at(session)
+            if next_due is None or next_due > end:
+                break
+            clock.now = max(clock.now, next_due)
+            await asyncio.gather(first.run_once(), second.run_once())
+        reminders = [(chat, at) for chat, text, at in sender.sent if "stretch break" in text]
+        expected = {(u.id, at) for u in users
+                    for d in (date(2026, 11, 29), date(2026, 11, 30))
+                    for at in break_times(preferences(u), d) if MONDAY < at <= end}
+        assert len(reminders) == len(set(reminders))
+        assert set(reminders) == expected
+    finally:
+        for db in databases:
+            await db.close()
+
+
+@pytest.mark.postgres
+async def test_concurrent_claims_never_overlap(pg_url: str) -> None:
+    databases = [Database(pg_url) for _ in range(4)]
+    try:
+        async with databases[0].session() as session:
+            session.add(User(id=1, chat_id=1, created_at=MONDAY, draft={}))
+            await session.flush()
+            for i in range(1000):
+                await due.schedule(session, 1, "reminder", f"k{i}", MONDAY)
+
+        async def claim_all(db: Database, worker: str) -> list[int]:
+            ids: list[int] = []
+            while True:
+                async with db.session() as session:
+                    rows = await due.claim(session, MONDAY, worker, timedelta(minutes=1), 37)
+                if not rows:
+                    return ids
+                ids += [row.id for row in rows]
+
+        claimed = await asyncio.gather(*(claim_all(db, f"w{i}") for i, db in
+                                         enumerate(databases)))
+        everything = [row_id for ids in claimed for row_id in ids]
+        assert len(everything) == 1000 == len(set(everything))
+    finally:
+        for db in databases:
+            await db.close()
+
+
+async def test_an_abandoned_claim_is_taken_over_after_its_lease(database: Database) -> None:
+    async with database.session() as session:
+        session.add(User(id=1, chat_id=1, created_at=MONDAY, draft={}))
+        await session.flush()
+        await due.schedule(session, 1, "reminder", "k", MONDAY)
+    lease = timedelta(seconds=90)
+    async with database.session() as session:
+        assert len(await due.claim(session, MONDAY, "dead", lease)) == 1
+    async with database.session() as session:
+        assert await due.claim(session, MONDAY + timedelta(seconds=30), "alive", lease) == []
+    async with database.session() as session:
+        taken = await due.claim(session, MONDAY + timedelta(seconds=91), "alive", lease)
+    assert [row.claimed_by for row in taken] == ["alive"]
+    async with database.session() as session:
+        # The dead process's late finish must not overwrite the new owner's claim.
+        assert not await due.finish(session, taken[0].id, "dead", "sent", MONDAY)
+
+
+async def _one_user(database: Database, start: datetime) -> User:
+    users = await _add_users(database, 1, start)
+    return users[0]
+
+
+async def test_a_blocked_user_becomes_inactive_and_loses_pending_reminders(
+    database: Database,
+) -> None:
+    clock = ManualClock(MONDAY)
+    user = await _one_user(database, MONDAY)
+    sender = RecordingSender(clock=clock, failures={user.chat_id: [Blocked("blocked")]})
+    await _run_until(_dispatcher(database, clock, sender), clock, MONDAY + timedelta(days=3))
+    assert sender.sent == []
+    async with database.session() as session:
+        stored = await session.get(User, user.id)
+        pending = await session.scalar(select(func.count()).where(
+            DueMessage.user_id == user.id, DueMessage.status == "pending"))
+    assert stored is not None and not stored.active
+    assert pending == 0
+
+
+async def test_flood_control_delays_but_loses_nothing(database: Database) -> None:
+    clock = ManualClock(MONDAY)
+    user = await _one_user(database, MONDAY)
+    storm = [TryLater("429", retry_after=3) for _ in range(8)]
+    sender = RecordingSender(clock=clock, failures={user.chat_id: storm})
+    async with database.session() as session:
+        first = await session.scalar(select(DueMessage.due_at))
+    await _run_until(_dispatcher(database, clock, sender), clock, first + timedelta(minutes=5))
+    assert len(sender.sent) == 1
+    assert sender.sent[0][2] == first + timedelta(seconds=24)
+
+
+async def test_server_errors_are_retried_then_expired_as_missed(database: Database) -> None:
+    clock = ManualClock(MONDAY)
+    user = await _one_user(database, MONDAY)
+    sender = RecordingSender(clock=clock,
+                             failures={user.chat_id: [TryLater("502") for _ in range(5)]})
+    async with database.session() as session:
+        first = await session.scalar(select(DueMessage.due_at))
+    await _run_until(_dispatcher(database, clock, sender), clock, first + timedelta(minutes=10))
+    async with database.session() as session:
+        row = await session.scalar(select(DueMessage).where(DueMessage.due_at >= first)
+                                   .order_by(DueMessage.id).limit(1))
+        brk = await session.scalar(select(Break))
+    assert sender.sent == []
+    assert row is not None and row.status == "failed" and "502" in (row.outcome or "")
+    assert brk is not None and brk.status == "missed"
