@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from types import ModuleType
 
-from bot import account
+from bot import account, assessment, onboarding, pause, reminders, sessions, settings_flow
 from bot.replies import Answer
 from bot.turn import Turn
 
 Action = Callable[[Turn], Awaitable[Answer]]
 
 # Modules that answer users; each may define COMMANDS, BUTTONS and STEPS.
-MODULES: list[ModuleType] = [account]
+MODULES: list[ModuleType] = [
+    account, onboarding, settings_flow, pause, reminders, sessions, assessment,
+]
 
 COMMANDS: dict[str, Action] = {}
 BUTTONS: dict[str, Action] = {}

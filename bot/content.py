@@ -347,7 +347,12 @@ def _read(path: Path) -> _Source:
         raise ContentError(path, "the file is missing") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ContentError(path, f"the file cannot be read as UTF-8 text ({exc})") from None
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader rejects control characters right here
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        problem = f"the file contains an invisible control character (U+{exc.character:04X})"
+        raise ContentError(path, problem, line=line) from None
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None

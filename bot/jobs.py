@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from bot.assessment import RepeatJob
 from bot.dispatcher import Job
 from bot.reminders import ExpiryJob, ReminderJob
 from bot.services import Services
+from bot.sessions import AbandonJob, StepJob
 
 
 def make_jobs(services: Services) -> dict[str, Job]:
     reminder = ReminderJob(services)
-    return {"reminder": reminder, "snooze": reminder, "expire": ExpiryJob()}
+    return {
+        "reminder": reminder,
+        "snooze": reminder,
+        "expire": ExpiryJob(),
+        # Inside a break: a hold's follow-ups, and the end of a break nobody continued.
+        "step": StepJob(services),
+        "abandon": AbandonJob(),
+        # Two weeks after a self-assessment: the invitation to take it again.
+        "assess": RepeatJob(),
+    }

@@ -31,6 +31,7 @@ from bot.zones import (
     clean_input,
     local_time_in,
     parse_time_zone,
+    preload,
     tzinfo_for,
     zone_from_location,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "ZoneOption",
     "ZoneResult",
     "ZoneUnknown",
+    "clean_input",
     "format_hours",
     "local_time_in",
     "parse_breaks_per_day",
@@ -53,6 +55,7 @@ __all__ = [
     "parse_time_of_day",
     "parse_time_zone",
     "parse_work_hours",
+    "preload",
     "tzinfo_for",
     "zone_from_location",
 ]
@@ -98,6 +101,7 @@ class _Clock:
     minute: int
     suffix: str | None  # "a", "p" or None
     padded: bool  # written with a leading zero ("05:00"): clearly a 24-hour time
+    short: bool  # a one-digit hour or no minutes ("5", "5:30", "10"), as on a 12-hour clock
 
     def readings(self, allow_24: bool) -> list[int]:
         """Minutes after midnight this could mean on its own; empty when impossible."""
@@ -127,16 +131,17 @@ class _Clock:
 def _clock_from(match: re.Match[str], tag: str) -> _Clock:
     word = match[f"word{tag}"]
     if word:
-        return _Clock(0 if word == "midnight" else 12, 0, None, True)
+        return _Clock(0 if word == "midnight" else 12, 0, None, True, False)
     compact = match[f"c{tag}"]
     if compact:
         hour, minute = _small_int(compact[:-2]), _small_int(compact[-2:])
-        padded = compact.startswith("0")
+        padded, short = compact.startswith("0"), False
     else:
-        hours_text = match[f"h{tag}"]
-        hour, minute = _small_int(hours_text), _small_int(match[f"m{tag}"] or "0")
+        hours_text, minutes_text = match[f"h{tag}"], match[f"m{tag}"]
+        hour, minute = _small_int(hours_text), _small_int(minutes_text or "0")
         padded = hours_text.startswith("0") and len(hours_text) == 2
-    return _Clock(hour, minute, match[f"ap{tag}"], padded)
+        short = len(hours_text) == 1 or minutes_text is None
+    return _Clock(hour, minute, match[f"ap{tag}"], padded, short)
 
 
 def _as_time(minutes: int) -> time:
@@ -200,8 +205,9 @@ def parse_work_hours(text: str) -> WorkHours | HoursRefused:
     "too_short" (under an hour, counted across midnight).
 
     Where a bare hour could be morning or afternoon ("9-5pm", "9am-5", "9-5") the reading
-    with the shortest window wins: 09:00–17:00. Zero-padded hours ("09:00-05:00") and hours
-    over 12 are always taken as 24-hour times.
+    with the shortest window wins: 09:00–17:00. Zero-padded hours ("09:00-05:00"), two-digit
+    hours with minutes ("10:00") and hours over 12 are taken as 24-hour times, so everything
+    format_hours writes reads back unchanged.
     """
     cleaned = _prepare(text)
     match = _RANGE.fullmatch(cleaned) if cleaned else None
@@ -216,8 +222,8 @@ def parse_work_hours(text: str) -> WorkHours | HoursRefused:
         starts = first.either_half() or starts
     elif second.suffix is None and first.suffix is not None:
         ends = second.either_half() or ends
-    elif first.suffix is None and first.hour <= 12 and ends[0] < starts[0]:
-        # "9-5", "10-2": an office day written on a 12-hour clock, not a 20-hour night.
+    elif first.suffix is None and first.hour <= 12 and second.short and ends[0] < starts[0]:
+        # "9-5", "8:30-5:30": an office day on a 12-hour clock, not a 20-hour night.
         ends = ends + second.either_half()[1:]
     windows = [(start, end, (end - start) % _DAY) for start in starts for end in ends]
     positive = [window for window in windows if window[2] > 0]

@@ -153,6 +153,7 @@ class ReminderJob:
         await session.execute(
             update(DueMessage).where(DueMessage.id == row.id).values(break_id=brk.id)
         )
+        row.break_id = brk.id  # the claimed copy, which delivered() reads next
         return brk
 
     async def delivered(

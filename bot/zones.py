@@ -36,6 +36,7 @@ __all__ = [
     "ZoneChoices",
     "ZoneFound",
     "ZoneOption",
+    "ZoneResult",
     "ZoneUnknown",
     "clean_input",
     "local_time_in",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import account, users
+from bot import account, onboarding, users
 from bot.app_routes import BUTTONS, COMMANDS, OPEN_COMMANDS, STEPS
 from bot.replies import Answer
 from bot.services import Services
@@ -16,6 +18,14 @@ from bot.wakeup import wake_at
 from handlers.render import render
 
 Action = Callable[[Turn], Awaitable[Answer]]
+_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def _lock_for(user_id: int) -> asyncio.Lock:
+    lock = _locks.get(user_id)
+    if lock is None:
+        lock = _locks[user_id] = asyncio.Lock()
+    return lock
 
 
 def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -34,7 +44,8 @@ async def _handle(
     if tg_user is None or chat is None or chat.type != "private":
         return  # The bot lives in private chats only.
     services = _services(context)
-    async with services.database.session() as session:
+    # Updates run concurrently; one user's taps are taken in order so none is lost.
+    async with _lock_for(tg_user.id), services.database.session() as session:
         now = services.clock()
         if register:
             user, _new = await users.register(session, tg_user.id, chat.id,
@@ -57,12 +68,16 @@ async def _handle(
         wake_at(context.application, turn.wake_at)
 
 
-def _gate(action: Action, open_to_all: bool) -> Callable[[Turn], Action]:
-    """Nothing but the open commands works before consent."""
+def _gate(action: Action, open_to_all: bool, during_setup: bool = True) -> Callable[[Turn], Action]:
+    """Nothing but the open commands works before consent, and setup comes first."""
 
     def choose(turn: Turn) -> Action:
-        if not open_to_all and turn.user.consented_at is None:
+        if open_to_all:
+            return action
+        if turn.user.consented_at is None:
             return account.consent_first
+        if not during_setup and turn.user.onboarded_at is None:
+            return onboarding.finish_first
         return action
 
     return choose
@@ -75,8 +90,8 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     word, _, args = message.text.partition(" ")
     name = word[1:].split("@")[0].lower()
     action = COMMANDS.get(name, account.unknown_command)
-    await _handle(update, context, _gate(action, name in OPEN_COMMANDS), args.strip(),
-                  register=name == "start")
+    await _handle(update, context, _gate(action, name in OPEN_COMMANDS, during_setup=False),
+                  args.strip(), register=name == "start")
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -27,9 +27,10 @@ def _byte_offset(text: str, index: int) -> int:
 
 
 # ---------------------------------------------------------------- HTML
-_HTML_TAGS = frozenset(
-    "b strong i em u ins s strike del span tg-spoiler a tg-emoji code pre blockquote".split()
-)
+_HTML_TAGS = frozenset({
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
+    "tg-emoji", "code", "pre", "blockquote",
+})
 _TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)([^<>]*)>")
 _ENTITY_RE = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});")
 _HTML_SPECIAL = re.compile(r"[<&]")
@@ -158,8 +159,8 @@ def _mdv2_visible(text: str) -> str:
             continue
         if ch == "]" and any(m == "[" for m, _ in stack):
             if not text.startswith("(", i + 1):
-                raise MarkupError(f"Character ']' is reserved and must be escaped with the "
-                                  f"preceding '\\'")
+                raise MarkupError("Character ']' is reserved and must be escaped with the "
+                                  "preceding '\\'")
             close = _mdv2_find_close(text, i + 2, ")")
             if close < 0:
                 raise MarkupError(f"Can't find end of a URL at byte offset {_byte_offset(text, i)}")
@@ -239,7 +240,8 @@ _URL_SCHEMES = ("http://", "https://", "tg://")
 
 def _check_inline_button(button: Any) -> str | None:
     if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-        return "Bad Request: can't parse inline keyboard button: Field \"text\" must be of type String"
+        return ("Bad Request: can't parse inline keyboard button: "
+                "Field \"text\" must be of type String")
     if not button["text"].strip():
         return "Bad Request: can't parse inline keyboard button: Text must be non-empty"
     if not any(key in button for key in _INLINE_ACTIONS):

@@ -3,8 +3,9 @@
 `ChatMessage` is one message in a simulated private chat (sent by the bot or by
 the user), kept up to date in place when the bot edits or deletes it, so a test
 holding a message sees later edits. `CallRecord` is one Bot API call,
-`CallbackAnswer` one answerCallbackQuery, `StoredFile` an uploaded file, and
-`Signal` the wake-up used by the waiting helpers.
+`CallbackAnswer` one answerCallbackQuery, `StoredFile` an uploaded file,
+`Signal` the wake-up used by the waiting helpers, and `image_size` reads the
+dimensions Telegram reports for a photo.
 """
 
 from __future__ import annotations
@@ -32,12 +33,12 @@ class Signal:
                 if not fut.done():
                     fut.set_result(None)
 
-    async def wait(self, timeout: float) -> None:
-        """Return on the next notify() or after `timeout` seconds, whichever is first."""
+    async def wait(self, seconds: float) -> None:
+        """Return on the next notify() or after `seconds`, whichever is first."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)
         try:
-            await asyncio.wait_for(fut, max(timeout, 0.0))
+            await asyncio.wait_for(fut, max(seconds, 0.0))
         except TimeoutError:
             pass
         finally:
@@ -172,9 +173,9 @@ class ChatMessage:
         body = body.replace("\n", "\\n")
         if len(body) > 160:
             body = body[:157] + "..."
-        flags = "".join(
-            (" (deleted)" if self.deleted else "", f" (edited x{len(self.edits)})" * self.edited)
-        )
+        flags = f" (edited x{len(self.edits)})" if self.edits else ""
+        if self.deleted:
+            flags += " (deleted)"
         keys = f" buttons={self.buttons}" if self.buttons else ""
         if self.reply_keyboard:
             keys += f" keyboard={[[b['text'] for b in r] for r in self.reply_keyboard]}"

@@ -116,6 +116,11 @@ class UpdateHub:
         return update
 
     # -- getUpdates
+    @property
+    def polling(self) -> bool:
+        """Whether a getUpdates request is being held open right now."""
+        return any(not fut.done() for fut in self._pollers.values())
+
     def _confirm(self, offset: int | None) -> None:
         pending = self.pending
         if offset is None or offset == 0:
@@ -128,7 +133,7 @@ class UpdateHub:
             pending.popleft()
 
     async def get_updates(self, token: str, offset: int | None, limit: int,
-                          timeout: float) -> list[JSON]:
+                          wait_seconds: float) -> list[JSON]:
         if self.webhook is not None:
             raise ApiError(409, CONFLICT_WEBHOOK_ACTIVE)
         self._confirm(offset)
@@ -136,7 +141,7 @@ class UpdateHub:
         if previous is not None and not previous.done():
             previous.set_result("conflict")
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + wait_seconds
         while not self.pending:
             remaining = deadline - loop.time()
             if remaining <= 0 or self._closed:

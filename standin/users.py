@@ -204,7 +204,7 @@ class SimulatedUser:
                 self._member_update("kicked", "member")
 
     # -- waiting for the bot
-    async def next_message(self, timeout: float = 10.0,
+    async def next_message(self, timeout: float = 10.0,  # noqa: ASYNC109
                            predicate: Callable[[ChatMessage], bool] | None = None
                            ) -> ChatMessage:
         """The next bot message not yet returned here (skipping ones failing `predicate`)."""
@@ -224,7 +224,8 @@ class SimulatedUser:
                 )
             await self.changed.wait(remaining)
 
-    async def wait_until(self, condition: Callable[[], Any], timeout: float = 10.0) -> None:
+    async def wait_until(self, condition: Callable[[], Any],
+                         timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until `condition()` is truthy, re-checking on every change in this chat."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

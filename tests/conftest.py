@@ -16,15 +16,18 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import pytest
 from sqlalchemy import text
 
+from bot.config import normalise_database_url
 from bot.db import Database
 from bot.migrate import upgrade
-from standin import BotAPIStandIn
+
+if TYPE_CHECKING:
+    from standin import BotAPIStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAEtestTOKENtestTOKENtestTOKEN12345"
@@ -106,6 +109,8 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def standin() -> AsyncIterator[BotAPIStandIn]:
+    from standin import BotAPIStandIn
+
     server = BotAPIStandIn(token=TOKEN)
     await server.start()
     yield server
@@ -120,7 +125,7 @@ class BotProcess:
         self.log_path = log_path
         self.args = args
         self.process: asyncio.subprocess.Process | None = None
-        self.database_url = env["DATABASE_URL"]
+        self.database_url = normalise_database_url(env["DATABASE_URL"])
 
     async def start(self, **env: str) -> BotProcess:
         self.env.update(env)

@@ -326,7 +326,10 @@ def test_zone_from_location_is_total(lat: float, lng: float) -> None:
         ("1-5pm", "13:00", "17:00"),
         ("11-7am", "23:00", "7:00"),
         ("9pm-5", "21:00", "5:00"),
+        ("8:30-5:30", "8:30", "17:30"),
+        ("10-2", "10:00", "14:00"),
         ("09:00-05:00", "9:00", "5:00"),  # zero-padded: a 24-hour time
+        ("11:00-10:00", "11:00", "10:00"),  # two-digit hour with minutes: a 24-hour time
         ("13-5", "13:00", "5:00"),
         ("17:00-16:30", "17:00", "16:30"),  # 23.5 hours across midnight, not 30 minutes
     ],
@@ -410,8 +413,8 @@ def test_twelve_hour_hours_parse_back(start: int, length: int) -> None:
 @FAST
 def test_windows_under_an_hour_are_refused(start: int, length: int) -> None:
     text = f"{at(start):%H:%M}-{at((start + length) % (24 * 60)):%H:%M}"
-    expected = "same_start_end" if length == 0 else "too_short"
-    assert parse_work_hours(text) == HoursRefused(expected)
+    expected = HoursRefused("same_start_end" if length == 0 else "too_short")
+    assert parse_work_hours(text) == expected
 
 
 # ---------------------------------------------------------------------------------------------

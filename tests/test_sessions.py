@@ -1,0 +1,578 @@
+"""Guided breaks: the pure plan (rotation, follow-up offsets, buttons, texts) and the session
+engine against a real migrated SQLite database, with a manual clock and a recording sender.
+
+`Chat` routes a user's actions the way handlers/router.py does, one transaction per action;
+`live_until` jumps the clock from one due row to the next and lets the dispatcher send it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from bot import account, due
+from bot.app_routes import BUTTONS, COMMANDS, OPEN_COMMANDS, STEPS
+from bot.config import load_settings
+from bot.content import PLACES, load_program
+from bot.db import Database
+from bot.dispatcher import Dispatcher
+from bot.jobs import make_jobs
+from bot.models import Assessment, Break, DueMessage, Rating, User
+from bot.parsing import Ratings, parse_ratings
+from bot.replies import Answer, Reply
+from bot.services import Services
+from bot.session_plan import (
+    ABANDON_AFTER,
+    RATING_WAIT,
+    Control,
+    cue_for,
+    follow_ups,
+    outcome,
+    pain_alarm,
+    parse_control,
+    parse_rating_tap,
+    plan_desk_break,
+    position_reply,
+    rating_data,
+    rating_prompt,
+    safety_text,
+    sequence_of,
+)
+from bot.turn import Turn
+from bot.users import deactivate
+
+TOKEN = "123456789:" + "A" * 35
+MONDAY_9 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+PROGRAM = load_program()
+SEQUENCE = sequence_of(PROGRAM)
+
+
+# ------------------------------------------------------------------------------------------
+# Pure planning
+
+
+def test_four_desk_breaks_a_day_cover_the_whole_sequence_within_two_days() -> None:
+    rotation, breaks = 0, 0
+    seen: set[str] = set()
+    while len(seen) < len(SEQUENCE):
+        positions, rotation = plan_desk_break(SEQUENCE, rotation)
+        seen.update(positions)
+        breaks += 1
+    assert breaks <= 8
+    assert seen == {position_id for position_id, _seconds in SEQUENCE}
+
+
+@given(st.lists(st.integers(10, 600), min_size=1, max_size=20), st.integers(0, 10_000))
+def test_desk_breaks_are_short_and_walk_the_sequence_in_order(
+    seconds: list[int], rotation: int
+) -> None:
+    sequence = [(f"p{i}", s) for i, s in enumerate(seconds)]
+    ids = [position_id for position_id, _s in sequence]
+    covered: list[str] = []
+    for _break in range(len(sequence)):
+        positions, following = plan_desk_break(sequence, rotation)
+        assert 1 <= len(positions) <= 2
+        if len(positions) == 2:
+            assert sum(dict(sequence)[p] for p in positions) <= 300
+        start = rotation % len(sequence)
+        # Consecutive positions, never running past the end (bonus stretches stay last).
+        assert positions == ids[start:start + len(positions)]
+        assert following == (start + len(positions)) % len(sequence)
+        covered += positions
+        rotation = following
+    assert set(covered) == set(ids)
+
+
+def test_cues_breathing_first_then_the_others_in_turn() -> None:
+    cues = ["Back neutral.", "Breathe slowly.", "Let the band work.", "Find the stuck spot."]
+    assert cue_for(cues, 0) == cue_for(cues, 0, attempt=5) == "Breathe slowly."
+    assert [cue_for(cues, 1, attempt) for attempt in range(4)] == [
+        "Back neutral.", "Let the band work.", "Find the stuck spot.", "Back neutral."]
+    assert cue_for([], 1) is None and cue_for(["Hold."], 1) == "Hold."
+    for _stretch, position in PROGRAM.positions():
+        for place in PLACES:
+            assert "breath" in (cue_for(position.cues_for(place), 0) or "").lower()
+
+
+def test_follow_ups_fall_at_half_time_and_at_the_end() -> None:
+    assert [(f.stage, f.offset.total_seconds()) for f in follow_ups(120, "both")] == [
+        ("switch", 60), ("done", 120)]
+    assert [(f.stage, f.offset.total_seconds()) for f in follow_ups(45, "none")] == [
+        ("halfway", 22), ("done", 45)]
+
+
+def test_the_whole_routine_takes_about_twenty_minutes() -> None:
+    assert 15 * 60 <= sum(seconds for _id, seconds in SEQUENCE) <= 25 * 60
+
+
+@given(st.text(max_size=80))
+def test_forged_callback_data_is_refused_without_raising(text: str) -> None:
+    control = parse_control(text)
+    if control is not None:
+        assert control.data == f"s:{text}"
+    tap = parse_rating_tap(text)
+    if tap is not None:
+        assert 0 <= tap.pain <= 10 and (tap.stiffness is None or 0 <= tap.stiffness <= 10)
+
+
+def test_callback_data_round_trips_and_stays_under_64_bytes() -> None:
+    control = Control(2**31, 99, 999, "h")
+    assert parse_control(control.data[2:]) == control
+    assert len(control.data.encode()) <= 64
+    assert parse_control("1:0:0:x") is None and parse_control("1:0:0:n:") is None
+    assert parse_control("١:0:0:n") is None  # Arabic-Indic digits are not ids
+    assert parse_rating_tap(rating_data(5, 3, 10)[2:]) is not None
+    assert parse_rating_tap("5:11") is None and parse_rating_tap("5:3:11") is None
+
+
+@given(st.text(max_size=300))
+def test_typed_ratings_never_raise(text: str) -> None:
+    result = parse_ratings(text)
+    if isinstance(result, Ratings):
+        assert 0 <= result.pain <= 10 and 0 <= result.stiffness <= 10
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("3 5", (3, 5)), ("pain 3, stiffness 5", (3, 5)), ("p3 s5", (3, 5)), ("11 2", None),
+    ("hello", None)])
+def test_typed_ratings_examples(text: str, expected: tuple[int, int] | None) -> None:
+    result = parse_ratings(text)
+    got = (result.pain, result.stiffness) if isinstance(result, Ratings) else None
+    assert got == expected
+
+
+def test_pain_stops_at_seven_or_two_above_the_baseline() -> None:
+    assert pain_alarm(7, None) == "high"
+    assert pain_alarm(6, None) is None
+    assert pain_alarm(5, 3) == "rise"
+    assert pain_alarm(4, 3) is None
+    assert outcome(["a", "b"], ["b", "a"]) == "done"
+    assert outcome(["a", "b"], ["a"]) == "partial"
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_every_position_message_fits_telegram(place: str) -> None:
+    ids = [position_id for position_id, _s in SEQUENCE]
+    for index in range(len(ids)):
+        brk = Break(id=2**31, positions=ids, positions_done=[], position_index=index,
+                    attempt=999, place=place)
+        reply = position_reply(PROGRAM, brk, "desk", "en")
+        assert len(reply.text) < 4096
+        assert all(len(b.data.encode()) <= 64 for row in reply.buttons for b in row)
+        variant = PROGRAM.position(ids[index]).variant(place)  # type: ignore[arg-type]
+        assert variant.instructions in reply.text
+    prompt = rating_prompt(brk, "en", finished=True, repeat=None)
+    assert [b.label for row in prompt.buttons for b in row] == [str(n) for n in range(11)]
+
+
+def test_the_safety_message_names_the_studio_when_configured() -> None:
+    plain = load_settings(telegram_bot_token=TOKEN, _env_file=None)
+    studio = load_settings(telegram_bot_token=TOKEN, studio_name="+ Movimiento",
+                           studio_contact="hola@example.com", _env_file=None)
+    assert "physiotherapist" in safety_text("en", plain, "button")
+    assert "Movimiento" not in safety_text("en", plain, "button")
+    text = safety_text("en", studio, "rise", pain=5, baseline=2)
+    assert "+ Movimiento" in text and "hola@example.com" in text and "3 points" in text
+
+
+# ------------------------------------------------------------------------------------------
+# The engine against a database
+
+
+class ManualClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Sent:
+    chat_id: int
+    reply: Reply
+    at: datetime
+    message_id: int
+
+
+@dataclass
+class RecordingSender:
+    clock: ManualClock
+    sent: list[Sent] = field(default_factory=list)
+    edits: list[tuple[int, Reply]] = field(default_factory=list)
+
+    async def send(self, chat_id: int, reply: Reply) -> int:
+        message_id = 100 + len(self.sent)
+        self.sent.append(Sent(chat_id, reply, self.clock(), message_id))
+        return message_id
+
+    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None:
+        self.edits.append((message_id, reply))
+
+
+class Chat:
+    """One user's chat with the domain, routed like handlers/router.py routes it."""
+
+    def __init__(self, services: Services, user_id: int) -> None:
+        self.services = services
+        self.user_id = user_id
+
+    async def _run(self, action: Any, text: str = "", open_to_all: bool = False) -> Answer:
+        async with self.services.database.session() as session:
+            user = await session.get(User, self.user_id)
+            assert user is not None
+            if not open_to_all and user.consented_at is None:
+                action = account.consent_first
+            turn = Turn(session, self.services, user, self.services.clock(), text=text)
+            answer: Answer = await action(turn)
+            return answer
+
+    async def command(self, name: str) -> Answer:
+        return await self._run(COMMANDS[name], open_to_all=name in OPEN_COMMANDS)
+
+    async def press(self, data: str) -> Answer:
+        prefix, _sep, rest = data.partition(":")
+        return await self._run(BUTTONS.get(prefix, account.stale_button), rest,
+                               open_to_all=prefix in ("c", "del"))
+
+    async def type(self, text: str) -> Answer:
+        async with self.services.database.session() as session:
+            user = await session.get(User, self.user_id)
+            assert user is not None
+            step = (user.step or "").split(":")[0]
+        return await self._run(STEPS.get(step, account.unknown_text), text)
+
+
+def data_of(reply: Reply, label: str) -> str:
+    for row in reply.buttons:
+        for button in row:
+            if label.lower() in button.label.lower():
+                return button.data
+    raise LookupError(f"no button {label!r} in {[b.label for r in reply.buttons for b in r]}")
+
+
+@dataclass
+class World:
+    database: Database
+    clock: ManualClock
+    sender: RecordingSender
+    services: Services
+    dispatcher: Dispatcher
+
+    def chat(self, user_id: int = 1001) -> Chat:
+        return Chat(self.services, user_id)
+
+    async def live_until(self, end: datetime) -> None:
+        """Jumps the clock to each due row up to `end` and dispatches it."""
+        while True:
+            async with self.database.session() as session:
+                next_due = await due.next_due_at(session)
+            if next_due is None or next_due > end:
+                self.clock.now = max(self.clock.now, end)
+                return
+            self.clock.now = max(self.clock.now, next_due)
+            await self.dispatcher.run_once()
+
+    async def live_for(self, delta: timedelta) -> None:
+        await self.live_until(self.clock.now + delta)
+
+    async def brk(self, break_id: int | None = None) -> Break:
+        async with self.database.session() as session:
+            query = select(Break).order_by(Break.id.desc()).limit(1) if break_id is None \
+                else select(Break).where(Break.id == break_id)
+            found = await session.scalar(query)
+        assert found is not None
+        return found
+
+    async def rows(self, **where: Any) -> list[DueMessage]:
+        async with self.database.session() as session:
+            query = select(DueMessage).order_by(DueMessage.due_at, DueMessage.id)
+            for name, value in where.items():
+                query = query.where(getattr(DueMessage, name) == value)
+            return list(await session.scalars(query))
+
+
+async def make_world(url: str, **settings_overrides: Any) -> World:
+    database = Database(url)
+    clock = ManualClock(MONDAY_9)
+    settings = load_settings(telegram_bot_token=TOKEN, database_url=url, _env_file=None,
+                             **settings_overrides)
+    services = Services(settings, database, clock, PROGRAM)
+    sender = RecordingSender(clock)
+    dispatcher = Dispatcher(database, sender, clock, make_jobs(services), on_blocked=deactivate,
+                            worker="test")
+    return World(database, clock, sender, services, dispatcher)
+
+
+async def add_user(world: World, user_id: int = 1001, place: str = "desk",
+                   baseline: tuple[int, int] | None = (3, 4), consented: bool = True) -> None:
+    async with world.database.session() as session:
+        session.add(User(
+            id=user_id, chat_id=user_id, language="en", created_at=MONDAY_9,
+            consented_at=MONDAY_9 if consented else None, onboarded_at=MONDAY_9,
+            active=True, draft={}, time_zone="UTC", work_start=time(9), work_end=time(17),
+            breaks_per_day=4, place=place, rotation=0))
+        await session.flush()
+        if baseline is not None:
+            session.add(Rating(user_id=user_id, kind="baseline", rated_at=MONDAY_9,
+                               pain=baseline[0], stiffness=baseline[1]))
+
+
+@pytest.fixture
+async def world(sqlite_url: str) -> AsyncIterator[World]:
+    built = await make_world(sqlite_url)
+    await add_user(built)
+    yield built
+    await built.database.close()
+
+
+def texts(world: World) -> list[str]:
+    return [s.reply.text for s in world.sender.sent]
+
+
+async def test_a_desk_break_runs_from_stretch_to_two_tap_rating(world: World) -> None:
+    chat = world.chat()
+    answer = await chat.command("stretch")
+    first = answer.replies[0]
+    brk = await world.brk()
+    assert (brk.kind, brk.status, brk.positions) == ("stretch", "active", ["fh_9090", "fh_side"])
+    assert "Half-kneeling 90-90" in first.text and "1/2" in first.text
+    # The desk variant: no band at the desk.
+    assert PROGRAM.position("fh_9090").variant("desk").instructions in first.text
+    async with world.database.session() as session:
+        user = await session.get(User, 1001)
+    assert user is not None and user.rotation == 2
+
+    await world.live_for(timedelta(seconds=130))
+    assert [(s.reply.text.split(".")[0], s.at - MONDAY_9) for s in world.sender.sent] == [
+        ("Switch sides now", timedelta(seconds=60)),
+        ("Time! Half-kneeling 90-90 is done", timedelta(seconds=120))]
+    done = world.sender.sent[-1].reply
+    second = (await chat.press(data_of(done, "Next"))).replies[0]
+    assert "2/2" in second.text and second.edit
+    started = world.clock.now
+    await world.live_for(timedelta(seconds=130))
+    prompt = world.sender.sent[-1]
+    assert prompt.at - started == timedelta(seconds=120)
+    assert "pain" in prompt.reply.text
+    stiffness = (await chat.press(data_of(prompt.reply, "4"))).replies[0]
+    assert stiffness.edit and "Pain 4/10" in stiffness.text
+    saved = await chat.press(data_of(stiffness, "6"))
+    assert [reply.text.split(".")[0] for reply in saved.replies] == [
+        "Saved: pain 4/10, stiffness 6/10"]
+
+    brk = await world.brk()
+    assert brk.status == "done" and brk.positions_done == ["fh_9090", "fh_side"]
+    assert not brk.stopped_for_pain
+    async with world.database.session() as session:
+        rating = await session.scalar(select(Rating).where(Rating.kind == "break"))
+        user = await session.get(User, 1001)
+    assert rating is not None and (rating.pain, rating.stiffness, rating.break_id) == (
+        4, 6, brk.id)
+    assert user is not None and user.step is None
+    # Nothing of this break is left to send.
+    assert not [r for r in await world.rows(status="pending") if r.break_id == brk.id]
+
+
+async def test_the_next_desk_break_starts_where_the_last_one_stopped(world: World) -> None:
+    chat = world.chat()
+    await chat.command("stretch")
+    first = await world.brk()
+    await chat.press(Control(first.id, 0, first.attempt, "h").data)
+    await chat.command("stretch")
+    second = await world.brk()
+    assert second.id != first.id and second.positions == ["fh_introt", "lat_dist"]
+
+
+async def test_repeat_restarts_the_hold_and_stale_follow_ups_stay_silent(world: World) -> None:
+    chat = world.chat()
+    first = (await chat.command("stretch")).replies[0]
+    await world.live_for(timedelta(seconds=90))  # the switch cue went out at 60 s
+    again = await chat.press(data_of(first, "Repeat"))
+    assert again.replies[0].edit and "1/2" in again.replies[0].text
+    restarted = world.clock.now
+    await world.live_for(timedelta(seconds=125))
+    assert [(s.reply.text.split(".")[0], s.at) for s in world.sender.sent] == [
+        ("Switch sides now", MONDAY_9 + timedelta(seconds=60)),
+        ("Switch sides now", restarted + timedelta(seconds=60)),
+        ("Time! Half-kneeling 90-90 is done", restarted + timedelta(seconds=120))]
+    brk = await world.brk()
+    assert brk.attempt == 1 and brk.positions_done == ["fh_9090"]
+    # The old "done" at 120 s never went out: it was dropped or skipped.
+    old = [r for r in await world.rows() if r.key == f"step:{brk.id}:0:0:done"]
+    assert old == [] or old[0].status == "cancelled"
+    # A button from before the repeat changes nothing.
+    stale = await chat.press(data_of(first, "Next"))
+    assert stale.toast and "earlier step" in stale.toast
+    assert (await world.brk()).position_index == 0
+
+
+async def test_it_hurts_ends_the_break_with_the_safety_message(sqlite_url: str) -> None:
+    world = await make_world(sqlite_url, studio_name="+ Movimiento",
+                             studio_contact="hola@example.com")
+    try:
+        await add_user(world)
+        chat = world.chat()
+        first = (await chat.command("stretch")).replies[0]
+        await world.live_for(timedelta(seconds=30))
+        stopped = await chat.press(data_of(first, "It hurts"))
+        text = stopped.replies[0].text
+        assert "you said it hurts" in text and "physiotherapist" in text
+        assert "+ Movimiento" in text and "hola@example.com" in text
+        brk = await world.brk()
+        assert (brk.status, brk.stopped_for_pain, brk.positions_done) == ("partial", True, [])
+        await world.live_for(timedelta(hours=1))
+        assert world.sender.sent == [] and world.sender.edits == []
+        again = await chat.press(data_of(first, "It hurts"))
+        assert again.toast == "This break has already ended." and not again.replies
+    finally:
+        await world.database.close()
+
+
+async def test_an_abandoned_break_ends_quietly_as_partial(world: World) -> None:
+    chat = world.chat()
+    await chat.command("stretch")
+    await world.live_for(timedelta(hours=2))
+    brk = await world.brk()
+    assert brk.status == "partial" and brk.positions_done == ["fh_9090"]
+    assert brk.ended_at == MONDAY_9 + timedelta(seconds=120) + ABANDON_AFTER
+    # The "Time!" message lost its buttons and says what happened; nothing new was sent.
+    assert len(world.sender.sent) == 2
+    assert world.sender.edits[0][0] == world.sender.sent[-1].message_id
+    assert "saved as partial" in world.sender.edits[0][1].text
+    assert world.sender.edits[0][1].buttons == ()
+
+
+async def test_an_unrated_break_is_saved_without_ratings(world: World) -> None:
+    chat = world.chat()
+    first = (await chat.command("routine")).replies[0]
+    brk = await world.brk()
+    assert brk.kind == "routine" and len(brk.positions) == len(SEQUENCE)
+    await world.live_for(timedelta(seconds=30))
+    ended = await chat.press(data_of(first, "Next"))
+    assert "2/9" in ended.replies[0].text
+    state = await world.brk()
+    await chat.press(Control(state.id, 1, state.attempt, "n").data)
+    state = await world.brk()
+    assert state.positions_done == ["fh_9090", "fh_side"] and state.position_index == 2
+    # /stretch during a break offers to continue or end it.
+    offer = (await chat.command("stretch")).replies[0]
+    assert "middle of a break" in offer.text
+    prompt = (await chat.press(data_of(offer, "End"))).replies[0]
+    assert "pain" in prompt.text
+    async with world.database.session() as session:
+        user = await session.get(User, 1001)
+    assert user is not None and user.step == f"rate:{brk.id}"
+    await world.live_for(RATING_WAIT + timedelta(minutes=1))
+    brk = await world.brk()
+    assert brk.status == "partial"
+    async with world.database.session() as session:
+        user = await session.get(User, 1001)
+        ratings = list(await session.scalars(select(Rating).where(Rating.kind == "break")))
+    assert user is not None and user.step is None and ratings == []
+    late = await chat.press(data_of(prompt, "3"))
+    assert late.toast == "This break is already saved."
+
+
+@pytest.mark.parametrize("typed,expected_status,stopped", [
+    ("pain 3, stiffness 5", "done", False), ("p8 s2", "done", True), ("5 1", "done", True)])
+async def test_typed_ratings_and_pain_safety(world: World, typed: str, expected_status: str,
+                                             stopped: bool) -> None:
+    chat = world.chat()
+    await chat.command("stretch")
+    await world.live_for(timedelta(seconds=121))
+    await chat.press(data_of(world.sender.sent[-1].reply, "Next"))
+    await world.live_for(timedelta(seconds=121))
+    assert "pain" in world.sender.sent[-1].reply.text
+    unclear = await chat.type("hello")
+    assert "for example: 3 5" in unclear.replies[0].text
+    out_of_range = await chat.type("12 3")
+    assert "from 0 to 10" in out_of_range.replies[0].text
+    answer = await chat.type(typed)
+    brk = await world.brk()
+    assert (brk.status, brk.stopped_for_pain) == (expected_status, stopped)
+    said = "\n".join(reply.text for reply in answer.replies)
+    assert ("physiotherapist" in said) is stopped
+    if typed == "5 1":  # baseline pain is 3: a rise of 2
+        assert "2 points above" in said
+
+
+async def test_buttons_from_another_user_or_forged_change_nothing(world: World) -> None:
+    await add_user(world, user_id=2002)
+    first = (await world.chat().command("stretch")).replies[0]
+    other = world.chat(2002)
+    for data in (data_of(first, "It hurts"), data_of(first, "Next"), "s:1:0:0:zz", "s:x",
+                 "s:99999:0:0:n", "r:1:3", "r:1:3:4", "r:1:99", "a:1:sit_90_90:easy",
+                 "a:zzz"):
+        answer = await other.press(data)
+        assert answer.toast == "That button is no longer active." and not answer.replies
+    brk = await world.brk()
+    assert brk.status == "active" and brk.attempt == 0 and not brk.stopped_for_pain
+
+
+async def test_a_reminder_break_starts_from_its_button(world: World) -> None:
+    async with world.database.session() as session:
+        await due.schedule(session, 1001, "reminder", "remind:test",
+                           MONDAY_9 + timedelta(minutes=1))
+    await world.live_for(timedelta(minutes=1))
+    reminder = world.sender.sent[-1].reply
+    started = await world.chat().press(data_of(reminder, "Start now"))
+    brk = await world.brk()
+    assert (brk.kind, brk.status, len(brk.positions)) == ("reminder", "active", 2)
+    assert started.replies[0].edit and "1/2" in started.replies[0].text
+    await world.live_for(timedelta(hours=1))  # the reminder's expiry finds it answered
+    assert (await world.brk(brk.id)).status == "partial"
+
+
+async def test_the_variant_switches_for_this_break_only(world: World) -> None:
+    chat = world.chat()
+    first = (await chat.command("stretch")).replies[0]
+    switched = (await chat.press(data_of(first, "band version"))).replies[0]
+    assert PROGRAM.position("fh_9090").variant("band").instructions in switched.text
+    assert "desk version" in " ".join(b.label for row in switched.buttons for b in row)
+    brk = await world.brk()
+    async with world.database.session() as session:
+        user = await session.get(User, 1001)
+    assert brk.place == "band" and brk.attempt == 1 and user is not None
+    assert user.place == "desk"
+
+
+async def test_no_session_before_consent(sqlite_url: str) -> None:
+    world = await make_world(sqlite_url)
+    try:
+        await add_user(world, consented=False)
+        answer = await world.chat().command("stretch")
+        assert answer.toast == "Please agree first."
+        async with world.database.session() as session:
+            assert await session.scalar(select(Break)) is None
+    finally:
+        await world.database.close()
+
+
+async def test_the_self_assessment_stores_answers_and_comes_back_in_two_weeks(
+    world: World,
+) -> None:
+    chat = world.chat()
+    message = (await chat.press("a:start")).replies[0]
+    assert "Question 1 of 3" in message.text
+    for answer_label in ("Hard to hold", "Yes, easily", "Painful"):
+        before = message
+        message = (await chat.press(data_of(message, answer_label))).replies[0]
+    assert "Saved" in message.text
+    stale = await chat.press(data_of(before, "Painful"))
+    assert stale.toast == "This self-check is already saved."
+    async with world.database.session() as session:
+        check = await session.scalar(select(Assessment))
+    assert check is not None and check.completed
+    assert check.answers == {"sit_90_90": "hard", "knee_chest": "easy", "int_rot": "painful"}
+    await world.live_for(timedelta(days=15))
+    invitation = world.sender.sent[-1]
+    assert invitation.at == MONDAY_9 + timedelta(days=14)
+    assert data_of(invitation.reply, "self-check") == "a:start"
