@@ -56,8 +56,10 @@ def is_postgres(engine: AsyncEngine) -> bool:
 def make_engine(url: str, pool_size: int = 5) -> AsyncEngine:
     options: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
-        # Several processes may share the file (bot and migrations); wait for locks.
-        options["connect_args"] = {"timeout": 30}
+        # SQLite has one writer at a time: one connection per process makes concurrent
+        # tasks queue for it in asyncio instead of polling the file lock with sleeps.
+        options.update(pool_size=1, max_overflow=0, pool_timeout=120,
+                       connect_args={"timeout": 30})
     else:
         options.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
     engine = create_async_engine(url, **options)

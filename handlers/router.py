@@ -90,7 +90,8 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     word, _, args = message.text.partition(" ")
     name = word[1:].split("@")[0].lower()
     action = COMMANDS.get(name, account.unknown_command)
-    await _handle(update, context, _gate(action, name in OPEN_COMMANDS, during_setup=False),
+    known = name in COMMANDS
+    await _handle(update, context, _gate(action, name in OPEN_COMMANDS, during_setup=not known),
                   args.strip(), register=name == "start")
 
 
