@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from datetime import timedelta
@@ -116,13 +117,12 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         else None
     log.error("update for user %s failed", user_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
-        try:
+        # The apology is best effort: the failure is already logged above.
+        with contextlib.suppress(TelegramError):
             await context.bot.send_message(
                 update.effective_chat.id,
                 _("Sorry, something went wrong on my side. Please try that again."),
             )
-        except TelegramError:
-            pass
 
 
 def run_dispatcher_only(services: Services) -> None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{Path.cwd() / 'move_better.db'}"
@@ -39,9 +39,8 @@ def normalise_database_url(url: str) -> str:
     if scheme in ("sqlite", "sqlite+aiosqlite"):
         # urlunsplit would drop the empty host of sqlite:///path.
         return "sqlite+aiosqlite" + url[len(parts.scheme) :]
-    raise ValueError(
-        f"DATABASE_URL must start with postgres://, postgresql:// or sqlite:// (got {scheme or url!r}:)"
-    )
+    raise ValueError(f"it must start with postgres://, postgresql:// or sqlite:// "
+                     f"(got {scheme or url!r})")
 
 
 class Settings(BaseSettings):
@@ -111,7 +110,8 @@ def load_settings(**overrides: object) -> Settings:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else ""
         if error["type"] == "missing":
-            raise ConfigError(f"{field.upper()} is not set: {_HINTS.get(field, 'set it')}") from None
+            hint = _HINTS.get(field, "set it")
+            raise ConfigError(f"{field.upper()} is not set: {hint}") from None
         detail = str(error.get("ctx", {}).get("error", error["msg"]))
         hint = _HINTS.get(field, f"check {field.upper()}")
         raise ConfigError(f"{field.upper()} is invalid ({detail}): {hint}") from None

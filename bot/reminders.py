@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import due
 from bot.dispatcher import Action, Edit, Send, Skip
+from bot.i18n import _
 from bot.models import Break, DueMessage, User
 from bot.replies import Answer, Button, Reply
 from bot.schedule import (
@@ -27,7 +28,6 @@ from bot.schedule import (
 from bot.services import Services
 from bot.timefmt import local_day_and_time, local_time
 from bot.turn import Turn
-from bot.i18n import _
 
 SNOOZE_MINUTES = 10
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -10,7 +14,7 @@ from telegram import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.delivery import Blocked, Rejected, TryLater
 from bot.replies import Reply
@@ -57,23 +61,20 @@ class TelegramSender:
                     raise
 
 
-class _mapped_errors:
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
     """Turns PTB's exceptions into the domain's delivery failures."""
+    try:
+        yield
+    except Forbidden as exc:
+        raise Blocked(exc.message) from exc
+    except RetryAfter as exc:
+        raise TryLater(exc.message, retry_after=_seconds(exc.retry_after)) from exc
+    except BadRequest as exc:  # a subclass of NetworkError: it must come first
+        raise Rejected(exc.message) from exc
+    except TelegramError as exc:  # NetworkError, TimedOut, server errors
+        raise TryLater(str(exc)) from exc
 
-    def __enter__(self) -> None:
-        return None
 
-    def __exit__(self, kind: type | None, exc: BaseException | None, _tb: object) -> bool:
-        if exc is None:
-            return False
-        if isinstance(exc, Forbidden):
-            raise Blocked(exc.message) from exc
-        if isinstance(exc, RetryAfter):
-            raise TryLater(exc.message, retry_after=exc.retry_after.total_seconds()
-                           if hasattr(exc.retry_after, "total_seconds")
-                           else float(exc.retry_after)) from exc
-        if isinstance(exc, BadRequest):
-            raise Rejected(exc.message) from exc
-        if isinstance(exc, NetworkError | TelegramError):
-            raise TryLater(str(exc)) from exc
-        return False
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
