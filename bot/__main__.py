@@ -2,6 +2,7 @@
 
     python -m bot              # long polling (migrations first)
     python -m bot migrate      # apply migrations and exit
+    python -m bot web          # webhook mode on $PORT (several instances may run)
     python -m bot dispatch     # send due messages only (extra dispatcher process)
 
 Configuration comes from the environment; see README.md.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 
@@ -18,7 +20,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from bot.clock import Clock, FastClock, system_clock
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import (
+    DEFAULT_DATABASE_URL,
+    ConfigError,
+    Settings,
+    load_settings,
+    normalise_database_url,
+)
 from bot.content import ContentError, load_program
 from bot.db import Database
 from bot.logs import setup_logging
@@ -27,7 +35,7 @@ from bot.services import Services
 
 log = logging.getLogger("bot")
 
-USAGE = "usage: python -m bot [run|migrate|dispatch]"
+USAGE = "usage: python -m bot [run|migrate|web|dispatch]"
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -50,11 +58,11 @@ async def _check_database(url: str) -> None:
         await database.close()
 
 
-def _prepare(settings: Settings) -> None:
+def _prepare(url: str) -> None:
     """Reaches the database and brings its schema up to date, or stops with one line."""
     try:
-        asyncio.run(_check_database(settings.database_url))
-        upgrade(settings.database_url)
+        asyncio.run(_check_database(url))
+        upgrade(url)
     except (OperationalError, DBAPIError, OSError, ArgumentError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         _fail(f"cannot use the database at DATABASE_URL ({reason})", code=1)
@@ -62,17 +70,27 @@ def _prepare(settings: Settings) -> None:
 
 def main(argv: list[str]) -> None:
     mode = argv[0] if argv else "run"
-    if mode not in ("run", "migrate", "dispatch"):
+    if mode not in ("run", "migrate", "web", "dispatch"):
         _fail(USAGE)
+    if mode == "migrate":
+        # The release step needs only the database, not the bot's token.
+        try:
+            url = normalise_database_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+        except ValueError as exc:
+            _fail(f"DATABASE_URL is invalid ({exc})")
+        setup_logging(os.environ.get("LOG_LEVEL", "INFO").upper(), token="")
+        _prepare(url)
+        log.info("database is up to date")
+        return
     try:
         settings = load_settings()
     except ConfigError as exc:
         _fail(str(exc))
+    if mode == "web" and not (settings.webhook_url and settings.webhook_secret):
+        _fail("webhook mode needs WEBHOOK_URL (the public https address of this app) and "
+              "WEBHOOK_SECRET (a random string of 16+ letters, digits, _ or -)")
     setup_logging(settings.log_level, settings.telegram_bot_token)
-    _prepare(settings)
-    if mode == "migrate":
-        log.info("database is up to date")
-        return
+    _prepare(settings.database_url)
     try:
         program = load_program()
     except ContentError as exc:
@@ -80,15 +98,18 @@ def main(argv: list[str]) -> None:
     services = Services(settings, Database(settings.database_url,
                                            settings.database_pool_size),
                         _clock(settings), program)
-    from bot.app import build_application, run_dispatcher_only
+    from bot.app import ALLOWED_UPDATES, build_application, run_dispatcher_only
+    from bot.web import run_webhook
 
     if mode == "dispatch":
         run_dispatcher_only(services)
-        return
-    application = build_application(services)
-    log.info("starting long polling")
-    application.run_polling(stop_signals=(signal.SIGINT, signal.SIGTERM),
-                            allowed_updates=["message", "callback_query"])
+    elif mode == "web":
+        run_webhook(services)
+    else:
+        log.info("starting long polling")
+        build_application(services).run_polling(
+            stop_signals=(signal.SIGINT, signal.SIGTERM), allowed_updates=ALLOWED_UPDATES
+        )
 
 
 if __name__ == "__main__":

@@ -94,10 +94,14 @@ async def privacy(turn: Turn) -> Answer:
             "• your time zone, work days and hours, breaks per day, where you take your "
             "breaks, and any pause: to remind you at the right time;\n"
             "• each break (when, which stretches, done or not) and your pain and "
-            "stiffness ratings and self-assessment answers: to show your progress.\n"
+            "stiffness ratings and self-assessment answers: to show your progress and "
+            "your weekly summary;\n"
+            "• the messages planned for you (your next break, the weekly summary): to "
+            "send them on time.\n"
             "Not your name, phone number, messages or location (a shared location is "
             "only turned into a time zone).\n"
-            "/export sends you all of it as a file; /delete erases all of it."
+            "/export sends you your breaks, ratings and self-check answers as a CSV file "
+            "(/settings shows the rest); /delete erases all of it."
         )
     )
 

@@ -45,7 +45,13 @@ MENU = [
 ]
 
 
-def build_application(services: Services, *, dispatch: bool = True) -> Application:
+# The updates the bot answers; everything else Telegram need not send.
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+def build_application(
+    services: Services, *, dispatch: bool = True, polling: bool = True
+) -> Application:
     settings = services.settings
     builder = (
         ApplicationBuilder()
@@ -57,6 +63,8 @@ def build_application(services: Services, *, dispatch: bool = True) -> Applicati
         .post_shutdown(_post_shutdown)
         .concurrent_updates(True)
     )
+    if not polling:
+        builder = builder.updater(None)
     if settings.telegram_api_base_url:
         base = settings.telegram_api_base_url.rstrip("/")
         builder = builder.base_url(base).base_file_url(base.removesuffix("/bot") + "/file/bot")
@@ -125,9 +133,19 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             )
 
 
+async def start_services(application: Application) -> None:
+    """What run_polling does around polling, for the modes that do not poll."""
+    await _post_init(application)
+    await application.start()
+
+
+async def stop_services(application: Application) -> None:
+    await _post_shutdown(application)
+
+
 def run_dispatcher_only(services: Services) -> None:
     """Runs only the dispatcher (no updates): an extra sender beside a poller or webhook."""
-    application = build_application(services)
+    application = build_application(services, polling=False)
 
     async def serve() -> None:
         stop = asyncio.Event()
@@ -135,11 +153,10 @@ def run_dispatcher_only(services: Services) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with application:
-            await _post_init(application)
-            await application.start()
+            await start_services(application)
             log.info("dispatcher running")
             await stop.wait()
             await application.stop()
-        await _post_shutdown(application)
+        await stop_services(application)
 
     asyncio.run(serve())

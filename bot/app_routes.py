@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from types import ModuleType
 
-from bot import account, assessment, onboarding, pause, reminders, sessions, settings_flow
+from bot import (
+    account,
+    assessment,
+    history,
+    onboarding,
+    pause,
+    reminders,
+    sessions,
+    settings_flow,
+)
 from bot.replies import Answer
 from bot.turn import Turn
 
@@ -13,7 +22,7 @@ Action = Callable[[Turn], Awaitable[Answer]]
 
 # Modules that answer users; each may define COMMANDS, BUTTONS and STEPS.
 MODULES: list[ModuleType] = [
-    account, onboarding, settings_flow, pause, reminders, sessions, assessment,
+    account, onboarding, settings_flow, pause, reminders, sessions, assessment, history,
 ]
 
 COMMANDS: dict[str, Action] = {}
@@ -26,5 +35,6 @@ for module in MODULES:
                 raise RuntimeError(f"{module.__name__} answers {name} {key!r} twice")
             table[key] = action
 
-# Commands that work before consent (everything else asks for it first).
-OPEN_COMMANDS = frozenset({"start", "help", "privacy", "stop", "delete", "cancel"})
+# Commands that work before consent (everything else asks for it first). /stats is here
+# only so that, for anyone but an operator, it can answer exactly like an unknown command.
+OPEN_COMMANDS = frozenset({"start", "help", "privacy", "stop", "delete", "cancel", "stats"})

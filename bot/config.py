@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     # How often the dispatcher looks for due messages even when nothing woke it.
     dispatch_interval_seconds: float = 15.0
     database_pool_size: int = 5
+    # Webhook mode (`python -m bot web`): Telegram posts updates to WEBHOOK_URL, which must
+    # reach this process on PORT at WEBHOOK_PATH; WEBHOOK_SECRET proves a request is Telegram's.
+    webhook_url: str | None = None
+    webhook_secret: str | None = Field(default=None, repr=False)
+    webhook_path: str = "/telegram"
+    port: int = 8080
     # Reminders: how long an unanswered one stays open, and how late one may still go out.
     reminder_expiry_minutes: int = 30
     late_grace_minutes: int = 20
@@ -85,6 +91,14 @@ class Settings(BaseSettings):
             return frozenset(int(part) for part in re.split(r"[,\s]+", value) if part)
         return value
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: str | None) -> str | None:
+        # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and -.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", value):
+            raise ValueError("use 16 to 256 letters, digits, _ or -")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -99,6 +113,7 @@ _HINTS = {
     "(it looks like 123456789:AA…)",
     "database_url": "set DATABASE_URL to a postgres:// or sqlite:// URL, or leave it unset",
     "admin_user_ids": "set ADMIN_USER_IDS to Telegram user ids separated by commas",
+    "webhook_secret": "set WEBHOOK_SECRET to a random string, e.g. from `openssl rand -hex 32`",
 }
 
 

@@ -125,9 +125,17 @@ class Dispatcher:
         now = self.clock()
         async with self.database.session() as session:
             rows = await due.claim(session, now, self.worker, self.lease, self.batch)
-        if rows:
-            await asyncio.gather(*(self._handle_guarded(row) for row in rows))
+        # Different users are served concurrently; one user's rows in due order, so an
+        # expiry and the next reminder (or two follow-ups) never race each other.
+        by_user: dict[int, list[DueMessage]] = {}
+        for row in rows:
+            by_user.setdefault(row.user_id, []).append(row)
+        await asyncio.gather(*(self._handle_in_order(user_rows) for user_rows in by_user.values()))
         return len(rows)
+
+    async def _handle_in_order(self, rows: list[DueMessage]) -> None:
+        for row in rows:
+            await self._handle_guarded(row)
 
     async def _handle_guarded(self, row: DueMessage) -> None:
         async with self._slots:

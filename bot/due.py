@@ -92,7 +92,7 @@ async def claim(
         .execution_options(synchronize_session=False)
     )
     rows = list((await session.execute(stmt)).scalars())
-    rows.sort(key=lambda row: row.due_at)
+    rows.sort(key=lambda row: (row.due_at, row.id))
     return rows
 
 

@@ -7,6 +7,7 @@ from bot.dispatcher import Job
 from bot.reminders import ExpiryJob, ReminderJob
 from bot.services import Services
 from bot.sessions import AbandonJob, StepJob
+from bot.summary import SummaryJob
 
 
 def make_jobs(services: Services) -> dict[str, Job]:
@@ -20,4 +21,6 @@ def make_jobs(services: Services) -> dict[str, Job]:
         "abandon": AbandonJob(),
         # Two weeks after a self-assessment: the invitation to take it again.
         "assess": RepeatJob(),
+        # After the last work window of the week: the week's breaks and ratings.
+        "summary": SummaryJob(services),
     }

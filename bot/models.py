@@ -146,4 +146,13 @@ class DueMessage(Base):
     outcome: Mapped[str | None] = mapped_column(Text)
 
 
+class HandledUpdate(Base):
+    """Telegram may deliver an update twice (a retried webhook); it is handled once."""
+
+    __tablename__ = "handled_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    handled_at: Mapped[datetime] = mapped_column(index=True)
+
+
 USER_TABLES: tuple[type[Base], ...] = (DueMessage, Rating, Assessment, Break, User)

@@ -65,6 +65,9 @@ async def reschedule(turn: Turn) -> datetime | None:
     at = await plan_next(turn.session, turn.user, turn.now)
     if at is not None:
         turn.wake(at)
+    from bot import summary  # imported here: summary builds on this module
+
+    await summary.replan(turn)  # the week's summary follows the work days too
     return at
 
 
@@ -165,7 +168,13 @@ class ReminderJob:
             return
         brk.message_id = message_id
         if brk.status == "pending":
-            at = expires_at(preferences(user), brk.planned_at, now, self.expire_after)
+            prefs = preferences(user)
+            at = expires_at(prefs, brk.planned_at, now, self.expire_after)
+            following = next_break_at(prefs, brk.planned_at)
+            if following is not None:
+                # Expire just before the next reminder, so this one is closed (and its
+                # buttons removed) first.
+                at = min(at, following - timedelta(seconds=1))
             await due.schedule(session, user.id, "expire", f"expire:{brk.id}:{brk.snoozes}",
                                at, break_id=brk.id)
 

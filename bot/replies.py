@@ -24,6 +24,14 @@ class Reply:
     remove_keyboard: bool = False
     # Replace the message whose button was pressed instead of sending a new one.
     edit: bool = False
+    # A picture (PNG) or a file sent with the text as its caption; never edited in place.
+    photo: bytes | None = None
+    document: bytes | None = None
+    filename: str | None = None
+
+    @property
+    def has_file(self) -> bool:
+        return self.photo is not None or self.document is not None
 
 
 @dataclass

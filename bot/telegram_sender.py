@@ -1,4 +1,8 @@
-"""The `Sender` for Telegram: renders replies into PTB calls and maps its errors."""
+"""The `Sender` for Telegram: renders replies into PTB calls and maps its errors.
+
+`send_reply` is the one place a `Reply` becomes a message (text, photo or document); the
+handlers use it for answers and `TelegramSender` for due messages.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
@@ -20,6 +26,7 @@ from bot.delivery import Blocked, Rejected, TryLater
 from bot.replies import Reply
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+CAPTION_LIMIT = 1024  # Telegram's limit for the text under a photo or a document
 
 
 def markup_for(reply: Reply) -> Markup:
@@ -38,14 +45,36 @@ def markup_for(reply: Reply) -> Markup:
     return None
 
 
+async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> Message:
+    """Sends a reply as a new message; a photo or document carries the text as its caption,
+    or, when the text is too long for one, is followed by it as a message of its own."""
+    markup = markup_for(reply)
+    if not reply.has_file:
+        return await bot.send_message(chat_id, reply.text, reply_markup=markup)
+    fits = len(reply.text) <= CAPTION_LIMIT
+    caption = reply.text if fits and reply.text else None
+    file_markup = markup if fits else None
+    if reply.photo is not None:
+        message = await bot.send_photo(
+            chat_id, InputFile(reply.photo, filename=reply.filename or "chart.png"),
+            caption=caption, reply_markup=file_markup)
+    else:
+        assert reply.document is not None
+        message = await bot.send_document(
+            chat_id, InputFile(reply.document, filename=reply.filename or "file"),
+            caption=caption, reply_markup=file_markup)
+    if not fits:
+        message = await bot.send_message(chat_id, reply.text, reply_markup=markup)
+    return message
+
+
 class TelegramSender:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
     async def send(self, chat_id: int, reply: Reply) -> int:
         with _mapped_errors():
-            message = await self.bot.send_message(chat_id, reply.text,
-                                                  reply_markup=markup_for(reply))
+            message = await send_reply(self.bot, chat_id, reply)
         return message.message_id
 
     async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None:

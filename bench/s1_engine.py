@@ -1,0 +1,150 @@
+"""Scenario 1, engine overhead: the real dispatcher against a bare PTB send loop.
+
+N reminders are due at once; the stand-in enforces no limit. The dispatcher (claim, send,
+record, plan the next break) runs in one process, the stand-in in this one, so each has a
+core. Beside it, in the same run and against a fresh stand-in, a loop of PTB `send_message`
+calls with the dispatcher's concurrency sends the same message to the same chats. Rounds
+alternate which goes first; the figure is the median of the rounds.
+"""
+
+from __future__ import annotations
+
+import inspect
+import random
+import time
+from datetime import time as dtime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    MONDAY_10,
+    ZONES_AT_10_UTC,
+    BenchDatabases,
+    Figure,
+    checkpoint_sqlite,
+    insert_rows,
+    median,
+    migrate,
+    reminder_row,
+    run_worker,
+    standin_server,
+    user_row,
+)
+
+NAME = "1 engine overhead"
+FIRST_USER = 1_000_001
+
+
+def dispatcher_concurrency() -> int:
+    from bot.dispatcher import Dispatcher
+
+    default = inspect.signature(Dispatcher.__init__).parameters["concurrency"].default
+    return int(default)
+
+
+def seed_rows(count: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Users working 08:00–18:00 local in zones where 10:00 UTC is work time, each with a
+    reminder that fell due in the last minute."""
+    rng = random.Random(1)
+    users, due = [], []
+    for i in range(count):
+        user_id = FIRST_USER + i
+        users.append(user_row(user_id, zone=rng.choice(ZONES_AT_10_UTC), start=dtime(8),
+                              end=dtime(18), breaks=rng.randint(1, 8)))
+        due.append(reminder_row(user_id, MONDAY_10 - timedelta(seconds=i % 60)))
+    return users, due
+
+
+async def _template(dbs: BenchDatabases, kind: str, count: int) -> str:
+    users, due = seed_rows(count)
+    if kind == "sqlite":
+        url = dbs.sqlite_url("s1-template")
+        await migrate(url)
+        await insert_rows(url, users, due)
+        await checkpoint_sqlite(url)
+    else:
+        url = await dbs.pg_url()
+        await migrate(url)
+        await insert_rows(url, users, due)
+    return url
+
+
+async def _engine_round(dbs: BenchDatabases, kind: str, template: str, n: int,
+                        log: Path, profile: str | None) -> dict[str, Any]:
+    url = dbs.copy_sqlite(template, f"s1-{n}") if kind == "sqlite" \
+        else await dbs.pg_url(template=template)
+    try:
+        async with standin_server(record_calls=False) as standin:
+            cpu = time.process_time()
+            args = ["engine", "--db", url, "--base-url", standin.base_url,
+                    "--clock", (MONDAY_10 + timedelta(seconds=1)).isoformat()]
+            if profile:
+                args += ["--profile", profile]
+            result = await run_worker(args, timeout=600, log=log)
+            result["standin_cpu_seconds"] = time.process_time() - cpu
+            result["standin_sends"] = standin.stats["200"]
+            return result
+    finally:
+        if kind == "postgres":
+            await dbs.drop_pg(url)
+
+
+async def _bare_round(count: int, concurrency: int, log: Path) -> dict[str, Any]:
+    async with standin_server(record_calls=False) as standin:
+        cpu = time.process_time()
+        result = await run_worker(
+            ["bare", "--base-url", standin.base_url, "--first-chat", str(FIRST_USER),
+             "--count", str(count), "--concurrency", str(concurrency)], timeout=600, log=log)
+        result["standin_cpu_seconds"] = time.process_time() - cpu
+        return result
+
+
+async def run(dbs: BenchDatabases, *, count: int, rounds: int, kinds: tuple[str, ...],
+              logs: Path, profile_dir: Path | None = None) -> list[Figure]:
+    concurrency = dispatcher_concurrency()
+    figures: list[Figure] = []
+    for kind in kinds:
+        template = await _template(dbs, kind, count)
+        engine_runs: list[dict[str, Any]] = []
+        bare_runs: list[dict[str, Any]] = []
+        log = logs / f"s1-{kind}.log"
+        for n in range(rounds):
+            profile = str(profile_dir / f"s1-{kind}-engine.txt") \
+                if profile_dir is not None and n == rounds - 1 else None
+            if n % 2 == 0:
+                engine_runs.append(await _engine_round(dbs, kind, template, n, log, None))
+                bare_runs.append(await _bare_round(count, concurrency, log))
+            else:
+                bare_runs.append(await _bare_round(count, concurrency, log))
+                engine_runs.append(await _engine_round(dbs, kind, template, n, log, None))
+            if profile:
+                # A profiled run is slower: it is kept apart from the figures.
+                await _engine_round(dbs, kind, template, 99, log, profile)
+        if kind == "postgres":
+            await dbs.drop_pg(template)
+        rate = median(r["rate"] for r in engine_runs)
+        bare_rate = median(r["rate"] for r in bare_runs)
+        lost = [r for r in engine_runs if r["delivered"] != count]
+        figures.append(Figure(
+            NAME, f"{count:,} due reminders, {_label(kind)}: reminders/s", rate, "msg/s",
+            bare_rate, f"bare PTB send_message loop, concurrency {concurrency}",
+            goal="ratio >= 0.8", met=None if rate is None or not bare_rate
+            else rate / bare_rate >= 0.8,
+            note="" if not lost else f"{len(lost)} round(s) delivered fewer than {count}",
+            samples=[r["rate"] for r in engine_runs],
+            baseline_samples=[r["rate"] for r in bare_runs],
+            extra={"engine_runs": engine_runs, "bare_runs": bare_runs,
+                   "concurrency": concurrency}))
+        cpu = median(1e6 * r["cpu_seconds"] / max(r["delivered"], 1) for r in engine_runs)
+        bare_cpu = median(1e6 * r["cpu_seconds"] / max(r["delivered"], 1) for r in bare_runs)
+        figures.append(Figure(
+            NAME, f"{_label(kind)}: bot CPU per reminder", cpu, "µs", bare_cpu,
+            "bare PTB send_message loop", note="lower is better; informative",
+            samples=[1e6 * r["cpu_seconds"] / max(r["delivered"], 1) for r in engine_runs],
+            baseline_samples=[1e6 * r["cpu_seconds"] / max(r["delivered"], 1)
+                              for r in bare_runs]))
+    return figures
+
+
+def _label(kind: str) -> str:
+    return "SQLite" if kind == "sqlite" else "PostgreSQL"
