@@ -11,7 +11,7 @@ from bot import (
     history,
     onboarding,
     pause,
-    reminders,
+    reminder_buttons,
     sessions,
     settings_flow,
 )
@@ -22,7 +22,7 @@ Action = Callable[[Turn], Awaitable[Answer]]
 
 # Modules that answer users; each may define COMMANDS, BUTTONS and STEPS.
 MODULES: list[ModuleType] = [
-    account, onboarding, settings_flow, pause, reminders, sessions, assessment, history,
+    account, onboarding, settings_flow, pause, reminder_buttons, sessions, assessment, history,
 ]
 
 COMMANDS: dict[str, Action] = {}

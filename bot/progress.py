@@ -103,7 +103,7 @@ class ProgressSeries:
 @dataclass(frozen=True)
 class Change:
     baseline: int
-    recent: float
+    recent: float  # the mean, to one decimal
     delta: float  # recent - baseline, one decimal; negative is better
 
     @property
@@ -228,8 +228,9 @@ def change(baseline: RatingRecord | None, recent: Sequence[RatingRecord]) -> tup
     """(pain, stiffness) change of the mean of `recent` from the baseline."""
     if baseline is None or not recent:
         return None, None
-    pain = fmean(r.pain for r in recent)
-    stiffness = fmean(r.stiffness for r in recent)
+    # Rounded as shown, so the figures in a sentence always add up.
+    pain = round(fmean(r.pain for r in recent), 1)
+    stiffness = round(fmean(r.stiffness for r in recent), 1)
     return (Change(baseline.pain, pain, round(pain - baseline.pain, 1)),
             Change(baseline.stiffness, stiffness, round(stiffness - baseline.stiffness, 1)))
 

@@ -16,17 +16,16 @@ from bot import due
 from bot.dispatcher import Action, Edit, Send, Skip
 from bot.i18n import _
 from bot.models import Break, DueMessage, User
-from bot.replies import Answer, Button, Reply
+from bot.replies import Button, Reply
 from bot.schedule import (
     Preferences,
     expires_at,
     next_break_at,
-    snooze_until,
     stagger_for,
     still_useful,
 )
 from bot.services import Services
-from bot.timefmt import local_day_and_time, local_time
+from bot.timefmt import local_day_and_time
 from bot.turn import Turn
 
 SNOOZE_MINUTES = 10
@@ -93,11 +92,13 @@ async def describe_next(turn: Turn) -> str:
 
 
 def reminder_buttons(user: User, break_id: int) -> tuple[tuple[Button, ...], ...]:
-    t = lambda text: _(text, user.language)  # noqa: E731
+    def label(text: str) -> str:
+        return _(text, user.language)
+
     return (
-        (Button(t("Start now"), f"b:{break_id}:go"),),
-        (Button(t("Snooze 10 min"), f"b:{break_id}:snooze"),
-         Button(t("Skip this one"), f"b:{break_id}:skip")),
+        (Button(label("Start now"), f"b:{break_id}:go"),),
+        (Button(label("Snooze 10 min"), f"b:{break_id}:snooze"),
+         Button(label("Skip this one"), f"b:{break_id}:skip")),
     )
 
 
@@ -207,44 +208,3 @@ class ExpiryJob:
 
     async def undeliverable(self, *_args: object) -> None:
         return None
-
-
-async def _own_break(turn: Turn, break_id: str) -> Break | None:
-    """The break the button belongs to, if it is this user's (forged ids find nothing)."""
-    if not break_id.isdigit():
-        return None
-    brk = await turn.session.get(Break, int(break_id))
-    return brk if brk is not None and brk.user_id == turn.user.id else None
-
-
-async def on_reminder_button(turn: Turn) -> Answer:
-    break_id, _sep, action = turn.text.partition(":")
-    brk = await _own_break(turn, break_id)
-    if brk is None or action not in ("go", "snooze", "skip"):
-        return Answer(toast=turn.t("That button is no longer active."))
-    if brk.status != "pending":
-        return Answer(toast=turn.t("This break was already handled."))
-    if action == "go":
-        from bot.sessions import start_break
-
-        return await start_break(turn, brk)
-    if action == "skip":
-        brk.status, brk.ended_at = "skipped", turn.now
-        return Answer(toast=turn.t("Skipped")).say(
-            turn.t("Skipped. {next_break}", next_break=await describe_next(turn)), edit=True
-        )
-    at = snooze_until(preferences(turn.user), brk.planned_at, turn.now, SNOOZE_MINUTES)
-    if at is None:
-        return Answer(toast=turn.t("Too close to the end of your work day to snooze."))
-    brk.snoozes += 1
-    await due.drop_pending(turn.session, turn.user.id, kinds=["expire"])
-    await due.schedule(turn.session, turn.user.id, "snooze", f"snooze:{brk.id}:{brk.snoozes}",
-                       at, break_id=brk.id)
-    turn.wake(at)
-    return Answer(toast=turn.t("Snoozed")).say(
-        turn.t("Snoozed: I'll remind you again at {time}.", time=local_time(at, turn.user)),
-        edit=True,
-    )
-
-
-BUTTONS = {"b": on_reminder_button}

@@ -50,8 +50,13 @@ async def _latest(session: AsyncSession, user_id: int, status: str) -> Break | N
     )
 
 
-async def _own_break(turn: Turn, break_id: int) -> Break | None:
+MAX_ID = 2**31 - 1  # the id column's range: a forged larger number finds nothing
+
+
+async def own_break(turn: Turn, break_id: int) -> Break | None:
     """The break a button names, if it is this user's: forged ids find nothing."""
+    if not 0 < break_id <= MAX_ID:
+        return None
     brk = await turn.session.get(Break, break_id, with_for_update=True)
     return brk if brk is not None and brk.user_id == turn.user.id else None
 
@@ -201,7 +206,7 @@ def _no_longer_active(turn: Turn) -> Answer:
 
 async def on_session_button(turn: Turn) -> Answer:
     control = plan.parse_control(turn.text)
-    brk = await _own_break(turn, control.break_id) if control is not None else None
+    brk = await own_break(turn, control.break_id) if control is not None else None
     if control is None or brk is None:
         return _no_longer_active(turn)
     if control.action == "h":
@@ -282,7 +287,7 @@ async def stop_for_pain(turn: Turn, brk: Break, reason: str, pain: int | None = 
 
 async def on_rating_button(turn: Turn) -> Answer:
     tap = plan.parse_rating_tap(turn.text)
-    brk = await _own_break(turn, tap.break_id) if tap is not None else None
+    brk = await own_break(turn, tap.break_id) if tap is not None else None
     if tap is None or brk is None:
         return _no_longer_active(turn)
     if brk.status != RATING:
@@ -295,7 +300,7 @@ async def on_rating_button(turn: Turn) -> Answer:
 async def on_rating_text(turn: Turn) -> Answer:
     """Typed pain and stiffness while a break waits for them ("3 5", "p3 s5")."""
     _prefix, _sep, break_id = (turn.user.step or "").partition(":")
-    brk = await _own_break(turn, int(break_id)) if break_id.isdecimal() \
+    brk = await own_break(turn, int(break_id)) if break_id.isdecimal() \
         and len(break_id) < 12 else None
     if brk is None or brk.status != RATING:
         turn.user.step = None
