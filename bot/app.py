@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
+from telegram.request import BaseRequest
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.clock import real_seconds
@@ -50,8 +51,13 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 
 
 def build_application(
-    services: Services, *, dispatch: bool = True, polling: bool = True
+    services: Services,
+    *,
+    dispatch: bool = True,
+    polling: bool = True,
+    request: BaseRequest | None = None,
 ) -> Application:
+    """The bot's Application. `request` replaces the HTTP layer (in-process tests)."""
     settings = services.settings
     builder = (
         ApplicationBuilder()
@@ -65,6 +71,8 @@ def build_application(
     )
     if not polling:
         builder = builder.updater(None)
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
     if settings.telegram_api_base_url:
         base = settings.telegram_api_base_url.rstrip("/")
         builder = builder.base_url(base).base_file_url(base.removesuffix("/bot") + "/file/bot")
