@@ -1,7 +1,7 @@
 """Chat with the real bot in the terminal: python -m playground [options].
 
     python -m playground                      # real time, a throwaway database
-    python -m playground --speed 60           # a minute per second: a work day in ~10 minutes
+    python -m playground --speed 60           # a minute a second: a work day in 8 minutes
     python -m playground --start 2026-11-30T08:50 --db playground.db --user-id 1001
 
 The Bot API stand-in runs in this process; the bot (`python -m bot`) runs as a subprocess
@@ -36,7 +36,10 @@ LOG = Path("playground.log")
 
 
 def say(text: str) -> None:
-    print(text, flush=True)  # flushed at once: stdout may be a pipe
+    try:
+        print(text, flush=True)  # flushed at once: stdout may be a pipe
+    except BrokenPipeError:  # the reader has gone: carry on silently, never a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 class Playground:
@@ -48,11 +51,12 @@ class Playground:
         self.files = files
         self.start, self.speed, self.origin = start, speed, origin
         self.shown = 0  # bot messages printed so far
-        self.seen: dict[int, tuple[int, bool]] = {}  # message id -> (edits, deleted) printed
+        self.edits: dict[int, int] = {}  # message id -> edits printed
         self.answers = 0
 
     def now(self) -> str:
-        """The bot's clock, give or take the second between its start and its first request."""
+        """The bot's clock, approximately: it starts a second or so before the bot's first
+        request (the origin here), so at high speeds the time shown trails by a few minutes."""
         elapsed = timedelta(seconds=(time.time() - self.origin) * self.speed)
         return (self.start + elapsed).strftime("%a %d %b %H:%M %Z")
 
@@ -69,15 +73,12 @@ class Playground:
         """Prints what changed in the chat since the last call: messages, edits, pop-ups."""
         messages = self.user.messages
         for msg in messages[: self.shown]:
-            edits, deleted = self.seen[msg.message_id]
-            if len(msg.edits) > edits:
-                say(render(msg, self.now(), edited=True))
-            if msg.deleted and not deleted:
-                say(f"── bot #{msg.message_id} deleted · {self.now()} ──")
-            self.seen[msg.message_id] = (len(msg.edits), msg.deleted)
+            if len(msg.edits) > self.edits[msg.message_id]:
+                say(render(msg, self.now(), edited=True))  # its latest state, once
+                self.edits[msg.message_id] = len(msg.edits)
         for msg in messages[self.shown:]:
             say(render(msg, self.now(), saved=self.save(msg)))
-            self.seen[msg.message_id] = (len(msg.edits), msg.deleted)
+            self.edits[msg.message_id] = len(msg.edits)
         self.shown = len(messages)
         for answer in self.user.callback_answers[self.answers:]:
             if answer.text:
@@ -104,8 +105,7 @@ class Playground:
             await self.press(action.number)
 
     async def press(self, number: int) -> None:
-        msg = next((m for m in reversed(self.user.messages)
-                    if not m.deleted and inline_buttons(m)), None)
+        msg = next((m for m in reversed(self.user.messages) if inline_buttons(m)), None)
         if msg is None:
             raise InputError("no message has buttons to press; type text or a /command")
         buttons = inline_buttons(msg)
@@ -119,11 +119,8 @@ class Playground:
 
 
 def _read_stdin(loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:
-    """Runs in a daemon thread, so a read still waiting at exit never holds the program up.
-
-    os.read rather than sys.stdin: a daemon thread blocked inside sys.stdin's buffer lock can
-    abort the interpreter's shutdown. None in the queue means end of input.
-    """
+    """Queues typed lines, then None at end of input. A daemon thread, so a pending read never
+    holds up exit; os.read, as one blocked in sys.stdin's lock can abort the shutdown."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     pending = ""
     with contextlib.suppress(RuntimeError, OSError):  # RuntimeError: the loop has closed
@@ -139,15 +136,19 @@ def _read_stdin(loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None
 async def _ready(standin: BotAPIStandIn, bot: asyncio.subprocess.Process,
                  stopping: asyncio.Event) -> bool:
     """Waits until the bot polls for updates: from then on it answers messages."""
-    deadline = asyncio.get_running_loop().time() + 60
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
     # A held getUpdates is only logged in standin.calls when it returns, so ask the hub too.
     while not (standin.hub.polling or any(c.method == "getUpdates" for c in standin.calls)):
-        if bot.returncode is not None or stopping.is_set():
-            return False
-        if asyncio.get_running_loop().time() > deadline:
+        if bot.returncode is not None or stopping.is_set() or loop.time() > deadline:
             return False
         await standin.changed.wait(0.1)
     return True
+
+
+def _last_line(path: str) -> str:
+    lines = Path(path).read_text(errors="replace").strip().splitlines()
+    return f"{lines[-1] if lines else 'no output'} (more in {path})"
 
 
 async def _stop_bot(bot: asyncio.subprocess.Process) -> None:
@@ -205,7 +206,7 @@ async def run(args: argparse.Namespace, db: Path, log: BinaryIO) -> int:
         say(f"Starting the bot (pid {bot.pid}); its logs go to {log.name}")
         if not await _ready(standin, bot, stopping):
             if not stopping.is_set():
-                say(f"playground: the bot did not start; see {log.name}")
+                say(f"playground: the bot did not start: {_last_line(log.name)}")
             return 0 if stopping.is_set() else 1
         playground = Playground(user, db.parent, args.start, args.speed, standin.calls[0].at)
         say(f"Ready: you are user {args.user_id}; the bot's clock reads {playground.now()} "
@@ -220,7 +221,7 @@ async def run(args: argparse.Namespace, db: Path, log: BinaryIO) -> int:
         playground.show_new()
         watcher.cancel()
         if bot.returncode is not None and not stopping.is_set():
-            say(f"playground: the bot stopped (exit code {bot.returncode}); see {log.name}")
+            say(f"playground: the bot stopped ({bot.returncode}): {_last_line(log.name)}")
             return 1
         return 0
     finally:
@@ -236,20 +237,10 @@ def _start(value: str) -> datetime:
     return start.astimezone()  # a time without an offset is this computer's local time
 
 
-def _speed(value: str) -> float:
-    try:
-        speed = float(value)
-    except ValueError:
-        speed = 0
-    if not 0 < speed <= 10_000:
-        raise argparse.ArgumentTypeError("use a number above 0, e.g. 60")
-    return speed
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m playground", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--speed", type=_speed, default=1.0,
+    parser.add_argument("--speed", type=float, default=1.0,
                         help="how many times faster the bot's clock runs (default 1)")
     parser.add_argument("--start", type=_start, default=datetime.now().astimezone(),
                         help="the bot's clock at start, e.g. 2026-11-30T08:50 (default now)")
@@ -257,6 +248,8 @@ def main() -> None:
     parser.add_argument("--user-id", type=int, default=1001, help="your Telegram id (1001)")
     parser.add_argument("--lang", default="en", choices=("en", "es"), help="your app language")
     args = parser.parse_args()
+    if not 0 < args.speed <= 10_000:
+        parser.error("--speed must be a number above 0, e.g. 60")
     if args.user_id <= 0:
         parser.error("--user-id must be a positive number")
     if args.db and not Path(args.db).resolve().parent.is_dir():

@@ -14,6 +14,7 @@ Type a message and press Enter to send it, or:
   /command args    send a command: /start, /stretch, /routine, /progress, /settings, /help ...
   1, 2, ...        press that button of the latest message that has buttons
   !say TEXT        send TEXT as it is (to send a bare number, for instance)
+  «Key»            a reply-keyboard key: type its text (for a location key, use !loc)
   !loc LAT LON     share a location, e.g. !loc 40.4 -3.7
   !sticker         send a sticker
   !help            this list
@@ -47,31 +48,21 @@ def parse_line(line: str) -> Action | None:
         is_command = _COMMAND.fullmatch(line.split(maxsplit=1)[0])
         return Action("command" if is_command else "text", text=line)
     word, _, rest = line.partition(" ")
-    rest = rest.strip()
-    match word.lower():
-        case "!quit" | "!exit":
-            return Action("quit")
-        case "!help":
-            return Action("help")
-        case "!sticker":
-            return Action("sticker")
-        case "!say" if rest:
-            return Action("text", text=rest)
-        case "!say":
-            raise InputError("usage: !say TEXT")
-        case "!loc":
-            return _location(rest)
-    raise InputError(f"unknown playground command {word!r}; !help lists them")
-
-
-def _location(rest: str) -> Action:
-    try:
-        latitude, longitude = (float(part) for part in rest.replace(",", " ").split())
-    except ValueError:
-        raise InputError("usage: !loc LATITUDE LONGITUDE, e.g. !loc 40.4 -3.7") from None
-    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-        raise InputError("latitude goes from -90 to 90 and longitude from -180 to 180")
-    return Action("location", latitude=latitude, longitude=longitude)
+    word, rest = word.lower(), rest.strip()
+    if word in ("!quit", "!exit", "!help", "!sticker"):
+        return Action("quit" if word == "!exit" else word[1:])
+    if word == "!say" and rest:
+        return Action("text", text=rest)
+    if word == "!loc":
+        try:
+            latitude, longitude = (float(part) for part in rest.replace(",", " ").split())
+        except ValueError:
+            raise InputError("usage: !loc LATITUDE LONGITUDE, e.g. !loc 40.4 -3.7") from None
+        if -90 <= latitude <= 90 and -180 <= longitude <= 180:
+            return Action("location", latitude=latitude, longitude=longitude)
+        raise InputError("latitude goes from -90 to 90, longitude from -180 to 180")
+    raise InputError("usage: !say TEXT" if word == "!say"
+                     else f"unknown playground command {word!r}; !help lists them")
 
 
 def inline_buttons(msg: ChatMessage) -> list[dict[str, Any]]:
