@@ -231,7 +231,10 @@ async def insert_rows(url: str, users: list[dict[str, Any]], due: list[dict[str,
 
 
 async def seed_pg_generated(url: str, count: int, due_from: datetime) -> None:
-    """`count` users (and one pending reminder each) with INSERT … SELECT generate_series."""
+    """`count` users (and one pending reminder each) with INSERT … SELECT generate_series.
+
+    Like `user_row`: onboarded, 08:00–18:00 Monday to Friday in a zone of ZONES_AT_10_UTC.
+    """
     import asyncpg
 
     con = await asyncpg.connect(_asyncpg_dsn(url))
@@ -242,10 +245,10 @@ async def seed_pg_generated(url: str, count: int, due_from: datetime) -> None:
                                active, step, draft, time_zone, work_days, work_start, work_end,
                                breaks_per_day, place, paused_until, rotation)
             SELECT g, g, 'en', $1, $1, $1, true, NULL, '{}'::json,
-                   (ARRAY['Europe/Madrid','America/New_York','Asia/Kolkata','UTC'])[g % 4 + 1],
-                   31, time '09:00', time '17:00', g % 8 + 1, 'desk', NULL, 0
+                   ($3::text[])[g % cardinality($3::text[]) + 1],
+                   31, time '08:00', time '18:00', g % 8 + 1, 'desk', NULL, 0
             FROM generate_series(1, $2::bigint) AS g
-            """, MONDAY_10, count)
+            """, MONDAY_10, count, list(ZONES_AT_10_UTC))
         await con.execute(
             """
             INSERT INTO due_messages (user_id, kind, key, due_at, status, attempts, payload)
@@ -382,6 +385,7 @@ class ProcessRun:
         self.log = log
         self.ready_after: float | None = None
         self.rss_at_ready: dict[str, int] = {}
+        self.gave_up_after: float | None = None  # set when it was still starting at the cap
 
     async def stop(self, timeout: float = 30) -> int | None:
         import signal
@@ -396,11 +400,13 @@ class ProcessRun:
 
 
 async def start_process(standin: Any, args: list[str], env: dict[str, str], log: Path,
-                        timeout: float = 300) -> ProcessRun:
+                        timeout: float = 300, give_up: bool = False) -> ProcessRun:
     """Spawns `python <args>` and waits until it sends its first getUpdates.
 
     The stand-in's hub is wrapped so the moment the request arrives (not when the long
-    poll returns) is taken, and the process's resident memory is read right then.
+    poll returns) is taken, and the process's resident memory is read right then. With
+    `give_up`, a process still starting after `timeout` is stopped and returned with
+    `gave_up_after` set and its memory at that moment (a lower bound).
     """
     hub = standin.hub
     original = hub.get_updates
@@ -424,6 +430,11 @@ async def start_process(standin: Any, args: list[str], env: dict[str, str], log:
     try:
         done, _ = await asyncio.wait({arrived, waiter}, timeout=timeout,
                                      return_when=asyncio.FIRST_COMPLETED)
+        if arrived not in done and give_up and proc.returncode is None:
+            run.rss_at_ready = rss_kb(proc.pid)
+            run.gave_up_after = time.perf_counter() - started
+            await run.stop(timeout=10)
+            return run
         if arrived not in done:
             await run.stop()
             raise RuntimeError(f"{' '.join(args)} never polled (exit {proc.returncode}); "
