@@ -122,11 +122,18 @@ async def on_button(turn: Turn) -> Answer:
 async def _finish(turn: Turn, check: Assessment) -> Answer:
     questions = turn.services.program.assessment
     check.completed, check.taken_at = True, turn.now
-    lines = [turn.t("Saved. Your answers today:")]
-    for question in questions.questions:
-        label = question.answer(check.answers[question.id]).label
-        lines.append(f"• {turn.t(question.text)} {turn.t(label)}")
     previous = await _latest_completed(turn.session, turn.user.id, before_id=check.id)
+    lines = [turn.t("Saved. Your answers today:") if previous is None else
+             turn.t("Saved. Your answers today, and at your last check:")]
+    for question in questions.questions:
+        label = turn.t(question.answer(check.answers[question.id]).label)
+        answer_before = previous.answers.get(question.id) if previous is not None else None
+        if answer_before is None:
+            lines.append(f"• {turn.t(question.text)} {label}")
+        else:
+            earlier = turn.t(question.answer(answer_before).label)
+            lines.append(turn.t("• {question} {today} (last time: {earlier})",
+                                question=turn.t(question.text), today=label, earlier=earlier))
     if previous is not None:
         before, now = score(questions, previous.answers), score(questions, check.answers)
         if now < before:
@@ -155,10 +162,11 @@ class RepeatJob:
         if latest is None or latest.id != row.payload.get("assessment"):
             return Skip("a newer self-check exists", status="cancelled")
         if user.paused_until is not None and user.paused_until > now:
-            # Asked again once the pause is over.
+            # Looked at again daily (or when a shorter pause ends) until it can be asked;
+            # a pause "until /resume" has no end to wait for.
+            at = min(user.paused_until, now + timedelta(days=1))
             await due.schedule(session, user.id, ASSESS_KIND,
-                               f"assess:{latest.id}:{user.paused_until.isoformat()}",
-                               user.paused_until, row.payload)
+                               f"assess:{latest.id}:{at.isoformat()}", at, row.payload)
             return Skip("reminders are paused", status="cancelled")
         text = _("Two weeks since your hip self-check: take it again to see what has changed? "
                  "Three questions, about three minutes.", user.language)

@@ -257,10 +257,10 @@ async def test_stats_counts_and_mean_change_on_both_databases(database: Database
             session.add(new_break(13, now - timedelta(days=days_ago), status))
         session.add(new_break(13, now - timedelta(days=1), "missed", message_id=None))
     async with database.session() as session:
-        users_rated, pain, stiffness = await history.mean_change(session, now)
+        users_rated, pain_change, stiffness_change = await history.mean_change(session, now)
         report = await history.usage_stats(session, now, "en")
     # 11: pain 3-6 = -3, stiffness 4-6 = -2; 12: pain 5-4 = +1, stiffness 4-5 = -1.
-    assert users_rated == 2 and pain == -1.0 and stiffness == -1.5
+    assert (users_rated, pain_change, stiffness_change) == (2, -1.0, -1.5)
     lines = report.splitlines()
     assert "Users: 4 registered, 3 set up and subscribed." in lines
     assert "Active users (a break done or partly done): 3 / 3" in lines

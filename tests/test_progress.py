@@ -6,8 +6,10 @@ from __future__ import annotations
 import io
 import random
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import fmean
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -19,6 +21,7 @@ from bot.progress import (
     MIN_CHART_DAYS,
     BreakRecord,
     Change,
+    ProgressSeries,
     RatingRecord,
     WeekFigures,
     build_progress,
@@ -245,7 +248,7 @@ def test_the_week_figures_and_the_summary_text() -> None:
 # The chart
 
 
-def _year_series() -> tuple[list[RatingRecord], object]:
+def _year_series() -> tuple[list[RatingRecord], ProgressSeries]:
     rng = random.Random(3)
     ratings = [RatingRecord(NOW - timedelta(hours=h), rng.randint(0, 10), rng.randint(0, 10))
                for h in range(0, 365 * 24, 7)]
@@ -254,16 +257,21 @@ def _year_series() -> tuple[list[RatingRecord], object]:
                                            for n in range(300)], NEW_YORK, NOW)
 
 
+def plotted(data: object) -> list[Any]:
+    """A line's data as a plain list (matplotlib types it loosely)."""
+    return list(cast(Iterable[Any], data))
+
+
 def test_the_chart_plots_exactly_the_daily_means_and_the_baseline() -> None:
     ratings, series = _year_series()
-    figure = build_figure(series)  # type: ignore[arg-type]
+    figure = build_figure(series)
     top, bottom = figure.axes
     pain, stiffness = top.lines[0], top.lines[1]
     expected = expected_means(ratings, NEW_YORK)
-    assert list(pain.get_xdata()) == sorted(expected)
-    assert list(pain.get_ydata()) == [expected[d][0] for d in sorted(expected)]
-    assert list(stiffness.get_ydata()) == [expected[d][1] for d in sorted(expected)]
-    baselines = sorted(line.get_ydata()[0] for line in top.lines[2:4])
+    assert plotted(pain.get_xdata()) == sorted(expected)
+    assert plotted(pain.get_ydata()) == [expected[d][0] for d in sorted(expected)]
+    assert plotted(stiffness.get_ydata()) == [expected[d][1] for d in sorted(expected)]
+    baselines = sorted(plotted(line.get_ydata())[0] for line in top.lines[2:4])
     assert baselines == [6, 7]  # the two dashed baseline lines
     assert top.get_ylim()[0] < 0 < 10 < top.get_ylim()[1]
     assert bottom.get_ylim()[1] >= 1
@@ -279,7 +287,7 @@ def test_the_png_decodes_at_a_sensible_size_with_no_data_one_day_and_a_year() ->
     _ratings, year = _year_series()
     one_day = daily_series([RatingRecord(NOW, 3, 4)], [done(date(2026, 12, 3))], NEW_YORK, NOW)
     for series in (daily_series([], [], "UTC", NOW), one_day, year):
-        data = render_progress_chart(series)  # type: ignore[arg-type]
+        data = render_progress_chart(series)
         assert data.startswith(b"\x89PNG")
         image = _png(data)
         assert image.format == "PNG"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -140,7 +141,7 @@ async def test_export_sends_a_csv_whose_rows_are_the_database_rows(
         assert datetime.fromisoformat(row["time"]) == as_utc(planned_at)
         assert datetime.fromisoformat(row["time"]).utcoffset() == timedelta(hours=-5)
         assert (row["break_kind"], row["status"]) == (kind, status)
-        assert row["positions"] == " ".join(eval_json(positions))
+        assert row["positions"] == " ".join(json_list(positions))
         assert (row["pain"], row["stiffness"]) == (
             "" if pain is None else str(pain), "" if stiffness is None else str(stiffness))
     (baseline,) = await bot.query("select rated_at, pain, stiffness from ratings "
@@ -154,9 +155,8 @@ async def test_export_sends_a_csv_whose_rows_are_the_database_rows(
     assert len(rows) == 8  # nothing of Ben's
 
 
-def eval_json(value: Any) -> list[str]:
-    import json
-
+def json_list(value: Any) -> list[str]:
+    """A JSON column as read back with plain SQL."""
     return json.loads(value) if isinstance(value, str) else list(value)
 
 

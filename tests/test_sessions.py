@@ -27,6 +27,7 @@ from bot.jobs import make_jobs
 from bot.models import Assessment, Break, DueMessage, Rating, User
 from bot.parsing import Ratings, parse_ratings
 from bot.replies import Answer, Reply
+from bot.schedule import PAUSED_INDEFINITELY
 from bot.services import Services
 from bot.session_plan import (
     ABANDON_AFTER,
@@ -576,3 +577,31 @@ async def test_the_self_assessment_stores_answers_and_comes_back_in_two_weeks(
     invitation = world.sender.sent[-1]
     assert invitation.at == MONDAY_9 + timedelta(days=14)
     assert data_of(invitation.reply, "self-check") == "a:start"
+
+
+async def test_a_paused_invitation_waits_for_resume_and_shows_answers_side_by_side(
+    world: World,
+) -> None:
+    chat = world.chat()
+    message = (await chat.press("a:start")).replies[0]
+    for answer_label in ("Hard to hold", "Yes, easily", "Painful"):
+        message = (await chat.press(data_of(message, answer_label))).replies[0]
+    async with world.database.session() as session:
+        user = await session.get(User, 1001)
+        assert user is not None
+        user.paused_until = PAUSED_INDEFINITELY
+    await world.live_for(timedelta(days=16))
+    assert not any("self-check" in sent.reply.text for sent in world.sender.sent)
+    async with world.database.session() as session:
+        user = await session.get(User, 1001)
+        assert user is not None
+        user.paused_until = None
+    await world.live_for(timedelta(days=1))
+    assert "self-check" in world.sender.sent[-1].reply.text
+
+    message = (await chat.press("a:start")).replies[0]
+    for answer_label in ("Comfortable", "Yes, easily", "Painful"):
+        message = (await chat.press(data_of(message, answer_label))).replies[0]
+    assert "and at your last check" in message.text
+    assert "(last time: Hard to hold)" in message.text
+    assert "more freely" in message.text
