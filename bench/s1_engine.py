@@ -70,7 +70,8 @@ async def _template(dbs: BenchDatabases, kind: str, count: int) -> str:
 
 
 async def _engine_round(dbs: BenchDatabases, kind: str, template: str, n: int,
-                        log: Path, profile: str | None) -> dict[str, Any]:
+                        log: Path, profile: str | None,
+                        variant: tuple[str, ...] = ()) -> dict[str, Any]:
     url = dbs.copy_sqlite(template, f"s1-{n}") if kind == "sqlite" \
         else await dbs.pg_url(template=template)
     try:
@@ -80,6 +81,7 @@ async def _engine_round(dbs: BenchDatabases, kind: str, template: str, n: int,
                     "--clock", (MONDAY_10 + timedelta(seconds=1)).isoformat()]
             if profile:
                 args += ["--profile", profile]
+            args += list(variant)
             result = await run_worker(args, timeout=600, log=log)
             result["standin_cpu_seconds"] = time.process_time() - cpu
             result["standin_sends"] = standin.stats["200"]
@@ -99,8 +101,17 @@ async def _bare_round(count: int, concurrency: int, log: Path) -> dict[str, Any]
         return result
 
 
+# Measured beside the engine with --proposals: where its cost goes, and a fix.
+VARIANTS = {
+    "dispatcher only (no-op job: claim, user, send, finish)": ("--job", "noop"),
+    "proposal: batched writes (bench/proposals/batched_dispatcher.py)":
+        ("--dispatcher", "batched"),
+}
+
+
 async def run(dbs: BenchDatabases, *, count: int, rounds: int, kinds: tuple[str, ...],
-              logs: Path, profile_dir: Path | None = None) -> list[Figure]:
+              logs: Path, profile_dir: Path | None = None,
+              proposals: bool = False) -> list[Figure]:
     concurrency = dispatcher_concurrency()
     figures: list[Figure] = []
     for kind in kinds:
@@ -114,10 +125,20 @@ async def run(dbs: BenchDatabases, *, count: int, rounds: int, kinds: tuple[str,
         for n in range(rounds):
             engine_runs.append(await _engine_round(dbs, kind, template, n, log, None))
             bare_runs.append(await _bare_round(count, concurrency, log))
+        variant_runs: dict[str, dict[str, Any]] = {}
+        if proposals:
+            for name, variant in VARIANTS.items():
+                variant_runs[name] = await _engine_round(dbs, kind, template, 50, log, None,
+                                                         variant)
+            bare_runs.append(await _bare_round(count, concurrency, log))
         if profile_dir is not None:
             # A profiled run is slower: it is kept apart from the figures.
             await _engine_round(dbs, kind, template, 99, log,
                                 str(profile_dir / f"s1-{kind}-engine.txt"))
+            if proposals:
+                await _engine_round(dbs, kind, template, 98, log,
+                                    str(profile_dir / f"s1-{kind}-batched.txt"),
+                                    VARIANTS[list(VARIANTS)[1]])
         if kind == "postgres":
             await dbs.drop_pg(template)
         rate = median(r["rate"] for r in engine_runs)
@@ -133,6 +154,14 @@ async def run(dbs: BenchDatabases, *, count: int, rounds: int, kinds: tuple[str,
             baseline_samples=[r["rate"] for r in bare_runs],
             extra={"engine_runs": engine_runs, "bare_runs": bare_runs,
                    "concurrency": concurrency}))
+        for name, result in variant_runs.items():
+            figures.append(Figure(
+                NAME, f"{_label(kind)}: {name}: reminders/s", result["rate"], "msg/s",
+                bare_rate, f"bare PTB send_message loop, concurrency {concurrency}",
+                goal="ratio >= 0.8" if name.startswith("proposal") else "",
+                note=f"{1e6 * result['cpu_seconds'] / max(result['delivered'], 1):,.0f} µs "
+                     f"CPU per reminder; delivered {result['delivered']:,}",
+                extra={"run": result}))
         cpu = median(1e6 * r["cpu_seconds"] / max(r["delivered"], 1) for r in engine_runs)
         bare_cpu = median(1e6 * r["cpu_seconds"] / max(r["delivered"], 1) for r in bare_runs)
         figures.append(Figure(

@@ -77,6 +77,27 @@ class Profile:
                                                                  show_all=False))
 
 
+class NoopJob:
+    """Sends the reminder text and buttons and records nothing (for the cost breakdown)."""
+
+    def __init__(self) -> None:
+        from bot.dispatcher import Send
+        from bot.models import User
+        from bot.reminders import reminder_buttons
+        from bot.replies import Reply
+
+        self.action = Send(Reply(REMINDER_TEXT, reminder_buttons(User(language="en"), 1)))
+
+    async def prepare(self, *_args: Any) -> Any:
+        return self.action
+
+    async def delivered(self, *_args: Any) -> None:
+        return None
+
+    async def undeliverable(self, *_args: Any) -> None:
+        return None
+
+
 async def engine(args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import text
 
@@ -101,9 +122,17 @@ async def engine(args: argparse.Namespace) -> dict[str, Any]:
         # The app builds its dispatcher with the defaults; so does the bench unless told.
         tuning = {k: v for k, v in (("batch", args.batch), ("concurrency", args.concurrency))
                   if v is not None}
-        dispatcher = Dispatcher(database, TelegramSender(bot), services.clock,
-                                make_jobs(services), on_blocked=deactivate, worker="bench",
-                                **tuning)
+        jobs = make_jobs(services)
+        if args.job == "noop":
+            # The dispatcher's own cost: claim, look up the user, send, finish; no job work.
+            jobs = {**jobs, "reminder": NoopJob()}
+        kind: type[Dispatcher] = Dispatcher
+        if args.dispatcher == "batched":
+            from bench.proposals.batched_dispatcher import BatchedDispatcher
+
+            kind = BatchedDispatcher
+        dispatcher = kind(database, TelegramSender(bot), services.clock, jobs,
+                          on_blocked=deactivate, worker="bench", **tuning)
         cpu, started = time.process_time(), time.perf_counter()
         with Profile(args.profile):
             await dispatcher.tick()
@@ -182,6 +211,10 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--first-chat", type=int, default=1)
     parser.add_argument("--count", type=int, default=0)
     parser.add_argument("--profile", default=None, help="write a pyinstrument profile here")
+    parser.add_argument("--dispatcher", choices=["real", "batched"], default="real",
+                        help="engine: bot.dispatcher, or the proposal in bench/proposals")
+    parser.add_argument("--job", choices=["real", "noop"], default="real",
+                        help="engine: the real reminder job, or one that does no work")
     args = parser.parse_args(argv)
     run = {"engine": engine, "bare": bare, "limited": limited}[args.mode]
     result = asyncio.run(run(args))

@@ -14,8 +14,8 @@ from datetime import timedelta
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
-from telegram.request import BaseRequest
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import BaseRequest
 
 from bot.clock import real_seconds
 from bot.dispatcher import Dispatcher
