@@ -151,15 +151,21 @@ async def stop_services(application: Application) -> None:
     await _post_shutdown(application)
 
 
+def stop_requested() -> asyncio.Event:
+    """An event set on SIGINT or SIGTERM (how platforms ask a process to end)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
 def run_dispatcher_only(services: Services) -> None:
     """Runs only the dispatcher (no updates): an extra sender beside a poller or webhook."""
     application = build_application(services, polling=False)
 
     async def serve() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        stop = stop_requested()
         async with application:
             await start_services(application)
             log.info("dispatcher running")

@@ -31,3 +31,13 @@ class FastClock:
 def real_seconds(clock: Clock, delta: timedelta) -> float:
     """How long to really wait for `delta` of this clock's time to pass."""
     return delta.total_seconds() / getattr(clock, "speed", 1.0)
+
+
+class ManualClock:
+    """A clock that stands still until moved: `clock.now = …`. For tests and simulations."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now

@@ -13,7 +13,6 @@ import asyncio
 import hmac
 import json
 import logging
-import signal
 from datetime import timedelta
 
 from aiohttp import web
@@ -24,7 +23,14 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.app import ALLOWED_UPDATES, build_application, services_of, start_services, stop_services
+from bot.app import (
+    ALLOWED_UPDATES,
+    build_application,
+    services_of,
+    start_services,
+    stop_requested,
+    stop_services,
+)
 from bot.models import HandledUpdate
 from bot.services import Services
 
@@ -97,10 +103,7 @@ def run_webhook(services: Services) -> None:
     application = build_application(services, polling=False)
 
     async def serve() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        stop = stop_requested()
         runner = web.AppRunner(make_web_app(application), shutdown_timeout=10)
         async with application:
             await start_services(application)

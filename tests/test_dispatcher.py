@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import due
+from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.content import load_program
 from bot.db import Database
@@ -29,14 +30,6 @@ from bot.users import deactivate
 
 TOKEN = "123456789:" + "A" * 35
 MONDAY = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
-
-
-class ManualClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, text
 
 from bot import account, due, history, reminders, summary, users
+from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.content import load_program
 from bot.db import Database
@@ -38,14 +39,6 @@ MONDAY = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
 def local(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
     """A New York wall-clock time in late 2026, as UTC."""
     return datetime(2026, month, day, hour, minute, tzinfo=NEW_YORK).astimezone(UTC)
-
-
-class ManualClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

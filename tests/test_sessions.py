@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from bot import account, due
 from bot.app_routes import BUTTONS, COMMANDS, OPEN_COMMANDS, STEPS
+from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.content import PLACES, load_program
 from bot.db import Database
@@ -185,14 +186,6 @@ def test_the_safety_message_names_the_studio_when_configured() -> None:
 
 # ------------------------------------------------------------------------------------------
 # The engine against a database
-
-
-class ManualClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
