@@ -18,7 +18,8 @@ import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, time as dtime, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
@@ -222,7 +223,7 @@ async def insert_rows(url: str, users: list[dict[str, Any]], due: list[dict[str,
 
     database = Database(url)
     try:
-        for table, rows in ((User.__table__, users), (DueMessage.__table__, due)):
+        for table, rows in ((User, users), (DueMessage, due)):
             for i in range(0, len(rows), chunk):
                 async with database.session() as session:
                     await session.execute(insert(table), rows[i:i + chunk])
@@ -318,6 +319,11 @@ def cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
+def _tail(log: Path, chars: int = 3000) -> str:
+    """The end of a log, for an error message (a failure path: blocking is fine)."""
+    return log.read_text(errors="replace")[-chars:]
+
+
 async def run_worker(args: list[str], timeout: float, log: Path) -> dict[str, Any]:
     """Runs `python -m bench.workers …` and returns the JSON it prints last."""
     with log.open("ab") as err:
@@ -333,7 +339,7 @@ async def run_worker(args: list[str], timeout: float, log: Path) -> dict[str, An
                 from None
     if proc.returncode != 0:
         raise RuntimeError(f"worker {args[0]} exited {proc.returncode}; see {log}:\n"
-                           + log.read_text(errors="replace")[-3000:])
+                           + _tail(log))
     lines = [line for line in out.decode().splitlines() if line.startswith("{")]
     if not lines:
         raise RuntimeError(f"worker {args[0]} printed no result; see {log}")
@@ -426,9 +432,10 @@ async def start_process(standin: Any, args: list[str], env: dict[str, str], log:
                                                 stdout=out, stderr=out)
     holder["pid"] = proc.pid
     run = ProcessRun(proc, log)
-    waiter = asyncio.ensure_future(proc.wait())
+    waiter: asyncio.Future[Any] = asyncio.ensure_future(proc.wait())
+    watched: set[asyncio.Future[Any]] = {arrived, waiter}
     try:
-        done, _ = await asyncio.wait({arrived, waiter}, timeout=timeout,
+        done, _ = await asyncio.wait(watched, timeout=timeout,
                                      return_when=asyncio.FIRST_COMPLETED)
         if arrived not in done and give_up and proc.returncode is None:
             run.rss_at_ready = rss_kb(proc.pid)
@@ -438,7 +445,7 @@ async def start_process(standin: Any, args: list[str], env: dict[str, str], log:
         if arrived not in done:
             await run.stop()
             raise RuntimeError(f"{' '.join(args)} never polled (exit {proc.returncode}); "
-                               f"log:\n{log.read_text(errors='replace')[-3000:]}")
+                               f"log:\n{_tail(log)}")
     finally:
         if not waiter.done():
             waiter.cancel()

@@ -12,7 +12,8 @@ from __future__ import annotations
 import inspect
 import random
 import time
-from datetime import time as dtime, timedelta
+from datetime import time as dtime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from datetime import time as dtime, timedelta
+from datetime import time as dtime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,7 @@ class WakeUpBench:
     """The real dispatcher on one database, for timing single wake-ups."""
 
     def __init__(self, url: str, count: int) -> None:
+        from bench.common import TOKEN
         from bot.config import load_settings
         from bot.content import load_program
         from bot.db import Database
@@ -90,7 +92,6 @@ class WakeUpBench:
         from bot.jobs import make_jobs
         from bot.services import Services
         from bot.users import deactivate
-        from bench.common import TOKEN
 
         at = MONDAY_10 + timedelta(seconds=1)
         settings = load_settings(telegram_bot_token=TOKEN, database_url=url, _env_file=None)

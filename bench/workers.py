@@ -138,7 +138,7 @@ async def engine(args: argparse.Namespace) -> dict[str, Any]:
             await dispatcher.tick()
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     async with database.session() as session:
-        statuses = dict((await session.execute(text(
+        statuses: dict[str, int] = dict((await session.execute(text(
             "SELECT status, count(*) FROM due_messages WHERE kind = 'reminder' "
             "AND due_at <= :at GROUP BY status"), {"at": at})).all())
         planned = (await session.execute(text(

@@ -40,7 +40,6 @@ from sqlalchemy import case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import account, reminders
-from bot.chart import render_in_thread
 from bot.i18n import _
 from bot.models import Assessment, Break, Rating, User
 from bot.progress import BreakRecord, RatingRecord, build_progress, local_date, progress_text
@@ -78,6 +77,9 @@ async def load_records(session: AsyncSession, user_id: int,
 async def progress(turn: Turn) -> Answer:
     ratings, breaks = await load_records(turn.session, turn.user.id)
     figures = build_progress(ratings, breaks, reminders.preferences(turn.user), turn.now)
+    # matplotlib loads on the first /progress, not at start-up (it is ~0.4 s of import).
+    from bot.chart import render_in_thread
+
     chart = await render_in_thread(figures.series, turn.user.language)
     return Answer().say(progress_text(figures, turn.user.language), photo=chart,
                         filename="progress.png")
