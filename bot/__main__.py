@@ -18,6 +18,7 @@ import sys
 
 from sqlalchemy import text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from telegram.error import InvalidToken, NetworkError
 
 from bot.clock import Clock, FastClock, system_clock
 from bot.config import (
@@ -101,15 +102,22 @@ def main(argv: list[str]) -> None:
     from bot.app import ALLOWED_UPDATES, build_application, run_dispatcher_only
     from bot.web import run_webhook
 
-    if mode == "dispatch":
-        run_dispatcher_only(services)
-    elif mode == "web":
-        run_webhook(services)
-    else:
-        log.info("starting long polling")
-        build_application(services).run_polling(
-            stop_signals=(signal.SIGINT, signal.SIGTERM), allowed_updates=ALLOWED_UPDATES
-        )
+    try:
+        if mode == "dispatch":
+            run_dispatcher_only(services)
+        elif mode == "web":
+            run_webhook(services)
+        else:
+            log.info("starting long polling")
+            build_application(services).run_polling(
+                stop_signals=(signal.SIGINT, signal.SIGTERM), allowed_updates=ALLOWED_UPDATES
+            )
+    except InvalidToken:
+        _fail("Telegram refused TELEGRAM_BOT_TOKEN: check it with BotFather")
+    except NetworkError as exc:
+        # Start-up could not reach Telegram; the platform restarts the process.
+        where = settings.telegram_api_base_url or "api.telegram.org"
+        _fail(f"cannot reach the Telegram Bot API at {where} ({exc})", code=1)
 
 
 if __name__ == "__main__":

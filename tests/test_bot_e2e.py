@@ -135,3 +135,14 @@ async def test_delete_erases_every_row_about_the_user(
     assert await bot.query("select count(*) from users where id = 1002") == [(1,)]
     await ana.command("/start")
     assert "not medical advice" in ((await ana.next_message()).text or "")
+
+
+async def test_an_unreachable_bot_api_ends_with_a_clear_last_line(tmp_path: Path) -> None:
+    code, err = await _run_and_fail(
+        tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, DATABASE_URL=f"sqlite:///{tmp_path / 'b.db'}",
+        TELEGRAM_API_BASE_URL="http://127.0.0.1:9/bot",
+    )
+    assert code == 1
+    assert "cannot reach the Telegram Bot API at http://127.0.0.1:9/bot" in \
+        err.strip().splitlines()[-1]
+    assert TOKEN not in err
