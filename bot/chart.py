@@ -47,7 +47,10 @@ _lock = threading.Lock()
 def build_figure(series: ProgressSeries, language: str = "en") -> Figure:
     """The chart as a Figure: its first axes' first two lines are the daily mean pain and
     stiffness of the rated days, exactly as plotted."""
-    t = lambda text, **params: _(text, language, **params)  # noqa: E731
+
+    def t(text: str, **params: object) -> str:
+        return _(text, language, **params)
+
     # Fixed margins: an automatic layout engine costs more than all the drawing.
     figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
     figure.subplots_adjust(left=0.08, right=0.98, top=0.92, bottom=0.1, hspace=0.08)

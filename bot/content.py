@@ -35,6 +35,14 @@ from pydantic import (
 
 Place = Literal["desk", "band", "floor"]
 PLACES: Final[tuple[Place, ...]] = ("desk", "band", "floor")
+
+
+def as_place(value: str) -> Place:
+    """A stored place name as a `Place` (anything unknown reads as the desk, the safest)."""
+    for place in PLACES:
+        if value == place:
+            return place
+    return "desk"
 Sides = Literal["both", "none"]
 
 CONTENT_DIR: Final = Path(__file__).resolve().parent.parent / "content"

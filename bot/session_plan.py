@@ -27,7 +27,7 @@ from datetime import timedelta
 from typing import Final, Literal
 
 from bot.config import Settings
-from bot.content import Place, Position, Program
+from bot.content import Place, Position, Program, as_place
 from bot.i18n import _
 from bot.models import Break
 from bot.replies import Button, Reply
@@ -118,7 +118,7 @@ def other_place(current: str, preferred: str) -> Place:
     """The variant one button switches to: the no-band desk version or the band one."""
     if current != "desk":
         return "desk"
-    return "band" if preferred == "desk" else preferred  # type: ignore[return-value]
+    return "band" if preferred == "desk" else as_place(preferred)
 
 
 def outcome(positions: Sequence[str], positions_done: Sequence[str]) -> Outcome:
@@ -209,7 +209,7 @@ def position_reply(program: Program, brk: Break, preferred_place: str, language:
     index, total = brk.position_index, len(brk.positions)
     stretch = program.stretch_of(brk.positions[index])
     position = program.position(brk.positions[index])
-    place: Place = brk.place  # type: ignore[assignment]
+    place = as_place(brk.place)
     first_of_stretch = index == 0 or program.stretch_of(brk.positions[index - 1]) != stretch
     lines: list[str] = []
     if index == 0 and total > 1:
@@ -257,7 +257,7 @@ def follow_up_reply(program: Program, brk: Break, stage: str, number: int,
     position = program.position(brk.positions[brk.position_index])
     opener = _("Switch sides now.", language) if stage == "switch" \
         else _("Halfway there.", language)
-    cue = cue_for(position.cues_for(brk.place), number, brk.attempt)  # type: ignore[arg-type]
+    cue = cue_for(position.cues_for(as_place(brk.place)), number, brk.attempt)
     text = f"{opener} {_(cue, language)}" if cue else opener
     return Reply(text, ((_hurts(brk, language),),))
 
