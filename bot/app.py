@@ -105,8 +105,11 @@ async def _post_init(application: Application) -> None:
         # The safety net: whatever another process scheduled is picked up this often.
         interval = real_seconds(services.clock,
                                 timedelta(seconds=services.settings.dispatch_interval_seconds))
+        # Two instances allowed: the second returns at once while a long drain runs,
+        # instead of APScheduler logging a skipped run every interval.
         application.job_queue.run_repeating(tick, interval=max(interval, 0.5), first=0.1,
-                                            name="dispatcher-safety")
+                                            name="dispatcher-safety",
+                                            job_kwargs={"max_instances": 2})
 
 
 async def _set_menu(application: Application, services: Services) -> None:

@@ -113,7 +113,12 @@ class Dispatcher:
         self._lock = asyncio.Lock()
 
     async def tick(self) -> datetime | None:
-        """Sends everything due now, then returns when the next row falls due."""
+        """Sends everything due now, then returns when the next row falls due.
+
+        A tick already running (a long drain) will find the rows itself: return at once.
+        """
+        if self._lock.locked():
+            return None
         async with self._lock:
             while await self.run_once() >= self.batch:
                 pass

@@ -1,0 +1,1 @@
+"""Measured proposals for changes outside bench/ (see each module)."""
