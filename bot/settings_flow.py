@@ -21,7 +21,6 @@ Onboarding uses the same value buttons with the prefix "ob".
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from datetime import time, timedelta
 
@@ -33,10 +32,11 @@ from bot.parsing import (
     WorkHours,
     ZoneChoices,
     ZoneFound,
-    clean_input,
     format_hours,
     parse_breaks_per_day,
+    parse_place,
     parse_time_zone,
+    parse_work_days,
     parse_work_hours,
     zone_from_location,
 )
@@ -83,65 +83,6 @@ def joined(first: Answer, *more: Answer) -> Answer:
     for answer in more:
         first.replies.extend(answer.replies)
     return first
-
-
-# --- reading what users type ------------------------------------------------------------------
-
-_DAY_NAMES = {
-    "mon": 0, "monday": 0, "tue": 1, "tues": 1, "tuesday": 1, "wed": 2, "weds": 2,
-    "wednesday": 2, "thu": 3, "thur": 3, "thurs": 3, "thursday": 3, "fri": 4, "friday": 4,
-    "sat": 5, "saturday": 5, "sun": 6, "sunday": 6,
-}  # fmt: skip
-_DAY_SETS = {
-    "weekdays": 0b0011111, "weekday": 0b0011111, "weekends": 0b1100000, "weekend": 0b1100000,
-    "everyday": ALL_DAYS, "daily": ALL_DAYS, "all": ALL_DAYS,
-}  # fmt: skip
-_RANGE_WORDS = re.compile(r"\s*-\s*|\s+(?:to|through|thru|till|until)\s+")
-_DAY_SEPARATORS = re.compile(r"(?:[\s,;/&+]|\band\b)+")
-
-
-def parse_work_days(text: str) -> int | None:
-    """Work days as typed ("mon-fri", "Mon, Wed, Fri", "weekdays", "every day", "fri to mon")
-    as a bitmask (bit d = weekday d, 0 = Monday); None when unclear or empty. Never raises."""
-    if len(text) > 200:
-        return None
-    cleaned = clean_input(text).strip(" .!?")
-    cleaned = re.sub(r"\b(?:every\s*day|all\s*days|all\s*week)\b", "everyday", cleaned)
-    cleaned = _RANGE_WORDS.sub("-", cleaned)
-    mask = 0
-    for token in _DAY_SEPARATORS.split(cleaned):
-        if not token:
-            continue
-        first, dash, last = token.partition("-")
-        if token in _DAY_SETS:
-            mask |= _DAY_SETS[token]
-        elif dash and first in _DAY_NAMES and last in _DAY_NAMES:
-            day, end = _DAY_NAMES[first], _DAY_NAMES[last]
-            mask |= 1 << day
-            while day != end:  # "fri-mon" wraps over the weekend
-                day = (day + 1) % 7
-                mask |= 1 << day
-        elif token in _DAY_NAMES:
-            mask |= 1 << _DAY_NAMES[token]
-        else:
-            return None
-    return mask or None
-
-
-def parse_place(text: str) -> str | None:
-    """"desk", "band" or "floor" from "1"/"2"/"3" or the words of the choices; else None."""
-    cleaned = clean_input(text[:200]).strip(" .!?")
-    if cleaned in ("1", "2", "3"):
-        return PLACES[int(cleaned) - 1]
-    words = set(re.findall(r"[a-z]+", cleaned))
-    # The most equipped place named wins: "desk with a band" is "band".
-    if words & {"floor", "kettlebell", "mat"}:
-        return "floor"
-    if words & {"band", "anchor"}:
-        return "band"
-    if words & {"desk", "chair", "office"}:
-        return "desk"
-    return None
 
 
 # --- describing values ------------------------------------------------------------------------

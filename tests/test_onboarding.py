@@ -19,10 +19,10 @@ from bot.config import load_settings
 from bot.content import load_program
 from bot.db import Database
 from bot.models import DueMessage, Rating, User
+from bot.parsing import parse_place, parse_work_days
 from bot.replies import Answer
 from bot.schedule import PAUSED_INDEFINITELY
 from bot.services import Services
-from bot.settings_flow import parse_place, parse_work_days
 from bot.turn import Turn
 
 TOKEN = "123456789:" + "A" * 35
