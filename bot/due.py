@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import DueMessage
@@ -111,7 +112,7 @@ async def finish(
                DueMessage.status == CLAIMED)
         .values(status=status, done_at=now, outcome=outcome, lease_until=None)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 async def release(

@@ -46,7 +46,7 @@ MAX_RATING: Final = 10
 
 Stage = Literal["switch", "halfway", "done"]
 Action = Literal["n", "r", "h", "v", "c", "e"]
-ACTIONS: Final = frozenset({"n", "r", "h", "v", "c", "e"})
+ACTIONS: Final[tuple[Action, ...]] = ("n", "r", "h", "v", "c", "e")
 Outcome = Literal["done", "partial"]
 
 
@@ -159,9 +159,10 @@ class Control:
 def parse_control(text: str) -> Control | None:
     """The session button behind callback data (without its "s:"), or None if forged."""
     match = _CONTROL.fullmatch(text)
-    if match is None or match[4] not in ACTIONS:
+    action = next((known for known in ACTIONS if match is not None and known == match[4]), None)
+    if match is None or action is None:
         return None
-    return Control(int(match[1]), int(match[2]), int(match[3]), match[4])  # type: ignore[arg-type]
+    return Control(int(match[1]), int(match[2]), int(match[3]), action)
 
 
 @dataclass(frozen=True)

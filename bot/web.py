@@ -14,10 +14,12 @@ import hmac
 import json
 import logging
 from datetime import timedelta
+from typing import Any, cast
 
 from aiohttp import web
 from sqlalchemy import delete, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import TelegramError
@@ -50,7 +52,7 @@ async def _first_time(application: Application, update_id: int) -> bool:
             .values(update_id=update_id, handled_at=services.clock())
             .on_conflict_do_nothing(index_elements=["update_id"])
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(cast(CursorResult[Any], result).rowcount)
 
 
 def make_web_app(application: Application) -> web.Application:
