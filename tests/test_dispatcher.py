@@ -27,6 +27,7 @@ from bot.replies import Reply
 from bot.schedule import break_times
 from bot.services import Services
 from bot.users import deactivate
+from tests.simulate import live_until
 
 TOKEN = "123456789:" + "A" * 35
 MONDAY = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
@@ -90,21 +91,6 @@ async def _add_users(database: Database, count: int, start: datetime) -> list[Us
     return users
 
 
-async def _run_until(
-    dispatcher: Dispatcher, clock: ManualClock, end: datetime,
-    step: timedelta = timedelta(0),
-) -> None:
-    """Lives through time: jumps the clock to the next due row (plus `step`, to take
-    everything due in that stretch at once) and dispatches."""
-    while True:
-        async with dispatcher.database.session() as session:
-            next_due = await due.next_due_at(session)
-        if next_due is None or next_due > end:
-            return
-        clock.now = max(clock.now, next_due + step)
-        await dispatcher.tick()
-
-
 async def test_a_simulated_week_sends_exactly_the_expected_reminders(
     database: Database,
 ) -> None:
@@ -113,7 +99,7 @@ async def test_a_simulated_week_sends_exactly_the_expected_reminders(
     users = await _add_users(database, 200, MONDAY)
     end = MONDAY + timedelta(days=7)
     # Five minutes' steps: every reminder goes out at most that late (well inside the grace).
-    await _run_until(_dispatcher(database, clock, sender), clock, end, timedelta(minutes=5))
+    await live_until(_dispatcher(database, clock, sender), clock, end, timedelta(minutes=5))
 
     expected = set()
     for user in users:
@@ -222,7 +208,7 @@ async def test_a_blocked_user_becomes_inactive_and_loses_pending_reminders(
     clock = ManualClock(MONDAY)
     user = await _one_user(database, MONDAY)
     sender = RecordingSender(clock=clock, failures={user.chat_id: [Blocked("blocked")]})
-    await _run_until(_dispatcher(database, clock, sender), clock, MONDAY + timedelta(days=3))
+    await live_until(_dispatcher(database, clock, sender), clock, MONDAY + timedelta(days=3))
     assert sender.sent == []
     async with database.session() as session:
         stored = await session.get(User, user.id)
@@ -239,7 +225,7 @@ async def test_flood_control_delays_but_loses_nothing(database: Database) -> Non
     sender = RecordingSender(clock=clock, failures={user.chat_id: storm})
     async with database.session() as session:
         first = await session.scalar(select(DueMessage.due_at))
-    await _run_until(_dispatcher(database, clock, sender), clock, first + timedelta(minutes=5))
+    await live_until(_dispatcher(database, clock, sender), clock, first + timedelta(minutes=5))
     assert len(sender.sent) == 1
     assert sender.sent[0][2] == first + timedelta(seconds=24)
 
@@ -251,7 +237,7 @@ async def test_server_errors_are_retried_then_expired_as_missed(database: Databa
                              failures={user.chat_id: [TryLater("502") for _ in range(5)]})
     async with database.session() as session:
         first = await session.scalar(select(DueMessage.due_at))
-    await _run_until(_dispatcher(database, clock, sender), clock, first + timedelta(minutes=10))
+    await live_until(_dispatcher(database, clock, sender), clock, first + timedelta(minutes=10))
     async with database.session() as session:
         row = await session.scalar(select(DueMessage).where(DueMessage.due_at >= first)
                                    .order_by(DueMessage.id).limit(1))

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 
-from bot import account, due, history, reminders, summary, users
+from bot import account, history, reminders, summary, users
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.content import load_program
@@ -29,6 +29,7 @@ from bot.progress import build_progress, daily_series
 from bot.replies import Answer, Reply
 from bot.services import Services
 from bot.turn import Turn
+from tests.simulate import live_until
 
 TOKEN = "123456789:" + "A" * 35
 NEW_YORK = ZoneInfo("America/New_York")
@@ -296,14 +297,7 @@ class Week:
     dispatcher: Dispatcher
 
     async def live_until(self, end: datetime) -> None:
-        while True:
-            async with self.database.session() as session:
-                next_due = await due.next_due_at(session)
-            if next_due is None or next_due > end:
-                self.clock.now = max(self.clock.now, end)
-                return
-            self.clock.now = max(self.clock.now, next_due)
-            await self.dispatcher.run_once()
+        await live_until(self.dispatcher, self.clock, end)
 
     def summaries(self) -> list[tuple[Reply, datetime]]:
         return [(reply, at) for _chat, reply, at in self.sender.sent

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from standin import BotAPIStandIn, ChatMessage, SimulatedUser
+from tests.simulate import as_utc
 
 pytestmark = pytest.mark.e2e
 
@@ -54,11 +55,6 @@ async def consent(user: SimulatedUser) -> ChatMessage:
     welcome = await reply_to(user, "not medical advice")
     await user.press(welcome, "c:yes")
     return await reply_to(user, "Which time zone")
-
-
-def as_utc(value: Any) -> datetime:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 async def next_reminders(bot: Any, user_id: int) -> list[datetime]:

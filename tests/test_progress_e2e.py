@@ -26,6 +26,7 @@ from bot.db import Database
 from bot.migrate import upgrade
 from bot.models import Assessment, Base, Break, Rating, User
 from standin import BotAPIStandIn, ChatMessage, SimulatedUser
+from tests.simulate import as_utc
 
 pytestmark = pytest.mark.e2e
 
@@ -38,11 +39,6 @@ def local(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
 
 
 TUESDAY_10 = local(1, 10, month=12)
-
-
-def as_utc(value: Any) -> datetime:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 async def seed(tmp_path: Path, plan_summary_after: datetime | None = None) -> str:

@@ -24,6 +24,7 @@ from bot.db import Database
 from bot.migrate import upgrade
 from bot.models import Rating, User
 from standin import BotAPIStandIn, ChatMessage, SimulatedUser
+from tests.simulate import as_utc
 
 pytestmark = pytest.mark.e2e
 
@@ -34,11 +35,6 @@ STEP_ROWS = ("select key, due_at, done_at, status from due_messages "
              "where kind = 'step' order by due_at, id")
 BREAK = ("select id, kind, status, positions, positions_done, stopped_for_pain, started_at "
          "from breaks order by id desc limit 1")
-
-
-def as_utc(value: Any) -> datetime:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 async def seed(tmp_path: Path, reminder_in: timedelta | None = None) -> str:

@@ -49,6 +49,7 @@ from bot.session_plan import (
 )
 from bot.turn import Turn
 from bot.users import deactivate
+from tests.simulate import live_until
 
 TOKEN = "123456789:" + "A" * 35
 MONDAY_9 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -264,15 +265,7 @@ class World:
         return Chat(self.services, user_id)
 
     async def live_until(self, end: datetime) -> None:
-        """Jumps the clock to each due row up to `end` and dispatches it."""
-        while True:
-            async with self.database.session() as session:
-                next_due = await due.next_due_at(session)
-            if next_due is None or next_due > end:
-                self.clock.now = max(self.clock.now, end)
-                return
-            self.clock.now = max(self.clock.now, next_due)
-            await self.dispatcher.run_once()
+        await live_until(self.dispatcher, self.clock, end)
 
     async def live_for(self, delta: timedelta) -> None:
         await self.live_until(self.clock.now + delta)
