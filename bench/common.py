@@ -174,7 +174,7 @@ class BenchDatabases:
 
 
 async def migrate(url: str) -> None:
-    from bot.migrate import upgrade
+    from bot.storage.migrate import upgrade
 
     await asyncio.to_thread(upgrade, url)
 
@@ -218,8 +218,8 @@ async def insert_rows(url: str, users: list[dict[str, Any]], due: list[dict[str,
     """Bulk-inserts user and due-message rows through SQLAlchemy core (types applied)."""
     from sqlalchemy import insert
 
-    from bot.db import Database
-    from bot.models import DueMessage, User
+    from bot.storage.db import Database
+    from bot.storage.models import DueMessage, User
 
     database = Database(url)
     try:
@@ -266,7 +266,7 @@ async def seed_pg_generated(url: str, count: int, due_from: datetime) -> None:
 async def count_rows(url: str, sql: str) -> int:
     from sqlalchemy import text
 
-    from bot.db import Database
+    from bot.storage.db import Database
 
     database = Database(url)
     try:

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot.config import normalise_database_url
-from bot.db import Database
-from bot.models import User
+from bot.storage.db import Database
+from bot.storage.models import User
 
 log = logging.getLogger("naive")
 

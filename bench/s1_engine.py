@@ -37,7 +37,7 @@ FIRST_USER = 1_000_001
 
 
 def dispatcher_concurrency() -> int:
-    from bot.dispatcher import Dispatcher
+    from bot.outbox.dispatcher import Dispatcher
 
     default = inspect.signature(Dispatcher.__init__).parameters["concurrency"].default
     return int(default)

@@ -86,12 +86,12 @@ class WakeUpBench:
     def __init__(self, url: str, count: int) -> None:
         from bench.common import TOKEN
         from bot.config import load_settings
-        from bot.content import load_program
-        from bot.db import Database
-        from bot.dispatcher import Dispatcher
-        from bot.jobs import make_jobs
-        from bot.services import Services
-        from bot.users import deactivate
+        from bot.domain.content import load_program
+        from bot.outbox.dispatcher import Dispatcher
+        from bot.storage.db import Database
+        from handlers.account import unsubscribe as deactivate
+        from handlers.jobs import make_jobs
+        from handlers.turn import Services
 
         at = MONDAY_10 + timedelta(seconds=1)
         settings = load_settings(telegram_bot_token=TOKEN, database_url=url, _env_file=None)
@@ -113,7 +113,7 @@ class WakeUpBench:
         """One wake-up that finds one due reminder, then one that finds nothing."""
         from sqlalchemy import insert
 
-        from bot.models import DueMessage
+        from bot.storage.models import DueMessage
 
         # Every seeded user works at 10:00 UTC on a Monday (see _rows / seed_pg_generated).
         user_id = 1 + (self.n * 7919) % min(self.count, 200)

@@ -52,8 +52,8 @@ PAIN, STIFFNESS = 3, 4
 async def _seed(url: str, count: int) -> None:
     from sqlalchemy import insert
 
-    from bot.db import Database
-    from bot.models import Break, DueMessage
+    from bot.storage.db import Database
+    from bot.storage.models import Break, DueMessage
 
     now = now_utc()
     start, end = wall_window_around(now, timedelta(hours=2), timedelta(hours=3))
@@ -82,9 +82,9 @@ async def _seed(url: str, count: int) -> None:
 
 def _prompts(standin: Any, count: int) -> list[tuple[Any, Any, int]]:
     """Each user's chat with the rating prompt on screen: (user, message, break id)."""
-    from bot.models import Break
-    from bot.session_plan import rating_prompt
-    from bot.telegram_sender import markup_for
+    from bot.adapter.sender import markup_for
+    from bot.domain.guided_break import rating_prompt
+    from bot.storage.models import Break
     from standin import Params
 
     chats = []

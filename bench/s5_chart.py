@@ -1,8 +1,8 @@
 """Scenario 5, the /progress chart with a year of data: median and worst render time.
 
 A year of a keen user's records (four breaks on each work day, most done, two ratings a
-day drifting down, a baseline at the start) goes through `bot.progress.daily_series` and
-`bot.chart.render_progress_chart`, as /progress does after reading the rows. The baseline,
+day drifting down, a baseline at the start) goes through `bot.domain.progress.daily_series` and
+`bot.domain.chart.render_progress_chart`, as /progress does after reading the rows. The baseline,
 rendered alternately in the same run, is the least matplotlib can do with the same daily
 points: one figure of the same size with the two lines and the breaks as bars, saved as
 PNG, with no styling. If bot/chart.py is missing, the scenario reports "not available".
@@ -24,7 +24,7 @@ ZONE = "Europe/Madrid"
 
 
 def year_of_records(now: datetime) -> tuple[list[Any], list[Any]]:
-    from bot.progress import BreakRecord, RatingRecord
+    from bot.domain.progress import BreakRecord, RatingRecord
 
     rng = random.Random(5)
     start = now - timedelta(days=365)
@@ -63,8 +63,8 @@ def _bare_render(series: Any) -> bytes:
 
 def run(*, repeats: int) -> list[Figure]:
     try:
-        from bot.chart import render_progress_chart
-        from bot.progress import daily_series
+        from bot.domain.chart import render_progress_chart
+        from bot.domain.progress import daily_series
     except ImportError as exc:
         return [Figure(NAME, "/progress chart, a year of data: median render",
                        None, "ms", None, "bare matplotlib, same points",

@@ -52,9 +52,9 @@ def _timed_handler(handler: Handler, render_times: dict[int, float]) -> Handler:
 def _patch_real() -> None:
     from sqlalchemy import event
 
+    import bot.adapter.router as router
     import handlers
-    import handlers.router as router
-    from bot import db
+    from bot.storage import db
 
     render_times: dict[int, float] = {}
     render = router.render

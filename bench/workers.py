@@ -34,10 +34,10 @@ REMINDER_TEXT = ("Time for a stretch break! A couple of minutes for your hips, r
 
 def reminder_markup(break_id: int) -> InlineKeyboardMarkup | None:
     """The reminder's buttons, built as the engine builds them."""
-    from bot.models import User
-    from bot.reminders import reminder_buttons
-    from bot.replies import Reply
-    from bot.telegram_sender import markup_for
+    from bot.adapter.sender import markup_for
+    from bot.domain.replies import Reply
+    from bot.storage.models import User
+    from handlers.reminders import reminder_buttons
 
     markup = markup_for(Reply(REMINDER_TEXT, reminder_buttons(User(language="en"), break_id)))
     return markup if isinstance(markup, InlineKeyboardMarkup) else None
@@ -81,10 +81,10 @@ class NoopJob:
     """Sends the reminder text and buttons and records nothing (for the cost breakdown)."""
 
     def __init__(self) -> None:
-        from bot.dispatcher import Send
-        from bot.models import User
-        from bot.reminders import reminder_buttons
-        from bot.replies import Reply
+        from bot.domain.replies import Reply
+        from bot.outbox.dispatcher import Send
+        from bot.storage.models import User
+        from handlers.reminders import reminder_buttons
 
         self.action = Send(Reply(REMINDER_TEXT, reminder_buttons(User(language="en"), 1)))
 
@@ -101,14 +101,14 @@ class NoopJob:
 async def engine(args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import text
 
+    from bot.adapter.sender import TelegramSender
     from bot.config import load_settings
-    from bot.content import load_program
-    from bot.db import Database
-    from bot.dispatcher import Dispatcher
-    from bot.jobs import make_jobs
-    from bot.services import Services
-    from bot.telegram_sender import TelegramSender
-    from bot.users import deactivate
+    from bot.domain.content import load_program
+    from bot.outbox.dispatcher import Dispatcher
+    from bot.storage.db import Database
+    from handlers.account import unsubscribe as deactivate
+    from handlers.jobs import make_jobs
+    from handlers.turn import Services
 
     at = datetime.fromisoformat(args.clock)
     settings = load_settings(telegram_bot_token=TOKEN, database_url=args.db, _env_file=None)
@@ -212,7 +212,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--count", type=int, default=0)
     parser.add_argument("--profile", default=None, help="write a pyinstrument profile here")
     parser.add_argument("--dispatcher", choices=["real", "batched"], default="real",
-                        help="engine: bot.dispatcher, or the proposal in bench/proposals")
+                        help="engine: bot.outbox.dispatcher, or the proposal in bench/proposals")
     parser.add_argument("--job", choices=["real", "noop"], default="real",
                         help="engine: the real reminder job, or one that does no work")
     args = parser.parse_args(argv)

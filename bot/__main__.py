@@ -20,7 +20,6 @@ from sqlalchemy import text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from telegram.error import InvalidToken, NetworkError
 
-from bot.clock import Clock, FastClock, system_clock
 from bot.config import (
     DEFAULT_DATABASE_URL,
     ConfigError,
@@ -28,11 +27,12 @@ from bot.config import (
     load_settings,
     normalise_database_url,
 )
-from bot.content import ContentError, load_program
-from bot.db import Database
+from bot.domain.clock import Clock, FastClock, system_clock
+from bot.domain.content import ContentError, load_program
 from bot.logs import setup_logging
-from bot.migrate import upgrade
-from bot.services import Services
+from bot.storage.db import Database
+from bot.storage.migrate import upgrade
+from handlers.turn import Services
 
 log = logging.getLogger("bot")
 
@@ -99,8 +99,8 @@ def main(argv: list[str]) -> None:
     services = Services(settings, Database(settings.database_url,
                                            settings.database_pool_size),
                         _clock(settings), program)
-    from bot.app import ALLOWED_UPDATES, build_application, run_dispatcher_only
-    from bot.web import run_webhook
+    from bot.adapter.app import ALLOWED_UPDATES, build_application, run_dispatcher_only
+    from bot.adapter.web import run_webhook
 
     try:
         if mode == "dispatch":

@@ -1,21 +1,7 @@
-"""Telegram handlers: thin adapters from updates to the domain and back.
+"""The features that answer users, one module each, named in the product's words.
 
-Each domain module lists what it answers to: `COMMANDS` (name → function), `BUTTONS`
-(callback-data prefix → function) and `STEPS` (conversation step → function for typed
-text). A function takes a `Turn` and returns an `Answer`. Everything else (stickers,
-photos, free text out of context, old buttons) gets a friendly fallback.
+A feature is a function of a `Turn` (handlers/turn.py) that returns an `Answer`; buttons
+also get their typed callback data. `routes.py` says which function answers which
+command, button and step, and who may use it; `jobs.py` says which job sends each kind of
+due message. Nothing here imports `telegram`: the adapter in bot/adapter does that.
 """
-
-from __future__ import annotations
-
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
-
-from handlers.router import on_button, on_command, on_location, on_other, on_text
-
-
-def register_handlers(application: Application) -> None:
-    application.add_handler(MessageHandler(filters.COMMAND, on_command))
-    application.add_handler(CallbackQueryHandler(on_button))
-    application.add_handler(MessageHandler(filters.LOCATION, on_location))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
-    application.add_handler(MessageHandler(filters.ALL, on_other))

@@ -10,8 +10,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from bot.config import DEFAULT_DATABASE_URL, normalise_database_url
-from bot.db import make_engine
-from bot.models import Base
+from bot.storage.db import make_engine
+from bot.storage.models import Base
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):

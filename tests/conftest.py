@@ -23,8 +23,8 @@ import pytest
 from sqlalchemy import text
 
 from bot.config import normalise_database_url
-from bot.db import Database
-from bot.migrate import upgrade
+from bot.storage.db import Database
+from bot.storage.migrate import upgrade
 
 if TYPE_CHECKING:
     from standin import BotAPIStandIn
@@ -42,7 +42,7 @@ def _asyncpg_dsn(url: str) -> str:
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.storage.db'}"
     upgrade(url)
     return url
 
@@ -90,7 +90,7 @@ async def empty_pg_url() -> AsyncIterator[str]:
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A migrated database of each kind: tests using it run on both."""
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+        url = f"sqlite+aiosqlite:///{tmp_path / 'bot.storage.db'}"
         await asyncio.to_thread(upgrade, url)
         yield url
     else:
@@ -185,7 +185,7 @@ async def run_bot(
         env.update(
             TELEGRAM_BOT_TOKEN=TOKEN,
             TELEGRAM_API_BASE_URL=standin.base_url,
-            DATABASE_URL=database_url or f"sqlite:///{tmp_path / 'bot.db'}",
+            DATABASE_URL=database_url or f"sqlite:///{tmp_path / 'bot.storage.db'}",
             LOG_LEVEL="INFO",
             PYTHONPATH=str(ROOT),
             DISPATCH_INTERVAL_SECONDS="5",

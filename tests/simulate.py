@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot import due
-from bot.clock import ManualClock
-from bot.dispatcher import Dispatcher
+from bot.domain.clock import ManualClock
+from bot.outbox import due
+from bot.outbox.dispatcher import Dispatcher
 
 
 async def live_until(

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.models import Base
+from bot.storage.models import Base
 from standin import BotAPIStandIn
 from tests.conftest import ROOT, TOKEN
 

@@ -14,7 +14,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.content import (
+from bot.domain.content import (
     CONTENT_DIR,
     DEFAULT_SECONDS,
     PLACES,

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from bot.db import Database
-from bot.models import User
-from bot.reminders import plan_next, preferences
-from bot.schedule import break_times
+from bot.domain.schedule import break_times
+from bot.storage.db import Database
+from bot.storage.models import User
+from handlers.planning import plan_next, preferences
 from standin import BotAPIStandIn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]

@@ -13,20 +13,20 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot import due
-from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.content import load_program
-from bot.db import Database
-from bot.delivery import Blocked, TryLater
-from bot.dispatcher import Dispatcher
-from bot.jobs import make_jobs
-from bot.models import Break, DueMessage, User
-from bot.reminders import plan_next, preferences
-from bot.replies import Reply
-from bot.schedule import break_times
-from bot.services import Services
-from bot.users import deactivate
+from bot.domain.clock import ManualClock
+from bot.domain.content import load_program
+from bot.domain.replies import Reply
+from bot.domain.schedule import break_times
+from bot.outbox import due
+from bot.outbox.delivery import Blocked, TryLater
+from bot.outbox.dispatcher import Dispatcher
+from bot.storage.db import Database
+from bot.storage.models import Break, DueMessage, User
+from handlers.account import unsubscribe as deactivate
+from handlers.jobs import make_jobs
+from handlers.planning import plan_next, preferences
+from handlers.turn import Services
 from tests.simulate import live_until
 
 TOKEN = "123456789:" + "A" * 35

@@ -17,18 +17,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 
-from bot import account, history, reminders, summary, users
-from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.content import load_program
-from bot.db import Database
-from bot.dispatcher import Dispatcher
-from bot.jobs import make_jobs
-from bot.models import Assessment, Base, Break, DueMessage, Rating, User
-from bot.progress import build_progress, daily_series
-from bot.replies import Answer, Reply
-from bot.services import Services
-from bot.turn import Turn
+from bot.domain.clock import ManualClock
+from bot.domain.content import load_program
+from bot.domain.progress import build_progress, daily_series
+from bot.domain.replies import Answer, Reply
+from bot.outbox.dispatcher import Dispatcher
+from bot.storage import users
+from bot.storage.db import Database
+from bot.storage.models import Assessment, Base, Break, DueMessage, Rating, User
+from handlers import account, progress, reminders, summary
+from handlers.jobs import make_jobs
+from handlers.turn import Services, Turn
 from tests.simulate import live_until
 
 TOKEN = "123456789:" + "A" * 35

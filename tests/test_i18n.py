@@ -8,8 +8,8 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 
-from bot import i18n
-from bot.i18n import _, language_for
+from bot.domain import i18n
+from bot.domain.i18n import _, language_for
 
 
 @pytest.fixture
@@ -43,6 +43,6 @@ def test_telegram_language_codes_map_to_a_supported_language(spanish: None) -> N
 
 
 def test_the_message_template_lists_what_the_bot_says() -> None:
-    template = (Path(i18n.__file__).parent / "locales" / "messages.pot").read_text()
+    template = (i18n.LOCALES / "messages.pot").read_text()
     assert 'msgid "Hi! Send /start to begin."' in template
     assert template.count("msgid ") > 100

@@ -15,12 +15,12 @@ from telegram import Update
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
-from bot.app import build_application
+from bot.adapter.app import build_application
 from bot.config import load_settings
-from bot.content import load_program
-from bot.db import Database
-from bot.models import User
-from bot.services import Services
+from bot.domain.content import load_program
+from bot.storage.db import Database
+from bot.storage.models import User
+from handlers.turn import Services
 
 TOKEN = "123456789:" + "A" * 35
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, select
 
-from bot.db import Database
-from bot.migrate import downgrade, upgrade
-from bot.models import Base, User
+from bot.storage.db import Database
+from bot.storage.migrate import downgrade, upgrade
+from bot.storage.models import Base, User
 
 
 async def _tables(url: str) -> set[str]:

@@ -13,17 +13,17 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import account, users
-from bot.app_routes import BUTTONS, COMMANDS, OPEN_COMMANDS, STEPS
 from bot.config import load_settings
-from bot.content import load_program
-from bot.db import Database
-from bot.models import DueMessage, Rating, User
-from bot.parsing import parse_place, parse_work_days
-from bot.replies import Answer
-from bot.schedule import PAUSED_INDEFINITELY
-from bot.services import Services
-from bot.turn import Turn
+from bot.domain.content import load_program
+from bot.domain.parsing import parse_place, parse_work_days
+from bot.domain.replies import Answer
+from bot.domain.schedule import PAUSED_INDEFINITELY
+from bot.storage import users
+from bot.storage.db import Database
+from bot.storage.models import DueMessage, Rating, User
+from handlers import account
+from handlers.routes import BUTTONS, COMMANDS, OPEN_COMMANDS, STEPS
+from handlers.turn import Services, Turn
 
 TOKEN = "123456789:" + "A" * 35
 # Monday 30 November 2026, 08:00 UTC: 09:00 in Madrid, 03:00 in New York.

@@ -28,7 +28,7 @@ async def start(run_bot: Any, tmp_path: Path) -> Any:
 
     The async URL is spelled out so BotProcess.query can open it as well.
     """
-    return await run_bot(database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+    return await run_bot(database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.storage.db'}",
                          clock_start=MONDAY_8_UTC, clock_speed=1.0)
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.parsing import (
+from bot.domain.parsing import (
     HoursRefused,
     Ratings,
     RatingsRefused,

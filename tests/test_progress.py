@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from bot.chart import DPI, HEIGHT, WIDTH, build_figure, render_progress_chart
-from bot.progress import (
+from bot.domain.chart import DPI, HEIGHT, WIDTH, build_figure, render_progress_chart
+from bot.domain.progress import (
     MIN_CHART_DAYS,
     BreakRecord,
     Change,
@@ -32,8 +32,9 @@ from bot.progress import (
     summary_text,
     week_figures,
 )
-from bot.schedule import PAUSED_INDEFINITELY, Preferences, break_times
-from bot.summary import AFTER_WORK, summary_times
+from bot.domain.schedule import PAUSED_INDEFINITELY, Preferences, break_times
+from handlers.planning import SUMMARY_AFTER_WORK as AFTER_WORK
+from handlers.planning import summary_times
 
 NEW_YORK = "America/New_York"
 # Thursday 3 December 2026, 15:00 UTC = 10:00 in New York.
@@ -60,7 +61,7 @@ def done(day: date, hour: int = 11, status: str = "done", zone: str = NEW_YORK,
 
 
 def expected_means(ratings: list[RatingRecord], zone: str) -> dict[date, tuple[float, float]]:
-    """The daily means worked out independently of bot.progress."""
+    """The daily means worked out independently of bot.domain.progress."""
     by_day: dict[date, list[RatingRecord]] = defaultdict(list)
     for rating in ratings:
         if not rating.baseline:
@@ -128,7 +129,7 @@ def test_a_year_of_data_gives_one_point_per_local_day_equal_to_the_stored_means(
 def test_daily_means_match_for_any_ratings_and_zone(
     raw: list[tuple[int, int, int]], zone: str
 ) -> None:
-    from bot.zones import tzinfo_for
+    from bot.domain.zones import tzinfo_for
 
     start = NOW - timedelta(days=40)
     ratings = [RatingRecord(start + timedelta(minutes=m), p, s) for m, p, s in raw]

@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
-from bot import summary
-from bot.db import Database
-from bot.migrate import upgrade
-from bot.models import Assessment, Base, Break, Rating, User
+from bot.storage.db import Database
+from bot.storage.migrate import upgrade
+from bot.storage.models import Assessment, Base, Break, Rating, User
+from handlers.planning import plan_summary
 from standin import BotAPIStandIn, ChatMessage, SimulatedUser
 from tests.simulate import as_utc
 
@@ -42,7 +42,7 @@ TUESDAY_10 = local(1, 10, month=12)
 
 
 async def seed(tmp_path: Path, plan_summary_after: datetime | None = None) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.storage.db'}"
     await asyncio.to_thread(upgrade, url)
     database = Database(url)
     try:
@@ -80,7 +80,7 @@ async def seed(tmp_path: Path, plan_summary_after: datetime | None = None) -> st
                                        answers={"sit_90_90": "hard", "knee_chest": "easy",
                                                 "int_rot": "painful"}))
                 if plan_summary_after is not None:
-                    await summary.plan(session, user, plan_summary_after)
+                    await plan_summary(session, user, plan_summary_after)
     finally:
         await database.close()
     return url

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from bot.config import normalise_database_url
-from bot.db import Database
-from bot.migrate import upgrade
-from bot.models import User
-from bot.reminders import plan_next, preferences
-from bot.schedule import break_times
+from bot.domain.schedule import break_times
+from bot.storage.db import Database
+from bot.storage.migrate import upgrade
+from bot.storage.models import User
+from handlers.planning import plan_next, preferences
 from standin import BotAPIStandIn, ChatMessage, SimulatedUser
 
 pytestmark = pytest.mark.e2e
@@ -87,7 +87,7 @@ class FastTime:
 async def test_reminders_arrive_in_the_window_and_not_outside(
     standin: BotAPIStandIn, run_bot: Any, tmp_path: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    url = f"sqlite:///{tmp_path / 'bot.storage.db'}"
     (seeded,) = await _seed(url, 1001)
     ana = standin.user(1001)
     clock = FastTime(START)
@@ -112,7 +112,7 @@ async def test_reminders_arrive_in_the_window_and_not_outside(
 
 
 async def test_snooze_and_skip(standin: BotAPIStandIn, run_bot: Any, tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    url = f"sqlite:///{tmp_path / 'bot.storage.db'}"
     await _seed(url, 1001)
     ana = standin.user(1001)
     await run_bot(database_url=url, clock_start=START, clock_speed=SPEED)
@@ -134,7 +134,7 @@ async def test_snooze_and_skip(standin: BotAPIStandIn, run_bot: Any, tmp_path: P
 async def test_kill_9_mid_day_loses_nothing_and_duplicates_nothing(
     standin: BotAPIStandIn, run_bot: Any, tmp_path: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    url = f"sqlite:///{tmp_path / 'bot.storage.db'}"
     (seeded,) = await _seed(url, 1001)
     ana = standin.user(1001)
     clock = FastTime(START)
@@ -158,7 +158,7 @@ async def test_kill_9_mid_day_loses_nothing_and_duplicates_nothing(
 async def test_a_blocked_user_stops_receiving_and_start_brings_them_back(
     standin: BotAPIStandIn, run_bot: Any, tmp_path: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    url = f"sqlite:///{tmp_path / 'bot.storage.db'}"
     await _seed(url, 1001, 1002)
     ana, ben = standin.user(1001), standin.user(1002)
     ana.block()
@@ -179,7 +179,7 @@ async def test_a_blocked_user_stops_receiving_and_start_brings_them_back(
 async def test_a_429_storm_delays_but_loses_nothing(
     standin: BotAPIStandIn, run_bot: Any, tmp_path: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    url = f"sqlite:///{tmp_path / 'bot.storage.db'}"
     user_ids = list(range(2001, 2021))
     await _seed(url, *user_ids)
     standin.fail_next("sendMessage", status=429, retry_after=1, times=15)

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.schedule import (
+from bot.domain.schedule import (
     MAX_BREAKS_PER_DAY,
     PAUSE_KINDS,
     PAUSED_INDEFINITELY,

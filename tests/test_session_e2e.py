@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import due
-from bot.db import Database
-from bot.migrate import upgrade
-from bot.models import Rating, User
+from bot.outbox import due
+from bot.storage.db import Database
+from bot.storage.migrate import upgrade
+from bot.storage.models import Rating, User
 from standin import BotAPIStandIn, ChatMessage, SimulatedUser
 from tests.simulate import as_utc
 
@@ -39,7 +39,7 @@ BREAK = ("select id, kind, status, positions, positions_done, stopped_for_pain, 
 
 async def seed(tmp_path: Path, reminder_in: timedelta | None = None) -> str:
     """A migrated database holding one set-up user (baseline pain 3), and maybe a reminder."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.storage.db'}"
     await asyncio.to_thread(upgrade, url)
     database = Database(url)
     try:

@@ -17,20 +17,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot import account, due
-from bot.app_routes import BUTTONS, COMMANDS, OPEN_COMMANDS, STEPS
-from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.content import PLACES, load_program
-from bot.db import Database
-from bot.dispatcher import Dispatcher
-from bot.jobs import make_jobs
-from bot.models import Assessment, Break, DueMessage, Rating, User
-from bot.parsing import Ratings, parse_ratings
-from bot.replies import Answer, Reply
-from bot.schedule import PAUSED_INDEFINITELY
-from bot.services import Services
-from bot.session_plan import (
+from bot.domain.clock import ManualClock
+from bot.domain.content import PLACES, load_program
+from bot.domain.guided_break import (
     ABANDON_AFTER,
     RATING_WAIT,
     Control,
@@ -47,8 +37,18 @@ from bot.session_plan import (
     safety_text,
     sequence_of,
 )
-from bot.turn import Turn
-from bot.users import deactivate
+from bot.domain.parsing import Ratings, parse_ratings
+from bot.domain.replies import Answer, Reply
+from bot.domain.schedule import PAUSED_INDEFINITELY
+from bot.outbox import due
+from bot.outbox.dispatcher import Dispatcher
+from bot.storage.db import Database
+from bot.storage.models import Assessment, Break, DueMessage, Rating, User
+from handlers import account
+from handlers.account import unsubscribe as deactivate
+from handlers.jobs import make_jobs
+from handlers.routes import BUTTONS, COMMANDS, OPEN_COMMANDS, STEPS
+from handlers.turn import Services, Turn
 from tests.simulate import live_until
 
 TOKEN = "123456789:" + "A" * 35

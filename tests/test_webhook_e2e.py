@@ -22,8 +22,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.db import Database
-from bot.models import DueMessage, User
+from bot.storage.db import Database
+from bot.storage.models import DueMessage, User
 from standin import BotAPIStandIn
 from tests.conftest import TOKEN, BotProcess
 

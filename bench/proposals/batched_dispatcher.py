@@ -34,12 +34,13 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot import due
-from bot.delivery import Blocked, Rejected, TryLater
-from bot.dispatcher import Dispatcher
-from bot.models import Break, DueMessage, User
-from bot.reminders import _reminder, preferences  # a prototype: it borrows the job's text
-from bot.schedule import expires_at, next_break_at, still_useful
+from bot.domain.schedule import expires_at, next_break_at, still_useful
+from bot.outbox import due
+from bot.outbox.delivery import Blocked, Rejected, TryLater
+from bot.outbox.dispatcher import Dispatcher
+from bot.storage.models import Break, DueMessage, User
+from handlers.planning import preferences
+from handlers.reminders import _reminder  # a prototype: it borrows the job's text
 
 log = logging.getLogger(__name__)
 

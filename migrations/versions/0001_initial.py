@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import bot.db
+import bot.storage.db
 
 
 revision: str = '0001'
@@ -25,9 +25,9 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('chat_id', sa.BigInteger(), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),
-    sa.Column('created_at', bot.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('consented_at', bot.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('onboarded_at', bot.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', bot.storage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('consented_at', bot.storage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('onboarded_at', bot.storage.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('step', sa.String(length=32), nullable=True),
     sa.Column('draft', sa.JSON(), nullable=False),
@@ -37,14 +37,14 @@ def upgrade() -> None:
     sa.Column('work_end', sa.Time(), nullable=False),
     sa.Column('breaks_per_day', sa.Integer(), nullable=False),
     sa.Column('place', sa.String(length=8), nullable=False),
-    sa.Column('paused_until', bot.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('paused_until', bot.storage.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('rotation', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users'))
     )
     op.create_table('assessments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.BigInteger(), nullable=False),
-    sa.Column('taken_at', bot.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('taken_at', bot.storage.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('answers', sa.JSON(), nullable=False),
     sa.Column('completed', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_assessments_user_id_users'), ondelete='CASCADE'),
@@ -58,9 +58,9 @@ def upgrade() -> None:
     sa.Column('user_id', sa.BigInteger(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('planned_at', bot.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('started_at', bot.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('ended_at', bot.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('planned_at', bot.storage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', bot.storage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', bot.storage.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('place', sa.String(length=8), nullable=False),
     sa.Column('positions', sa.JSON(), nullable=False),
     sa.Column('positions_done', sa.JSON(), nullable=False),
@@ -80,14 +80,14 @@ def upgrade() -> None:
     sa.Column('user_id', sa.BigInteger(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('key', sa.String(length=64), nullable=False),
-    sa.Column('due_at', bot.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', bot.storage.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
-    sa.Column('lease_until', bot.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_until', bot.storage.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('claimed_by', sa.String(length=64), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('break_id', sa.Integer(), nullable=True),
-    sa.Column('done_at', bot.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('done_at', bot.storage.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('outcome', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['break_id'], ['breaks.id'], name=op.f('fk_due_messages_break_id_breaks'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_due_messages_user_id_users'), ondelete='CASCADE'),
@@ -102,7 +102,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.BigInteger(), nullable=False),
     sa.Column('break_id', sa.Integer(), nullable=True),
     sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('rated_at', bot.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('rated_at', bot.storage.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('pain', sa.Integer(), nullable=False),
     sa.Column('stiffness', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['break_id'], ['breaks.id'], name=op.f('fk_ratings_break_id_breaks'), ondelete='CASCADE'),

@@ -1,0 +1,130 @@
+"""Webhook mode: Telegram posts updates to us; several instances can share the stream.
+
+    python -m bot web     # listens on $PORT, registers $WEBHOOK_URL with $WEBHOOK_SECRET
+
+Each instance also runs the dispatcher; claims in the database keep every due message to
+one sender. An update delivered twice (Telegram retries a webhook that failed or timed out)
+is handled once: its id is recorded before it is processed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from datetime import timedelta
+from typing import Any, cast
+
+from aiohttp import web
+from sqlalchemy import delete, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import SQLAlchemyError
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot.adapter.app import (
+    ALLOWED_UPDATES,
+    build_application,
+    services_of,
+    start_services,
+    stop_requested,
+    stop_services,
+)
+from bot.storage.models import HandledUpdate
+from handlers.turn import Services
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+KEEP_HANDLED_IDS = timedelta(days=2)
+
+
+async def _first_time(application: Application, update_id: int) -> bool:
+    """Records the update id; False if some instance already took this update."""
+    services = services_of(application)
+    async with services.database.session() as session:
+        insert = postgresql.insert if services.database.is_postgres else sqlite.insert
+        result = await session.execute(
+            insert(HandledUpdate)
+            .values(update_id=update_id, handled_at=services.clock())
+            .on_conflict_do_nothing(index_elements=["update_id"])
+        )
+        return bool(cast(CursorResult[Any], result).rowcount)
+
+
+def make_web_app(application: Application) -> web.Application:
+    services = services_of(application)
+    secret = (services.settings.webhook_secret or "").encode()
+
+    async def receive(request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not secret or not hmac.compare_digest(given, secret):
+            log.warning("webhook request without the right secret from %s", request.remote)
+            return web.Response(status=403)
+        try:
+            payload = await request.json()
+            update = Update.de_json(payload, application.bot)
+        except (json.JSONDecodeError, TypeError, ValueError, KeyError):
+            return web.Response(status=400)
+        try:
+            if not await _first_time(application, update.update_id):
+                return web.Response(status=200)
+        except SQLAlchemyError as exc:
+            # Telegram delivers it again later: nothing is lost while the database is away.
+            log.warning("database unavailable, update %s refused: %s", update.update_id, exc)
+            return web.Response(status=503)
+        await application.process_update(update)
+        return web.Response(status=200)
+
+    async def health(_request: web.Request) -> web.Response:
+        try:
+            async with services.database.session() as session:
+                await session.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError) as exc:
+            return web.json_response({"database": "unreachable", "error": type(exc).__name__},
+                                     status=503)
+        return web.json_response({"database": "ok"})
+
+    app = web.Application()
+    app.router.add_post(services.settings.webhook_path, receive)
+    app.router.add_get("/health", health)
+    return app
+
+
+async def _forget_old_updates(services: Services) -> None:
+    async with services.database.session() as session:
+        await session.execute(delete(HandledUpdate).where(
+            HandledUpdate.handled_at < services.clock() - KEEP_HANDLED_IDS))
+
+
+def run_webhook(services: Services) -> None:
+    settings = services.settings
+    application = build_application(services, polling=False)
+
+    async def serve() -> None:
+        stop = stop_requested()
+        runner = web.AppRunner(make_web_app(application), shutdown_timeout=10)
+        async with application:
+            await start_services(application)
+            await _forget_old_updates(services)
+            await runner.setup()
+            await web.TCPSite(runner, "0.0.0.0", settings.port).start()
+            try:
+                await application.bot.set_webhook(
+                    f"{(settings.webhook_url or '').rstrip('/')}{settings.webhook_path}",
+                    secret_token=settings.webhook_secret,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+            except TelegramError as exc:
+                log.error("could not register the webhook: %s", exc)
+            log.info("webhook listening on port %s", settings.port)
+            await stop.wait()
+            log.info("stopping: no new requests; finishing the ones in flight")
+            await runner.cleanup()
+            await application.stop()
+        await stop_services(application)
+
+    asyncio.run(serve())

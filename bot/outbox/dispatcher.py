@@ -1,0 +1,224 @@
+"""The dispatcher: claims due messages, sends them, records what happened.
+
+Every kind of due message (a break reminder, a follow-up inside a break, an expiry, a
+weekly summary) has a `Job` that decides what to send when the row falls due and what to
+record afterwards. The dispatcher itself knows nothing about breaks:
+
+    dispatcher = Dispatcher(database, sender, clock, jobs={"reminder": ReminderJob(...)})
+    await dispatcher.tick()      # sends everything due now; returns when the next row is due
+
+Exactly once: a row is claimed atomically before sending and finished after; a process
+that dies in between leaves a claim whose lease runs out, and the row is sent again. That
+window (between Telegram accepting the message and our commit) is the only place a
+duplicate can come from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.clock import Clock
+from bot.domain.replies import Reply
+from bot.outbox import due
+from bot.outbox.delivery import Blocked, Rejected, Sender, TryLater
+from bot.storage.db import Database
+from bot.storage.models import DueMessage, User
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Send:
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class Edit:
+    message_id: int
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Nothing to send; the row ends with this status and reason."""
+
+    reason: str
+    status: str = "expired"
+
+
+Action = Send | Edit | Skip
+
+
+class Job(Protocol):
+    async def prepare(
+        self, session: AsyncSession, row: DueMessage, user: User, now: datetime
+    ) -> Action:
+        """Decides what to send (and may record that it is being sent)."""
+
+    async def delivered(
+        self, session: AsyncSession, row: DueMessage, user: User, message_id: int | None,
+        now: datetime,
+    ) -> None:
+        """Records a successful send."""
+
+    async def undeliverable(
+        self, session: AsyncSession, row: DueMessage, user: User, now: datetime, reason: str
+    ) -> None:
+        """Records that the message will never be sent."""
+
+
+# Someone has to notice a blocked user: the users module does it, but the dispatcher
+# must not import the domain, so it is passed in.
+class OnBlocked(Protocol):
+    async def __call__(self, session: AsyncSession, user: User, now: datetime) -> None: ...
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        database: Database,
+        sender: Sender,
+        clock: Clock,
+        jobs: dict[str, Job],
+        on_blocked: OnBlocked,
+        *,
+        worker: str | None = None,
+        lease: timedelta = timedelta(seconds=90),
+        batch: int = 200,
+        concurrency: int = 32,
+        max_attempts: int = 5,
+    ) -> None:
+        self.database = database
+        self.sender = sender
+        self.clock = clock
+        self.jobs = jobs
+        self.on_blocked = on_blocked
+        self.worker = worker or default_worker_id()
+        self.lease = lease
+        self.batch = batch
+        self.max_attempts = max_attempts
+        self._slots = asyncio.Semaphore(concurrency)
+        self._lock = asyncio.Lock()
+
+    async def tick(self) -> datetime | None:
+        """Sends everything due now, then returns when the next row falls due.
+
+        A tick already running (a long drain) will find the rows itself: return at once.
+        """
+        if self._lock.locked():
+            return None
+        async with self._lock:
+            while await self.run_once() >= self.batch:
+                pass
+            async with self.database.session() as session:
+                return await due.next_due_at(session)
+
+    async def run_once(self) -> int:
+        """Claims one batch of due rows and handles them concurrently."""
+        now = self.clock()
+        async with self.database.session() as session:
+            rows = await due.claim(session, now, self.worker, self.lease, self.batch)
+        # Different users are served concurrently; one user's rows in due order, so an
+        # expiry and the next reminder (or two follow-ups) never race each other.
+        by_user: dict[int, list[DueMessage]] = {}
+        for row in rows:
+            by_user.setdefault(row.user_id, []).append(row)
+        await asyncio.gather(*(self._handle_in_order(user_rows) for user_rows in by_user.values()))
+        return len(rows)
+
+    async def _handle_in_order(self, rows: list[DueMessage]) -> None:
+        for row in rows:
+            await self._handle_guarded(row)
+
+    async def _handle_guarded(self, row: DueMessage) -> None:
+        async with self._slots:
+            try:
+                await self._handle(row)
+            except Exception:
+                # The lease will expire and the row will be tried again; one bad row must
+                # not stop the others.
+                log.exception("due message %s (%s) for user %s failed", row.id, row.kind,
+                              row.user_id)
+
+    async def _handle(self, row: DueMessage) -> None:
+        job = self.jobs.get(row.kind)
+        async with self.database.session() as session:
+            user = await session.get(User, row.user_id)
+            if job is None or user is None or not user.active:
+                reason = "unknown kind" if job is None else "user inactive"
+                await due.finish(session, row.id, self.worker, "cancelled", self.clock(), reason)
+                return
+            action = await job.prepare(session, row, user, self.clock())
+            if isinstance(action, Skip):
+                await due.finish(session, row.id, self.worker, action.status, self.clock(),
+                                 action.reason)
+                return
+        chat_id = user.chat_id
+        try:
+            if isinstance(action, Send):
+                message_id: int | None = await self.sender.send(chat_id, action.reply)
+            else:
+                await self.sender.edit(chat_id, action.message_id, action.reply)
+                message_id = action.message_id
+        except Blocked as exc:
+            await self._blocked(row, str(exc))
+        except TryLater as exc:
+            await self._try_later(row, job, exc)
+        except Rejected as exc:
+            await self._give_up(row, job, f"rejected: {exc}")
+        else:
+            async with self.database.session() as session:
+                now = self.clock()
+                if await due.finish(session, row.id, self.worker, "sent", now):
+                    user = await session.get(User, row.user_id)
+                    if user is not None:
+                        await job.delivered(session, row, user, message_id, now)
+
+    async def _blocked(self, row: DueMessage, reason: str) -> None:
+        log.info("user %s blocked the bot; pausing everything for them", row.user_id)
+        async with self.database.session() as session:
+            now = self.clock()
+            await due.finish(session, row.id, self.worker, "cancelled", now, f"blocked: {reason}")
+            user = await session.get(User, row.user_id)
+            if user is not None:
+                await self.on_blocked(session, user, now)
+
+    async def _try_later(self, row: DueMessage, job: Job, exc: TryLater) -> None:
+        now = self.clock()
+        if exc.retry_after is not None:
+            # Flood control is not the message's fault: wait as told, never give up.
+            async with self.database.session() as session:
+                await due.release(session, row.id, self.worker,
+                                  now + timedelta(seconds=exc.retry_after), f"retry: {exc}",
+                                  count_attempt=False)
+            return
+        if row.attempts >= self.max_attempts:
+            await self._give_up(row, job, f"gave up after {row.attempts} attempts: {exc}")
+            return
+        backoff = timedelta(seconds=min(60, 2 ** row.attempts))
+        log.warning("sending %s to user %s failed (%s); retrying in %ss", row.kind, row.user_id,
+                    exc, backoff.total_seconds())
+        async with self.database.session() as session:
+            await due.release(session, row.id, self.worker, now + backoff, f"retry: {exc}")
+
+    async def _give_up(self, row: DueMessage, job: Job, reason: str) -> None:
+        log.warning("due message %s (%s) for user %s expired: %s", row.id, row.kind,
+                    row.user_id, reason)
+        async with self.database.session() as session:
+            now = self.clock()
+            if await due.finish(session, row.id, self.worker, "failed", now, reason):
+                user = await session.get(User, row.user_id)
+                if user is not None:
+                    await job.undeliverable(session, row, user, now, reason)

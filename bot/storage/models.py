@@ -1,0 +1,158 @@
+"""The tables: users and their preferences, breaks, ratings, assessments, and due messages.
+
+Every future message (a break reminder, a follow-up inside a break, a weekly summary) is a
+`DueMessage` row with a due time in UTC; nothing about the future lives only in memory.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.storage.db import UTCDateTime
+
+MONDAY_TO_FRIDAY = 0b0011111  # bit d set = weekday d (0 = Monday) is a work day
+
+naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=naming_convention)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    created_at: Mapped[datetime]
+    consented_at: Mapped[datetime | None]
+    onboarded_at: Mapped[datetime | None]
+    # False after /stop or when Telegram says the user blocked the bot.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What the next text or button from this user answers (an onboarding or settings step).
+    step: Mapped[str | None] = mapped_column(String(32))
+    draft: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    work_days: Mapped[int] = mapped_column(Integer, default=MONDAY_TO_FRIDAY)
+    work_start: Mapped[time] = mapped_column(Time, default=time(9, 0))
+    work_end: Mapped[time] = mapped_column(Time, default=time(17, 0))
+    breaks_per_day: Mapped[int] = mapped_column(Integer, default=4)
+    place: Mapped[str] = mapped_column(String(8), default="desk")
+    paused_until: Mapped[datetime | None]
+    # Where the next desk break starts in the sequence, so breaks rotate through it.
+    rotation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Break(Base):
+    """One stretch break: from the reminder (or /stretch, /routine) to its outcome."""
+
+    __tablename__ = "breaks"
+    __table_args__ = (Index("ix_breaks_user_started", "user_id", "planned_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # reminder | stretch | routine
+    # pending (reminded, no answer yet) | active | rating | done | partial | skipped | missed
+    status: Mapped[str] = mapped_column(String(16))
+    planned_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    place: Mapped[str] = mapped_column(String(8))
+    positions: Mapped[list[str]] = mapped_column(default=list)
+    positions_done: Mapped[list[str]] = mapped_column(default=list)
+    position_index: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped whenever the current position restarts, so stale follow-ups can tell.
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    snoozes: Mapped[int] = mapped_column(Integer, default=0)
+    stopped_for_pain: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Rating(Base):
+    __tablename__ = "ratings"
+    __table_args__ = (Index("ix_ratings_user_rated", "user_id", "rated_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    break_id: Mapped[int | None] = mapped_column(ForeignKey("breaks.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # baseline | break
+    rated_at: Mapped[datetime]
+    pain: Mapped[int] = mapped_column(Integer)
+    stiffness: Mapped[int] = mapped_column(Integer)
+
+
+class Assessment(Base):
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    taken_at: Mapped[datetime]
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DueMessage(Base):
+    """A message the dispatcher sends when its time comes.
+
+    `key` makes scheduling idempotent: two processes planning the same next break insert
+    one row. A claimed row carries a lease; if its process dies, the row is claimed again
+    once the lease has run out.
+    """
+
+    __tablename__ = "due_messages"
+    __table_args__ = (
+        UniqueConstraint("user_id", "key", name="uq_due_messages_user_key"),
+        Index("ix_due_messages_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime]
+    # pending | claimed | sent | expired | cancelled | failed
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    lease_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    break_id: Mapped[int | None] = mapped_column(ForeignKey("breaks.id", ondelete="CASCADE"))
+    done_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+
+class HandledUpdate(Base):
+    """Telegram may deliver an update twice (a retried webhook); it is handled once."""
+
+    __tablename__ = "handled_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    handled_at: Mapped[datetime] = mapped_column(index=True)
+
+
+USER_TABLES: tuple[type[Base], ...] = (DueMessage, Rating, Assessment, Break, User)

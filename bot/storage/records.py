@@ -1,0 +1,137 @@
+"""What users did, read back: one user's records, and figures over everyone for operators.
+
+    ratings, breaks = await load_records(session, user_id)   # the input of bot.domain.progress
+    history = await load_history(session, user_id)           # every row, for /export
+    usage = await load_usage(session, now)                   # the /stats figures
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.progress import BreakRecord, RatingRecord
+from bot.storage.models import Assessment, Break, Rating, User
+
+# /stats: a user's change since baseline counts once they have rated for this long.
+STATS_HISTORY = timedelta(days=14)
+STATS_RECENT = timedelta(days=7)
+
+
+async def load_records(session: AsyncSession, user_id: int,
+                       since: datetime | None = None) -> tuple[list[RatingRecord],
+                                                               list[BreakRecord]]:
+    """A user's ratings (baselines always) and breaks, from `since` on if given."""
+    rating_query = select(Rating.rated_at, Rating.pain, Rating.stiffness, Rating.kind).where(
+        Rating.user_id == user_id)
+    break_query = select(Break.planned_at, Break.status, Break.started_at, Break.kind).where(
+        Break.user_id == user_id)
+    if since is not None:
+        rating_query = rating_query.where((Rating.rated_at >= since)
+                                          | (Rating.kind == "baseline"))
+        break_query = break_query.where(Break.planned_at >= since)
+    ratings = [RatingRecord(at, pain, stiffness, baseline=kind == "baseline")
+               for at, pain, stiffness, kind in await session.execute(rating_query)]
+    breaks = [BreakRecord(planned_at, status, started_at, reminded=kind == "reminder")
+              for planned_at, status, started_at, kind in await session.execute(break_query)]
+    return ratings, breaks
+
+
+@dataclass(frozen=True)
+class History:
+    """Every stored row about one user's breaks, baselines and self-checks."""
+
+    breaks: list[Break]
+    rating_of: dict[int, Rating]  # break id -> its rating
+    baselines: list[Rating]
+    assessments: list[Assessment]
+
+
+async def load_history(session: AsyncSession, user_id: int) -> History:
+    return History(
+        breaks=list(await session.scalars(select(Break).where(Break.user_id == user_id))),
+        rating_of={rating.break_id: rating for rating in await session.scalars(
+            select(Rating).where(Rating.user_id == user_id, Rating.break_id.is_not(None)))
+            if rating.break_id is not None},
+        baselines=list(await session.scalars(select(Rating).where(
+            Rating.user_id == user_id, Rating.kind == "baseline"))),
+        assessments=list(await session.scalars(select(Assessment).where(
+            Assessment.user_id == user_id))),
+    )
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Counts over all users; (last 7 days, last 30 days) where a pair."""
+
+    registered: int
+    subscribed: int
+    breaks: dict[str, tuple[int, int]]  # per status, and "sent" for reminders that went out
+    active: tuple[int, int]  # users with a break done or partly done
+    rating_users: int  # users rating for two weeks or more, and in the last 7 days
+    pain_change: float | None  # their mean change since their latest baseline
+    stiffness_change: float | None
+
+
+async def load_usage(session: AsyncSession, now: datetime) -> Usage:
+    registered = await session.scalar(select(func.count()).select_from(User)) or 0
+    subscribed = await session.scalar(select(func.count()).where(
+        User.active.is_(True), User.onboarded_at.is_not(None))) or 0
+    users, pain, stiffness = await mean_change(session, now)
+    return Usage(int(registered), int(subscribed), await _break_counts(session, now),
+                 await _active(session, now), users, pain, stiffness)
+
+
+async def _break_counts(session: AsyncSession, now: datetime) -> dict[str, tuple[int, int]]:
+    week, month = now - timedelta(days=7), now - timedelta(days=30)
+    in_week = func.sum(case((Break.planned_at >= week, 1), else_=0))
+    counts: dict[str, tuple[int, int]] = {}
+    for status, last_week, last_month in await session.execute(
+            select(Break.status, in_week, func.count()).where(Break.planned_at >= month)
+            .group_by(Break.status)):
+        counts[status] = (int(last_week or 0), int(last_month))
+    sent = select(in_week, func.count()).where(
+        Break.planned_at >= month, Break.kind == "reminder", Break.message_id.is_not(None))
+    last_week, last_month = (await session.execute(sent)).one()
+    counts["sent"] = (int(last_week or 0), int(last_month))
+    return counts
+
+
+async def _active(session: AsyncSession, now: datetime) -> tuple[int, int]:
+    counts = []
+    for since in (now - timedelta(days=7), now - timedelta(days=30)):
+        active = await session.scalar(
+            select(func.count(distinct(Break.user_id)))
+            .where(Break.planned_at >= since, Break.status.in_(("done", "partial"))))
+        counts.append(int(active or 0))
+    return counts[0], counts[1]
+
+
+async def mean_change(session: AsyncSession, now: datetime) -> tuple[int, float | None,
+                                                                     float | None]:
+    """(users, mean pain change, mean stiffness change) since their latest baseline, over the
+    users who began rating breaks two weeks ago or more and rated in the last 7 days."""
+    veterans = (select(Rating.user_id).where(Rating.kind == "break")
+                .group_by(Rating.user_id)
+                .having(func.min(Rating.rated_at) <= now - STATS_HISTORY).subquery())
+    recent = (select(Rating.user_id, func.avg(Rating.pain).label("pain"),
+                     func.avg(Rating.stiffness).label("stiffness"))
+              .where(Rating.kind == "break", Rating.rated_at >= now - STATS_RECENT)
+              .group_by(Rating.user_id).subquery())
+    ranked = (select(Rating.user_id, Rating.pain, Rating.stiffness,
+                     func.row_number().over(partition_by=Rating.user_id,
+                                            order_by=(Rating.rated_at.desc(), Rating.id.desc()))
+                     .label("newest"))
+              .where(Rating.kind == "baseline").subquery())
+    users, pain, stiffness = (await session.execute(
+        select(func.count(), func.avg(recent.c.pain - ranked.c.pain),
+               func.avg(recent.c.stiffness - ranked.c.stiffness))
+        .select_from(veterans)
+        .join(recent, recent.c.user_id == veterans.c.user_id)
+        .join(ranked, (ranked.c.user_id == veterans.c.user_id) & (ranked.c.newest == 1))
+    )).one()
+    return (int(users), None if pain is None else float(pain),
+            None if stiffness is None else float(stiffness))

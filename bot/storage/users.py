@@ -1,0 +1,60 @@
+"""Users: registering, ending their open breaks, and erasing everything about one.
+
+Functions take an `AsyncSession` in a transaction and the current time; they never commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.i18n import language_for
+from bot.storage.models import USER_TABLES, Break, User
+
+OPEN_BREAK_STATES = ("pending", "active", "rating")
+
+
+async def get(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def register(
+    session: AsyncSession, user_id: int, chat_id: int, language_code: str | None, now: datetime
+) -> tuple[User, bool]:
+    """Returns the user, creating them on first contact; True when they are new.
+
+    Only the Telegram id (and chat id, to write back) is kept until consent.
+    """
+    user = await session.get(User, user_id)
+    if user is not None:
+        user.chat_id = chat_id
+        return user, False
+    user = User(
+        id=user_id,
+        chat_id=chat_id,
+        language=language_for(language_code),
+        created_at=now,
+        active=True,
+        draft={},
+    )
+    session.add(user)
+    await session.flush()
+    return user, True
+
+
+async def end_open_breaks(session: AsyncSession, user_id: int, now: datetime) -> None:
+    """Every break still waiting, running or asking for its rating counts as missed."""
+    await session.execute(
+        update(Break)
+        .where(Break.user_id == user_id, Break.status.in_(OPEN_BREAK_STATES))
+        .values(status="missed", ended_at=now)
+    )
+
+
+async def erase(session: AsyncSession, user_id: int) -> None:
+    """Deletes every row about the user, in every table (children first)."""
+    for table in USER_TABLES:
+        column = table.id if table is User else table.user_id  # type: ignore[attr-defined]
+        await session.execute(delete(table).where(column == user_id))

@@ -1,0 +1,360 @@
+"""Guided breaks: starting one, each position and its timed follow-ups, stopping for pain.
+
+    answer = await start_break(turn, brk)     # e.g. a pending reminder's "Start now"
+
+/stretch starts a desk break now (a pending reminder's break if there is one), /routine
+the whole sequence. Each position is one message; its follow-ups ("switch" or "halfway",
+then "done") are due rows of kind "step", sent by `StepJob`, so a restart mid-hold
+resumes on time. Every row carries the break's position index and attempt: pressing
+next, repeat or continue bumps the attempt, and older rows then skip themselves.
+
+After a hold's "done" the break waits for a button. An "abandon" row (`AbandonJob`),
+ABANDON_AFTER the end of the current hold, ends a break nobody continued as partial and
+edits its last message quietly (an edit sends no notification). After the last position
+the break asks for pain and stiffness (status "rating", user.step "rate:<break>"; see
+handlers/ratings.py); left unanswered for RATING_WAIT, it is saved without ratings, silently.
+
+Safety: "it hurts", a pain rating of 7 or more, or a pain rating 2 or more above the
+latest baseline stops the break and points to a professional (and the operator's studio).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import guided_break as plan
+from bot.domain.callbacks import BreakControl
+from bot.domain.replies import Answer, Reply
+from bot.outbox import due
+from bot.outbox.dispatcher import Action, Edit, Send, Skip
+from bot.storage.models import Break, DueMessage, User
+from handlers.turn import Services, Turn
+
+ACTIVE, RATING = "active", "rating"
+STEP_KIND, ABANDON_KIND = "step", "abandon"
+
+
+# ------------------------------------------------------------------------------------------
+# Finding and changing breaks
+
+
+async def _latest(session: AsyncSession, user_id: int, status: str) -> Break | None:
+    return await session.scalar(
+        select(Break).where(Break.user_id == user_id, Break.status == status)
+        .order_by(Break.id.desc()).limit(1)
+    )
+
+
+async def drop_rows(session: AsyncSession, brk: Break) -> None:
+    """Unsent follow-ups of this break will not be needed (claimed ones skip themselves)."""
+    await session.execute(
+        delete(DueMessage).where(DueMessage.break_id == brk.id, DueMessage.status == "pending",
+                                 DueMessage.kind.in_((STEP_KIND, ABANDON_KIND)))
+    )
+
+
+async def _begin_position(session: AsyncSession, brk: Break, now: datetime,
+                          seconds: int, sides: str) -> datetime:
+    """Schedules the current position's follow-ups and its abandon row; the first due."""
+    await drop_rows(session, brk)
+    stages = plan.follow_ups(seconds, sides)
+    abandon_at = now + plan.abandon_offset(seconds)
+    for number, follow_up in enumerate(stages):
+        later = stages[number + 1].offset if number + 1 < len(stages) else None
+        payload = {"index": brk.position_index, "attempt": brk.attempt,
+                   "stage": follow_up.stage, "number": number + 1,
+                   # A cue that would arrive after the next one is due is not worth sending.
+                   "until": (now + later).isoformat() if later else abandon_at.isoformat()}
+        await due.schedule(
+            session, brk.user_id, STEP_KIND,
+            f"step:{brk.id}:{brk.position_index}:{brk.attempt}:{follow_up.stage}",
+            now + follow_up.offset, payload, brk.id)
+    await due.schedule(
+        session, brk.user_id, ABANDON_KIND, f"abandon:{brk.id}:{brk.position_index}:{brk.attempt}",
+        abandon_at, {"index": brk.position_index, "attempt": brk.attempt}, brk.id)
+    return now + stages[0].offset
+
+
+def mark_done(brk: Break) -> None:
+    position_id = brk.positions[brk.position_index]
+    if position_id not in brk.positions_done:
+        # A new list: a JSON column notices assignment, not changes in place.
+        brk.positions_done = [*brk.positions_done, position_id]
+
+
+async def _ask_rating(session: AsyncSession, user: User, brk: Break, now: datetime) -> datetime:
+    """The holds are over: wait for pain and stiffness, typed or tapped."""
+    brk.status, brk.ended_at = RATING, now
+    if user.step is None or user.step.startswith("rate:"):
+        user.step = f"rate:{brk.id}"
+    at = now + plan.RATING_WAIT
+    await due.schedule(session, user.id, ABANDON_KIND, f"unrated:{brk.id}", at,
+                       {"stage": "rating"}, brk.id)
+    return at
+
+
+def clear_step(user: User, brk: Break) -> None:
+    if user.step == f"rate:{brk.id}":
+        user.step = None
+
+
+async def _close_unrated(session: AsyncSession, user: User) -> None:
+    """A break still waiting for its rating is saved without one when a new one starts."""
+    brk = await _latest(session, user.id, RATING)
+    if brk is not None:
+        brk.status = plan.outcome(brk.positions, brk.positions_done)
+        clear_step(user, brk)
+        await drop_rows(session, brk)
+
+
+# ------------------------------------------------------------------------------------------
+# Starting
+
+
+def _refused(turn: Turn) -> Answer | None:
+    """No session for an unsubscribed user: nothing would reach them."""
+    if not turn.user.active:
+        return Answer().say(turn.t("You're unsubscribed, so I can't time a break for you. "
+                                   "Send /start to come back."))
+    return None
+
+
+async def start_break(turn: Turn, brk: Break) -> Answer:
+    """Starts a pending break now: plans its positions and sends the first one."""
+    user, program = turn.user, turn.services.program
+    if (refused := _refused(turn)) is not None:
+        return refused
+    going = await _latest(turn.session, user.id, ACTIVE)
+    if going is not None and going.id != brk.id:
+        return answer_with(plan.already_going(going, user.language), edit=False)
+    await _close_unrated(turn.session, user)
+    known = {position_id for position_id, _seconds in plan.sequence_of(program)}
+    positions = [p for p in brk.positions if p in known]
+    if not positions:
+        positions, user.rotation = plan.plan_desk_break(plan.sequence_of(program), user.rotation)
+    brk.positions, brk.positions_done = positions, []
+    brk.status, brk.started_at, brk.ended_at = ACTIVE, turn.now, None
+    brk.place, brk.position_index, brk.attempt = user.place, 0, (brk.attempt or 0)
+    return answer_with(await _show_position(turn, brk), toast=turn.t("Let's go!"))
+
+
+def answer_with(reply: Reply, toast: str | None = None, edit: bool = True) -> Answer:
+    """An answer with one prepared reply; `edit` replaces the message whose button was pressed."""
+    return Answer(replies=[replace(reply, edit=edit)], toast=toast)
+
+
+async def _show_position(turn: Turn, brk: Break) -> Reply:
+    position = turn.services.program.position(brk.positions[brk.position_index])
+    turn.wake(await _begin_position(turn.session, brk, turn.now, position.seconds,
+                                    position.sides))
+    return plan.position_reply(turn.services.program, brk, turn.user.place, turn.user.language)
+
+
+async def _new_break(turn: Turn, kind: str) -> Answer:
+    if (refused := _refused(turn)) is not None:
+        return refused
+    going = await _latest(turn.session, turn.user.id, ACTIVE)
+    if going is not None:
+        return answer_with(plan.already_going(going, turn.user.language), edit=False)
+    pending = await _latest(turn.session, turn.user.id, "pending")
+    if kind == "stretch" and pending is not None:
+        return await start_break(turn, pending)  # the reminder's break, now
+    positions = [p for p, _seconds in plan.sequence_of(turn.services.program)] \
+        if kind == "routine" else []
+    brk = Break(user_id=turn.user.id, kind=kind, status="pending", planned_at=turn.now,
+                place=turn.user.place, positions=positions, positions_done=[],
+                position_index=0, attempt=0, snoozes=0, stopped_for_pain=False)
+    turn.session.add(brk)
+    await turn.session.flush()
+    return await start_break(turn, brk)
+
+
+async def stretch(turn: Turn) -> Answer:
+    return await _new_break(turn, "stretch")
+
+
+async def routine(turn: Turn) -> Answer:
+    return await _new_break(turn, "routine")
+
+
+# ------------------------------------------------------------------------------------------
+# Session buttons: next, repeat, it hurts, other variant, continue, end
+
+
+def no_longer_active(turn: Turn) -> Answer:
+    return Answer(toast=turn.t("That button is no longer active."))
+
+
+async def on_session_button(turn: Turn, control: BreakControl) -> Answer:
+    brk = await turn.own(Break, control.break_id)
+    if brk is None:
+        return no_longer_active(turn)
+    if control.action == "h":
+        if brk.status not in (ACTIVE, RATING):
+            return Answer(toast=turn.t("This break has already ended."))
+        return await stop_for_pain(turn, brk, "button")
+    # A repeat may also come from the last position's rating question.
+    open_states = (ACTIVE, RATING) if control.action == "r" else (ACTIVE,)
+    if brk.status not in open_states:
+        return Answer(toast=turn.t("This break has already ended."))
+    if control.action == "c":
+        return await _restart(turn, brk, turn.t("Welcome back"))
+    if control.action == "e":
+        return await _end(turn, brk)
+    if (control.index, control.attempt) != (brk.position_index, brk.attempt) \
+            or brk.position_index >= len(brk.positions):
+        return Answer(toast=turn.t("That button is from an earlier step of this break."))
+    if control.action == "n":
+        return await _next(turn, brk)
+    if control.action == "v":
+        brk.place = plan.other_place(brk.place, turn.user.place)
+    return await _restart(turn, brk, turn.t("Again!") if control.action == "r"
+                          else turn.t("Switched"))
+
+
+async def _restart(turn: Turn, brk: Break, toast: str) -> Answer:
+    """The current position starts over (repeat, other variant, continue)."""
+    if brk.status == RATING:
+        brk.status, brk.ended_at = ACTIVE, None
+        clear_step(turn.user, brk)
+    brk.attempt += 1
+    return answer_with(await _show_position(turn, brk), toast=toast)
+
+
+async def _next(turn: Turn, brk: Break) -> Answer:
+    mark_done(brk)
+    if brk.position_index + 1 >= len(brk.positions):
+        return await _to_rating(turn, brk)
+    brk.position_index += 1
+    brk.attempt += 1
+    return answer_with(await _show_position(turn, brk), toast=turn.t("Next"))
+
+
+async def _to_rating(turn: Turn, brk: Break) -> Answer:
+    await drop_rows(turn.session, brk)
+    brk.position_index = len(brk.positions)  # no current position: its rows are all stale
+    turn.wake(await _ask_rating(turn.session, turn.user, brk, turn.now))
+    return answer_with(plan.rating_prompt(brk, turn.user.language, finished=True, repeat=None))
+
+
+async def _end(turn: Turn, brk: Break) -> Answer:
+    if brk.positions_done:
+        return await _to_rating(turn, brk)
+    await drop_rows(turn.session, brk)
+    brk.status, brk.ended_at = "partial", turn.now
+    return Answer(toast=turn.t("Ended")).say(
+        turn.t("Break ended. /stretch starts a new one whenever you like."), edit=True)
+
+
+async def stop_for_pain(turn: Turn, brk: Break, reason: str, pain: int | None = None,
+                        baseline: int | None = None) -> Answer:
+    """Ends the break at once and says plainly why, with where to get help."""
+    await drop_rows(turn.session, brk)
+    if brk.status == ACTIVE:
+        brk.status = "partial"
+    elif brk.status == RATING:
+        brk.status = plan.outcome(brk.positions, brk.positions_done)
+    brk.stopped_for_pain = True
+    brk.ended_at = brk.ended_at or turn.now
+    clear_step(turn.user, brk)
+    text = plan.safety_text(turn.user.language, turn.services.studio, reason, pain, baseline)
+    return Answer(toast=turn.t("Stopped")).say(text)
+
+
+# ------------------------------------------------------------------------------------------
+# Due rows: the follow-ups of a hold, and the end of an abandoned break
+
+
+def _current(row: DueMessage, brk: Break) -> bool:
+    """Whether a row was made for the break's current position and attempt."""
+    index, attempt = row.payload.get("index"), row.payload.get("attempt")
+    return (index, attempt) == (brk.position_index, brk.attempt) \
+        and brk.position_index < len(brk.positions)
+
+
+class StepJob:
+    """Sends a hold's follow-up ("switch" or "halfway", then "done") if still current."""
+
+    def __init__(self, services: Services) -> None:
+        self.program = services.program
+
+    async def prepare(
+        self, session: AsyncSession, row: DueMessage, user: User, now: datetime
+    ) -> Action:
+        brk = await session.get(Break, row.break_id, with_for_update=True) \
+            if row.break_id else None
+        stage = str(row.payload.get("stage"))
+        if brk is None or not _current(row, brk):
+            return Skip("the break moved on", status="cancelled")
+        index = brk.position_index
+        last = index + 1 >= len(brk.positions)
+        # A retried "done" of the last position finds the rating already being asked.
+        if brk.status != ACTIVE and not (stage == "done" and last and brk.status == RATING):
+            return Skip("the break has ended", status="cancelled")
+        try:
+            position = self.program.position(brk.positions[index])
+        except KeyError:
+            return Skip("the position is no longer in the content", status="cancelled")
+        until = row.payload.get("until")
+        late = isinstance(until, str) and now >= datetime.fromisoformat(until)
+        if stage != "done":
+            if late:
+                return Skip("too late for this cue")
+            number = row.payload.get("number")
+            number = number if isinstance(number, int) else 1
+            return Send(plan.follow_up_reply(self.program, brk, stage, number, user.language))
+        mark_done(brk)
+        if last:
+            if brk.status == ACTIVE:
+                await _ask_rating(session, user, brk, now)
+            repeat = BreakControl(brk.id, index, brk.attempt, "r")
+            return Send(plan.rating_prompt(brk, user.language, finished=False, repeat=repeat))
+        if late:  # the abandon row is due too: let it end the break
+            return Skip("too late to go on")
+        return Send(plan.done_reply(self.program, brk, position, user.language))
+
+    async def delivered(
+        self, session: AsyncSession, row: DueMessage, user: User, message_id: int | None,
+        now: datetime,
+    ) -> None:
+        brk = await session.get(Break, row.break_id) if row.break_id else None
+        if brk is not None and message_id is not None:
+            brk.message_id = message_id  # the latest message: what an abandon edits
+
+    async def undeliverable(self, *_args: object) -> None:
+        return None  # the abandon row ends the break anyway
+
+
+class AbandonJob:
+    """Ends a break nobody continued (partial), or saves one left unrated."""
+
+    async def prepare(
+        self, session: AsyncSession, row: DueMessage, user: User, now: datetime
+    ) -> Action:
+        brk = await session.get(Break, row.break_id, with_for_update=True) \
+            if row.break_id else None
+        if brk is None:
+            return Skip("no such break", status="cancelled")
+        if row.payload.get("stage") == "rating":
+            if brk.status != RATING:
+                return Skip("rated in time", status="cancelled")
+            brk.status = plan.outcome(brk.positions, brk.positions_done)
+            clear_step(user, brk)
+            return Skip("saved without a rating")
+        if brk.status != ACTIVE or not _current(row, brk):
+            return Skip("the break went on", status="cancelled")
+        brk.status, brk.ended_at = "partial", now
+        if brk.message_id is None:
+            return Skip("abandoned")
+        return Edit(brk.message_id, plan.abandoned_reply(brk, user.language))
+
+    async def delivered(self, *_args: object) -> None:
+        return None
+
+    async def undeliverable(self, *_args: object) -> None:
+        return None
+

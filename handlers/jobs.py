@@ -1,0 +1,26 @@
+"""Every kind of due message and the job that handles it."""
+
+from __future__ import annotations
+
+from bot.outbox.dispatcher import Job
+from handlers.assessment import RepeatJob
+from handlers.breaks import AbandonJob, StepJob
+from handlers.reminders import ExpiryJob, ReminderJob
+from handlers.summary import SummaryJob
+from handlers.turn import Services
+
+
+def make_jobs(services: Services) -> dict[str, Job]:
+    reminder = ReminderJob(services)
+    return {
+        "reminder": reminder,
+        "snooze": reminder,
+        "expire": ExpiryJob(),
+        # Inside a break: a hold's follow-ups, and the end of a break nobody continued.
+        "step": StepJob(services),
+        "abandon": AbandonJob(),
+        # Two weeks after a self-assessment: the invitation to take it again.
+        "assess": RepeatJob(),
+        # After the last work window of the week: the week's breaks and ratings.
+        "summary": SummaryJob(services),
+    }

@@ -1,0 +1,138 @@
+"""Planning a user's next messages: the next break reminder and the week's summary.
+
+    at = await replan(turn)          # after any change of settings, pause or subscription
+    text = await describe_next(turn)  # "Your next break: today at 10:00."
+
+The next break of every active, set-up user is always one pending "reminder" due row, and
+the week's summary one pending "summary" row (key "summary:<Monday>", so a week is
+summarised at most once, whatever replans it). Sending either plans the following one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.progress import local_date, week_of
+from bot.domain.schedule import (
+    PAUSED_INDEFINITELY,
+    Preferences,
+    next_break_at,
+    stagger_for,
+    work_window,
+)
+from bot.domain.timefmt import local_day_and_time
+from bot.outbox import due
+from bot.storage.models import DueMessage, User
+from handlers.turn import Turn
+
+REMINDER_KIND = "reminder"
+SUMMARY_KIND = "summary"
+# After the last window of the week ends, so its last break has been answered or expired.
+SUMMARY_AFTER_WORK = timedelta(minutes=30)
+
+
+def preferences(user: User) -> Preferences:
+    return Preferences(
+        time_zone=user.time_zone or "UTC",
+        work_days=frozenset(day for day in range(7) if user.work_days >> day & 1),
+        start=user.work_start,
+        end=user.work_end,
+        breaks_per_day=user.breaks_per_day,
+        stagger_seconds=stagger_for(user.id),
+        paused_until=user.paused_until,
+    )
+
+
+def _reminded(user: User) -> bool:
+    return user.active and user.onboarded_at is not None and user.time_zone is not None
+
+
+async def plan_next(session: AsyncSession, user: User, after: datetime) -> datetime | None:
+    """Stores the first break after `after` as a reminder row (idempotent)."""
+    if not _reminded(user):
+        return None
+    at = next_break_at(preferences(user), after)
+    if at is not None:
+        await due.schedule(session, user.id, REMINDER_KIND, f"remind:{at.isoformat()}", at)
+    return at
+
+
+async def replan(turn: Turn) -> datetime | None:
+    """Replaces the planned next break and week's summary; the next break's time."""
+    await due.drop_pending(turn.session, turn.user.id, kinds=[REMINDER_KIND, SUMMARY_KIND])
+    await turn.session.flush()
+    at = await plan_next(turn.session, turn.user, turn.now)
+    turn.wake(at)
+    turn.wake(await plan_summary(turn.session, turn.user, turn.now))
+    return at
+
+
+async def next_planned(session: AsyncSession, user_id: int) -> datetime | None:
+    return await session.scalar(
+        select(DueMessage.due_at)
+        .where(DueMessage.user_id == user_id, DueMessage.kind == REMINDER_KIND,
+               DueMessage.status == "pending")
+        .order_by(DueMessage.due_at)
+        .limit(1)
+    )
+
+
+async def describe_next(turn: Turn) -> str:
+    """One sentence for the user about their next break."""
+    user = turn.user
+    if not _reminded(user):
+        return turn.t("Reminders are off.")
+    at = await next_planned(turn.session, user.id)
+    if at is None:
+        return turn.t("No break is planned: check your work days and any /pause.")
+    return turn.t("Your next break: {when}.", when=local_day_and_time(at, user, turn.now))
+
+
+# ------------------------------------------------------------------------------------------
+# The week's summary
+
+
+def summary_times(prefs: Preferences, after: datetime) -> Iterator[tuple[datetime, date]]:
+    """(due time, Monday of the week) of each summary after `after`, in order.
+
+    The last work day's window may end in the next week (a Sunday night shift), so the
+    search starts a week early.
+    """
+    if not prefs.work_days:
+        return
+    monday = week_of(local_date(after, prefs.time_zone)) - timedelta(days=7)
+    last_day = max(prefs.work_days)
+    for week in range(60):
+        start = monday + timedelta(days=7 * week)
+        window = work_window(prefs, start + timedelta(days=last_day))
+        if window is not None and window[1] + SUMMARY_AFTER_WORK > after:
+            yield window[1] + SUMMARY_AFTER_WORK, start
+
+
+def _summarised(user: User) -> bool:
+    return _reminded(user) and (user.paused_until is None
+                                or user.paused_until < PAUSED_INDEFINITELY)
+
+
+async def plan_summary(session: AsyncSession, user: User, after: datetime) -> datetime | None:
+    """Stores the next summary after `after` unless it is planned already; its due time."""
+    if not _summarised(user):
+        return None
+    existing = dict((await session.execute(
+        select(DueMessage.key, DueMessage.status).where(
+            DueMessage.user_id == user.id, DueMessage.kind == SUMMARY_KIND))).all())
+    for at, monday in summary_times(preferences(user), after):
+        key = f"{SUMMARY_KIND}:{monday.isoformat()}"
+        status = existing.get(key)
+        if status == "pending":
+            return at
+        if status is None:
+            await due.schedule(session, user.id, SUMMARY_KIND, key, at,
+                               {"week": monday.isoformat()})
+            return at
+        # That week's summary was sent or skipped already: the next week's is due.
+    return None

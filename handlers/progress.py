@@ -1,0 +1,170 @@
+"""What a user has done, shown back: /progress, /export, and /stats for operators.
+
+/progress sends the chart (bot.domain.chart) with the short text from bot.domain.progress
+as its caption.
+
+/export sends a CSV file (UTF-8, comma-separated, a header row first), one row per record
+in time order. Times are ISO 8601 in the user's time zone with its offset
+(2026-11-30T10:00:00-05:00). Columns:
+
+    record            break, baseline (the pain and stiffness given at setup) or assessment
+    time              break: when it was due (a reminder) or asked for (/stretch, /routine);
+                      baseline: when given; assessment: when taken
+    break_kind        reminder, stretch or routine
+    status            break: done, partial, skipped, missed, or pending/active/rating while
+                      open; assessment: completed or unfinished
+    place             where the break was taken: desk, band or floor
+    positions         the break's stretch positions, in order, separated by spaces
+    positions_done    the positions finished
+    started, ended    when the break started and ended
+    snoozes           how often its reminder was snoozed
+    stopped_for_pain  yes when it stopped because it hurt
+    rated             when pain and stiffness were given
+    pain, stiffness   0 (none) to 10 (worst)
+    answers           assessment: question=answer pairs separated by spaces
+
+/stats answers only the users in ADMIN_USER_IDS (its route's gate), with counts over
+everyone and no user's own data.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.i18n import _
+from bot.domain.progress import build_progress, local_date, progress_text
+from bot.domain.replies import Answer
+from bot.domain.zones import tzinfo_for
+from bot.storage.models import User
+from bot.storage.records import Usage, load_history, load_records, load_usage
+from handlers.planning import preferences
+from handlers.turn import Turn
+
+COLUMNS = ("record", "time", "break_kind", "status", "place", "positions", "positions_done",
+           "started", "ended", "snoozes", "stopped_for_pain", "rated", "pain", "stiffness",
+           "answers")
+
+
+async def progress(turn: Turn) -> Answer:
+    ratings, breaks = await load_records(turn.session, turn.user.id)
+    figures = build_progress(ratings, breaks, preferences(turn.user), turn.now)
+    # matplotlib loads on the first /progress, not at start-up (it is ~0.4 s of import).
+    from bot.domain.chart import render_in_thread
+
+    chart = await render_in_thread(figures.series, turn.user.language)
+    return Answer().say(progress_text(figures, turn.user.language), photo=chart,
+                        filename="progress.png")
+
+
+# ------------------------------------------------------------------------------------------
+# /export
+
+
+def _time(at: datetime | None, user: User) -> str:
+    if at is None:
+        return ""
+    return at.astimezone(tzinfo_for(user.time_zone or "UTC")).isoformat(timespec="seconds")
+
+
+def _number(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+async def export_rows(session: AsyncSession, user: User) -> list[dict[str, str]]:
+    """Every record of the user as CSV rows (see the module notes), in time order."""
+    history = await load_history(session, user.id)
+    rows: list[tuple[datetime, int, dict[str, str]]] = []
+    for brk in history.breaks:
+        rating = history.rating_of.get(brk.id)
+        rows.append((brk.planned_at, 1, {
+            "record": "break", "time": _time(brk.planned_at, user), "break_kind": brk.kind,
+            "status": brk.status, "place": brk.place, "positions": " ".join(brk.positions),
+            "positions_done": " ".join(brk.positions_done),
+            "started": _time(brk.started_at, user), "ended": _time(brk.ended_at, user),
+            "snoozes": str(brk.snoozes), "stopped_for_pain": "yes" if brk.stopped_for_pain
+            else "no", "rated": _time(rating.rated_at if rating else None, user),
+            "pain": _number(rating.pain if rating else None),
+            "stiffness": _number(rating.stiffness if rating else None),
+        }))
+    for rating in history.baselines:
+        rows.append((rating.rated_at, 0, {
+            "record": "baseline", "time": _time(rating.rated_at, user),
+            "rated": _time(rating.rated_at, user), "pain": str(rating.pain),
+            "stiffness": str(rating.stiffness),
+        }))
+    for check in history.assessments:
+        rows.append((check.taken_at, 2, {
+            "record": "assessment", "time": _time(check.taken_at, user),
+            "status": "completed" if check.completed else "unfinished",
+            "answers": " ".join(f"{question}={answer}"
+                                for question, answer in sorted(check.answers.items())),
+        }))
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return [{column: row.get(column, "") for column in COLUMNS} for _at, _order, row in rows]
+
+
+def to_csv(rows: Sequence[dict[str, str]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+async def export(turn: Turn) -> Answer:
+    rows = await export_rows(turn.session, turn.user)
+    counts = {kind: sum(1 for row in rows if row["record"] == kind)
+              for kind in ("break", "baseline", "assessment")}
+    day = local_date(turn.now, turn.user.time_zone or "UTC")
+    return Answer().say(
+        turn.t("Your history: {breaks} breaks, {checks} self-checks and your baseline, one "
+               "row each. Times are in your time zone ({zone}). /delete erases it all.",
+               breaks=counts["break"], checks=counts["assessment"],
+               zone=turn.user.time_zone or "UTC"),
+        document=to_csv(rows), filename=f"move-better-history-{day.isoformat()}.csv",
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# /stats
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.1f}".replace("-", "−")
+
+
+def usage_text(usage: Usage, language: str) -> str:
+    """The /stats text: counts over all users, nothing about any one of them."""
+    lines = [
+        _("Usage, over all users (last 7 days / last 30 days):", language),
+        _("Users: {registered} registered, {subscribed} set up and subscribed.", language,
+          registered=usage.registered, subscribed=usage.subscribed),
+        _("Active users (a break done or partly done): {week} / {month}", language,
+          week=usage.active[0], month=usage.active[1]),
+    ]
+    for key, label in (("sent", "Reminders sent"), ("done", "Breaks done"),
+                       ("partial", "Partly done"), ("skipped", "Skipped"),
+                       ("missed", "Missed")):
+        week, month = usage.breaks.get(key, (0, 0))
+        lines.append(_("{label}: {week} / {month}", language, label=_(label, language),
+                       week=week, month=month))
+    pain, stiffness = usage.pain_change, usage.stiffness_change
+    if usage.rating_users and pain is not None and stiffness is not None:
+        lines.append(_("Mean change since baseline, over the {users} users rating for two "
+                       "weeks or more (last 7 days): pain {pain}, stiffness {stiffness}.",
+                       language, users=usage.rating_users, pain=_signed(pain),
+                       stiffness=_signed(stiffness)))
+    else:
+        lines.append(_("Mean change since baseline: no user has rated for two weeks yet.",
+                       language))
+    return "\n".join(lines)
+
+
+async def stats(turn: Turn) -> Answer:
+    usage = await load_usage(turn.session, turn.now)
+    return Answer().say(usage_text(usage, turn.user.language))

@@ -1,0 +1,174 @@
+"""Break reminders: sending them, their buttons (start now, snooze, skip), their expiry.
+
+The next break is planned by handlers/planning.py as a "reminder" due row; `ReminderJob`
+sends it (and plans the one after). A snoozed reminder is a "snooze" row and an unanswered
+reminder's end is an "expire" row, so a restart loses none of them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.callbacks import ReminderChoice
+from bot.domain.i18n import _
+from bot.domain.replies import Answer, Button, Reply
+from bot.domain.schedule import expires_at, next_break_at, snooze_until, still_useful
+from bot.domain.timefmt import local_time
+from bot.outbox import due
+from bot.outbox.dispatcher import Action, Edit, Send, Skip
+from bot.storage.models import Break, DueMessage, User
+from handlers.breaks import start_break
+from handlers.planning import describe_next, plan_next, preferences
+from handlers.turn import Services, Turn
+
+SNOOZE_MINUTES = 10
+
+
+def reminder_buttons(user: User, break_id: int) -> tuple[tuple[Button, ...], ...]:
+    def label(text: str) -> str:
+        return _(text, user.language)
+
+    return (
+        (Button(label("Start now"), ReminderChoice(break_id, "go")),),
+        (Button(label("Snooze 10 min"), ReminderChoice(break_id, "snooze")),
+         Button(label("Skip this one"), ReminderChoice(break_id, "skip"))),
+    )
+
+
+def _reminder(user: User, brk: Break) -> Reply:
+    text = _("Time for a stretch break! A couple of minutes for your hips, right where "
+             "you are.", user.language)
+    return Reply(text, reminder_buttons(user, brk.id))
+
+
+async def _close_unanswered(session: AsyncSession, user_id: int, now: datetime) -> None:
+    """A reminder still unanswered when the next one comes counts as missed."""
+    await session.execute(
+        update(Break)
+        .where(Break.user_id == user_id, Break.status == "pending")
+        .values(status="missed", ended_at=now)
+    )
+
+
+class ReminderJob:
+    """Sends a planned break reminder ("reminder") or a snoozed one ("snooze")."""
+
+    def __init__(self, services: Services) -> None:
+        self.expire_after = timedelta(minutes=services.settings.reminder_expiry_minutes)
+        self.grace = timedelta(minutes=services.settings.late_grace_minutes)
+
+    async def prepare(
+        self, session: AsyncSession, row: DueMessage, user: User, now: datetime
+    ) -> Action:
+        prefs = preferences(user)
+        if row.kind == "reminder":
+            # The following break goes into the database before this one is sent.
+            await plan_next(session, user, row.due_at)
+            brk = await self._break_for(session, row, user, now)
+        else:
+            found = await session.get(Break, row.break_id) if row.break_id else None
+            if found is None or found.status != "pending":
+                return Skip("answered before the snooze ended", status="cancelled")
+            brk = found
+        if not still_useful(prefs, row.due_at, now, self.grace):
+            brk.status, brk.ended_at = "missed", now
+            return Skip("too late to be useful")
+        return Send(_reminder(user, brk))
+
+    async def _break_for(
+        self, session: AsyncSession, row: DueMessage, user: User, now: datetime
+    ) -> Break:
+        if row.break_id is not None:  # a retried row: the break already exists
+            existing = await session.get(Break, row.break_id)
+            if existing is not None:
+                return existing
+        await _close_unanswered(session, user.id, now)
+        brk = Break(user_id=user.id, kind="reminder", status="pending", planned_at=row.due_at,
+                    place=user.place, positions=[], positions_done=[])
+        session.add(brk)
+        await session.flush()
+        await session.execute(
+            update(DueMessage).where(DueMessage.id == row.id).values(break_id=brk.id)
+        )
+        row.break_id = brk.id  # the claimed copy, which delivered() reads next
+        return brk
+
+    async def delivered(
+        self, session: AsyncSession, row: DueMessage, user: User, message_id: int | None,
+        now: datetime,
+    ) -> None:
+        brk = await session.get(Break, row.break_id) if row.break_id else None
+        if brk is None:
+            return
+        brk.message_id = message_id
+        if brk.status == "pending":
+            prefs = preferences(user)
+            at = expires_at(prefs, brk.planned_at, now, self.expire_after)
+            following = next_break_at(prefs, brk.planned_at)
+            if following is not None:
+                # Expire just before the next reminder, so this one is closed (and its
+                # buttons removed) first.
+                at = min(at, following - timedelta(seconds=1))
+            await due.schedule(session, user.id, "expire", f"expire:{brk.id}:{brk.snoozes}",
+                               at, break_id=brk.id)
+
+    async def undeliverable(
+        self, session: AsyncSession, row: DueMessage, user: User, now: datetime, reason: str
+    ) -> None:
+        brk = await session.get(Break, row.break_id) if row.break_id else None
+        if brk is not None and brk.status == "pending":
+            brk.status, brk.ended_at = "missed", now
+
+
+class ExpiryJob:
+    """Ends an unanswered reminder quietly: it counts as missed and loses its buttons."""
+
+    async def prepare(
+        self, session: AsyncSession, row: DueMessage, user: User, now: datetime
+    ) -> Action:
+        brk = await session.get(Break, row.break_id) if row.break_id else None
+        if brk is None or brk.status != "pending" or row.key != f"expire:{brk.id}:{brk.snoozes}":
+            return Skip("answered in time", status="cancelled")
+        brk.status, brk.ended_at = "missed", now
+        if brk.message_id is None:
+            return Skip("missed")
+        text = _("This break has passed; no worries, there's another one coming.",
+                 user.language)
+        return Edit(brk.message_id, Reply(text))
+
+    async def delivered(self, *_args: object) -> None:
+        return None
+
+    async def undeliverable(self, *_args: object) -> None:
+        return None
+
+
+async def on_reminder_button(turn: Turn, tap: ReminderChoice) -> Answer:
+    brk = await turn.own(Break, tap.break_id)
+    if brk is None:
+        return Answer(toast=turn.t("That button is no longer active."))
+    if brk.status != "pending":
+        return Answer(toast=turn.t("This break was already handled."))
+    if tap.action == "go":
+        return await start_break(turn, brk)
+    if tap.action == "skip":
+        brk.status, brk.ended_at = "skipped", turn.now
+        next_break = await describe_next(turn)
+        return Answer(toast=turn.t("Skipped")).say(
+            turn.t("Skipped. {next_break}", next_break=next_break), edit=True
+        )
+    at = snooze_until(preferences(turn.user), brk.planned_at, turn.now, SNOOZE_MINUTES)
+    if at is None:
+        return Answer(toast=turn.t("Too close to the end of your work day to snooze."))
+    brk.snoozes += 1
+    await due.drop_pending(turn.session, turn.user.id, kinds=["expire"])
+    await due.schedule(turn.session, turn.user.id, "snooze", f"snooze:{brk.id}:{brk.snoozes}",
+                       at, break_id=brk.id)
+    turn.wake(at)
+    return Answer(toast=turn.t("Snoozed")).say(
+        turn.t("Snoozed: I'll remind you again at {time}.", time=local_time(at, turn.user)),
+        edit=True,
+    )

@@ -1,0 +1,101 @@
+"""/settings: every value with a button to change just that one, asked like in onboarding.
+
+A change is stored at once and the next break planned again with it; /cancel or "Cancel"
+leaves the value as it was. The questions and their answers are handlers/questions.py's.
+"""
+
+from __future__ import annotations
+
+from bot.domain.callbacks import SettingsChoice
+from bot.domain.replies import Answer, Button
+from bot.domain.schedule import is_paused
+from handlers.planning import describe_next, preferences, replan
+from handlers.questions import (
+    FIELDS,
+    Stored,
+    Toggled,
+    ask,
+    describe,
+    take_button,
+    take_text,
+)
+from handlers.turn import Turn
+
+
+async def overview(turn: Turn) -> Answer:
+    """The current values, each with a button to change just that one."""
+    lines = describe(turn)
+    lines.append(turn.t("Language: English (more languages are coming)"))
+    if is_paused(preferences(turn.user), turn.now):
+        lines.append(turn.t("Reminders: paused (/resume turns them back on)"))
+    lines.append(await describe_next(turn))
+
+    def edit(label: str, field: str) -> Button:
+        return Button(turn.t(label), SettingsChoice("edit", field))
+
+    return Answer().say(
+        turn.t("Your settings:") + "\n" + "\n".join(lines),
+        [edit("Time zone", "tz"), edit("Work days", "days")],
+        [edit("Work hours", "hours"), edit("Breaks per day", "breaks")],
+        [edit("Where", "place"), edit("Language", "lang")],
+    )
+
+
+async def settings(turn: Turn) -> Answer:
+    # /settings again starts over: a half-made change is dropped, nothing stored changes.
+    turn.user.step, turn.user.draft = None, {}
+    return await overview(turn)
+
+
+async def _changed(turn: Turn, stored: Stored, edit: bool) -> Answer:
+    """A setting was stored: plan the next break with it at once and say when it is."""
+    turn.user.step, turn.user.draft = None, {}
+    await replan(turn)
+    text = f"{stored.text}\n{await describe_next(turn)}\n" + turn.t(
+        "/settings changes something else.")
+    if stored.remove_keyboard:
+        return Answer().say(text, remove_keyboard=True)
+    return Answer().say(text, edit=edit)
+
+
+async def on_step(turn: Turn) -> Answer:
+    """A typed answer (or a shared location) to the setting being changed."""
+    field = (turn.user.step or "").partition(":")[2]
+    if field not in FIELDS:
+        turn.user.step = None
+        return await overview(turn)
+    result = await take_text(turn, field, "set")
+    if isinstance(result, Stored):
+        return await _changed(turn, result, edit=False)
+    return result
+
+
+def _stale(turn: Turn) -> Answer:
+    return Answer(toast=turn.t("That button is no longer active.")).say(
+        turn.t("That button belongs to an older message. /settings shows your settings."))
+
+
+async def on_button(turn: Turn, tap: SettingsChoice) -> Answer:
+    step = turn.user.step or ""
+    step_field = step[4:] if step.startswith("set:") else None
+    if tap.field == "cancel":
+        if step_field is None:
+            return Answer(toast=turn.t("Nothing to cancel."))
+        turn.user.step, turn.user.draft = None, {}
+        return Answer().say(turn.t("Cancelled; nothing was changed."), edit=True)
+    if tap.field == "edit":
+        if tap.value == "lang":
+            return Answer().say(turn.t("I speak English only for now; more languages are "
+                                       "coming. /settings shows your settings."))
+        field = tap.value or ""
+        turn.user.step, turn.user.draft = f"set:{field}", {}
+        return ask(turn, field, "set")
+    group = "days" if tap.field == "day" else tap.field
+    if step_field is None or group != step_field or tap.value is None:
+        return _stale(turn)
+    result = take_button(turn, tap.field, tap.value)
+    if isinstance(result, Stored):
+        return await _changed(turn, result, edit=True)
+    if isinstance(result, Toggled):
+        return ask(turn, "days", "set", edit=True)
+    return result
