@@ -1,5 +1,7 @@
 """Shared fixtures: databases (SQLite file and the real PostgreSQL), the Bot API stand-in,
-and the real bot process running against it.
+the real bot process running against it, and `Chat`: one user talking to the real
+Application in-process (updates built like python-telegram-bot's own tests build them, a
+recording request object in place of HTTP), through the real router and route table.
 
 PostgreSQL tests use the server at MOVEBETTER_TEST_PG_URL (default: 127.0.0.1:5432, database
 `test`), each in a fresh database of its own. If the server cannot be reached they fail;
@@ -9,11 +11,16 @@ deselect them explicitly with `-m "not postgres"`.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import os
 import signal
 import sys
+import time as wall
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,10 +28,18 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import pytest
 from sqlalchemy import text
+from telegram import Update
+from telegram.ext import Application, ContextTypes
+from telegram.request import BaseRequest, RequestData
 
-from bot.config import normalise_database_url
+from bot.adapter.app import build_application
+from bot.config import load_settings, normalise_database_url
+from bot.domain.clock import Clock
+from bot.domain.content import Program, load_program
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
+from bot.storage.models import User
+from handlers.turn import Services
 
 if TYPE_CHECKING:
     from standin import BotAPIStandIn
@@ -219,3 +234,240 @@ async def _wait_ready(standin: BotAPIStandIn, bot: BotProcess, calls_before: int
             raise AssertionError(f"the bot exited with {bot.process.returncode}:\n{bot.log}")
         await asyncio.sleep(0.05)
     raise AssertionError(f"the bot never polled for updates:\n{bot.log}")
+
+
+# ------------------------------------------------------------------------------------------
+# In-process: the real Application, updates built here, Bot API calls recorded
+
+BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "Move Better",
+            "username": "move_better_test_bot", "can_join_groups": False,
+            "can_read_all_group_messages": False, "supports_inline_queries": False}
+_update_ids = itertools.count(1)
+MESSAGE_METHODS = ("sendMessage", "editMessageText", "sendPhoto", "sendDocument")
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    params: dict[str, Any]
+    files: dict[str, Any]  # name -> (filename, content, mime type)
+    message_id: int | None  # of the message sent or edited
+
+
+class RecordingRequest(BaseRequest):
+    """Answers every Bot API call like Telegram would and remembers it (PTB's tests' seam)."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._message_ids = itertools.count(1)
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 1.0
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        name = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data is not None else {}
+        files = dict(request_data.multipart_data or {}) if request_data is not None else {}
+        result: Any = True
+        message_id = None
+        if name == "getMe":
+            result = BOT_USER
+        elif name in MESSAGE_METHODS:
+            given = params.get("message_id")
+            message_id = given if isinstance(given, int) else next(self._message_ids)
+            result = {"message_id": message_id,
+                      "date": int(wall.time()), "chat": {"id": params["chat_id"],
+                                                         "type": "private"},
+                      "from": BOT_USER, "text": params.get("text", "")}
+            markup = params.get("reply_markup")
+            if isinstance(markup, dict) and "inline_keyboard" in markup:
+                result["reply_markup"] = markup
+        self.calls.append(Call(name, params, files, message_id))
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def sent(self) -> list[dict[str, Any]]:
+        return [call.params for call in self.calls if call.method == "sendMessage"]
+
+
+def _sender(user_id: int, language: str = "en") -> dict[str, Any]:
+    return {"id": user_id, "is_bot": False, "first_name": "Ana", "language_code": language}
+
+
+def make_message(user_id: int, text: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A private message from `user_id` as Telegram sends it (a command when text starts
+    with "/"); `extra` adds fields such as location or sticker."""
+    message: dict[str, Any] = {"message_id": next(_update_ids), "date": int(wall.time()),
+                               "chat": {"id": user_id, "type": "private"},
+                               "from": _sender(user_id), **extra}
+    if text is not None:
+        message["text"] = text
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0,
+                                    "length": len(text.split()[0])}]
+    return {"update_id": next(_update_ids), "message": message}
+
+
+def make_callback(user_id: int, data: str, message_id: int) -> dict[str, Any]:
+    """A press of a button with `data` under the bot's message `message_id`."""
+    update_id = next(_update_ids)
+    return {"update_id": update_id, "callback_query": {
+        "id": str(update_id), "chat_instance": "1", "data": data, "from": _sender(user_id),
+        "message": {"message_id": message_id, "date": int(wall.time()), "text": "…",
+                    "chat": {"id": user_id, "type": "private"}, "from": BOT_USER}}}
+
+
+@dataclass(frozen=True)
+class Key:
+    """An inline button as the user sees it."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One message the user saw arrive (or change in place, `edit`)."""
+
+    text: str
+    buttons: tuple[tuple[Key, ...], ...] = ()
+    edit: bool = False
+    location_button: str | None = None
+    remove_keyboard: bool = False
+    photo: bytes | None = None
+    document: bytes | None = None
+    filename: str | None = None
+    message_id: int | None = None
+
+
+@dataclass
+class Seen:
+    """Everything one action of the user made appear: messages, and the note on a button."""
+
+    replies: list[Shown] = field(default_factory=list)
+    toast: str | None = None
+
+
+def _shown(call: Call) -> Shown:
+    name, params, files = call.method, call.params, call.files
+    markup = params.get("reply_markup") or {}
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    rows = tuple(tuple(Key(key["text"], key["callback_data"]) for key in row)
+                 for row in markup.get("inline_keyboard", ()))
+    location = next((key["text"] for row in markup.get("keyboard", ()) for key in row
+                     if isinstance(key, dict) and key.get("request_location")), None)
+    upload = next(iter(files.values()), None)
+    content = upload[1] if upload is not None else None
+    return Shown(
+        text=params.get("text") or params.get("caption") or "", buttons=rows,
+        edit=name == "editMessageText", location_button=location,
+        remove_keyboard=bool(markup.get("remove_keyboard")),
+        photo=content if name == "sendPhoto" else None,
+        document=content if name == "sendDocument" else None,
+        filename=upload[0] if upload is not None else None, message_id=call.message_id)
+
+
+class Chat:
+    """One user's private chat with the real bot in-process: every action is an update
+    through `Application.process_update`, the real router and route table, and one database
+    transaction; what comes back is what the user would see."""
+
+    def __init__(self, application: Application, request: RecordingRequest,
+                 database: Database, user_id: int = 1001) -> None:
+        self.application = application
+        self.request = request
+        self.database = database
+        self.user_id = user_id
+        self.seen: list[Shown] = []  # every message so far, newest last
+
+    def other(self, user_id: int) -> Chat:
+        """Another user of the same bot."""
+        return Chat(self.application, self.request, self.database, user_id)
+
+    async def _send(self, payload: dict[str, Any]) -> Seen:
+        errors: list[BaseException] = self.application.bot_data.setdefault("test_errors", [])
+        errors.clear()
+        before = len(self.request.calls)
+        await self.application.process_update(Update.de_json(payload, self.application.bot))
+        if errors:
+            raise errors[0]
+        seen = Seen()
+        for call in self.request.calls[before:]:
+            if call.method == "answerCallbackQuery":
+                seen.toast = call.params.get("text")
+            elif call.method in MESSAGE_METHODS:
+                shown = _shown(call)
+                seen.replies.append(shown)
+                self.seen.append(shown)
+        return seen
+
+    async def command(self, name: str, args: str = "") -> Seen:
+        return await self._send(make_message(self.user_id, f"/{name} {args}".strip()))
+
+    async def send(self, typed: str) -> Seen:
+        return await self._send(make_message(self.user_id, typed))
+
+    async def share_location(self, latitude: float, longitude: float) -> Seen:
+        return await self._send(make_message(
+            self.user_id, location={"latitude": latitude, "longitude": longitude}))
+
+    async def send_sticker(self) -> Seen:
+        return await self._send(make_message(self.user_id, sticker={
+            "file_id": "s1", "file_unique_id": "s1", "width": 512, "height": 512,
+            "is_animated": False, "is_video": False, "type": "regular"}))
+
+    async def press(self, data: str, message_id: int | None = None) -> Seen:
+        """Presses the button carrying `data` on the newest message that shows it (or on
+        `message_id`, or on the newest message for data no message shows: a forgery)."""
+        if message_id is None:
+            message_id = next((shown.message_id for shown in reversed(self.seen)
+                               if any(key.data == data for row in shown.buttons for key in row)),
+                              None) or (self.seen[-1].message_id if self.seen else None) or 1
+        return await self._send(make_callback(self.user_id, data, message_id))
+
+    async def user(self) -> User:
+        async with self.database.session() as session:
+            found = await session.get(User, self.user_id)
+            assert found is not None
+            return found
+
+
+def text_of(seen: Seen) -> str:
+    return "\n".join(reply.text for reply in seen.replies)
+
+
+def data_of(seen: Seen) -> list[str]:
+    return [key.data for reply in seen.replies for row in reply.buttons for key in row]
+
+
+async def _record_error(_update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    context.application.bot_data.setdefault("test_errors", []).append(context.error)
+
+
+@asynccontextmanager
+async def in_process(database_url: str, clock: Clock, program: Program | None = None,
+                     **settings: Any) -> AsyncIterator[tuple[Application, RecordingRequest,
+                                                             Services]]:
+    """The real Application over `database_url`, its requests recorded, no dispatcher (tests
+    run their own), errors raised in the test instead of apologised for."""
+    database = Database(database_url)
+    services = Services(load_settings(telegram_bot_token=TOKEN, database_url=database_url,
+                                      _env_file=None, **settings),
+                        database, clock, program or load_program())
+    request = RecordingRequest()
+    application = build_application(services, dispatch=False, polling=False, request=request)
+    application.add_error_handler(_record_error)
+    await application.initialize()
+    try:
+        yield application, request, services
+    finally:
+        await application.shutdown()
+        await database.close()
