@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -25,7 +25,7 @@ def test_every_command_and_button_kind_has_a_route_to_a_named_feature_function()
     # /cancel is left out of the menu: it only makes sense inside a question.
     assert {name for name, _label in MENU} | {"stats", "cancel"} == set(routes.COMMANDS)
     assert set(routes.BUTTONS) == set(KINDS)
-    answers = [route.answer for route in routes.COMMANDS.values()]
+    answers: list[Callable[..., object]] = [route.answer for route in routes.COMMANDS.values()]
     answers += [route.answer for route in routes.BUTTONS.values()]
     answers += [route.answer for route in routes.STEPS.values()]
     for answer in answers:
