@@ -5,7 +5,7 @@ day drifting down, a baseline at the start) goes through `bot.domain.progress.da
 `bot.domain.chart.render_progress_chart`, as /progress does after reading the rows. The baseline,
 rendered alternately in the same run, is the least matplotlib can do with the same daily
 points: one figure of the same size with the two lines and the breaks as bars, saved as
-PNG, with no styling. If bot/chart.py is missing, the scenario reports "not available".
+PNG, with no styling. If bot/domain/chart.py is missing, the scenario reports "not available".
 """
 
 from __future__ import annotations

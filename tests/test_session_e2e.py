@@ -168,7 +168,7 @@ async def test_a_restart_mid_position_resumes_on_time_and_sends_nothing_twice(
     await message_with(ana, "Switch sides now")
     # Telegram has the cue; once the bot has recorded that too, it is killed in the middle
     # of the hold: the "done" row is in the database, not in memory. (A kill between the
-    # two is the one window where a message could go twice; see bot/dispatcher.py.)
+    # two is the one window where a message could go twice; see bot/outbox/dispatcher.py.)
     await wait_for_sent(bot, "step:1:0:0:switch")
     await bot.kill()
     started_at = as_utc((await latest_break(bot))[6])
