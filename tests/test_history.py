@@ -1,14 +1,19 @@
 """/progress, /export, /stats and the weekly summary against real migrated databases.
 
-The /stats SQL runs on SQLite and PostgreSQL (fixture `database`); the rest on SQLite. A
-manual clock and a recording sender stand in for time and Telegram.
+Every command goes through the real Application, router and route table in-process
+(`tests.conftest.in_process` and `Chat`), on SQLite and PostgreSQL alike (fixture
+`database_url`). A manual clock stands in for time; a recording sender stands in for
+Telegram in the dispatcher that sends the weekly summary.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import fmean
@@ -17,21 +22,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 
-from bot.config import load_settings
 from bot.domain.clock import ManualClock
-from bot.domain.content import load_program
 from bot.domain.progress import build_progress, daily_series
-from bot.domain.replies import Answer, Reply
+from bot.domain.replies import Reply
 from bot.outbox.dispatcher import Dispatcher
-from bot.storage import users
+from bot.storage import records
 from bot.storage.db import Database
 from bot.storage.models import Assessment, Base, Break, DueMessage, Rating, User
-from handlers import account, progress, reminders, summary
+from handlers import account, planning, progress
 from handlers.jobs import make_jobs
 from handlers.turn import Services, Turn
+from tests.conftest import Chat, Seen, Shown, in_process, text_of
 from tests.simulate import live_until
 
-TOKEN = "123456789:" + "A" * 35
 NEW_YORK = ZoneInfo("America/New_York")
 # Monday 30 November 2026, 00:00 in New York.
 MONDAY = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
@@ -55,9 +58,32 @@ class RecordingSender:
         return None
 
 
-def services(database: Database, clock: ManualClock, **settings: Any) -> Services:
-    return Services(load_settings(telegram_bot_token=TOKEN, database_url=database.url,
-                                  _env_file=None, **settings), database, clock, load_program())
+@asynccontextmanager
+async def talking(url: str, clock: ManualClock, user_id: int = 1001,
+                  **settings: Any) -> AsyncIterator[Chat]:
+    """`user_id`'s chat with the real bot in-process over `url`."""
+    async with in_process(url, clock, **settings) as (application, request, services):
+        yield Chat(application, request, services.database, user_id)
+
+
+def services_of(chat: Chat) -> Services:
+    services: Services = chat.application.bot_data["services"]
+    return services
+
+
+async def replan(chat: Chat, user_id: int = 1001) -> None:
+    """Plans the next reminder and the week's summary of a seeded user, as every flow that
+    changes their schedule does (handlers.planning.replan), in one transaction."""
+    services = services_of(chat)
+    async with chat.database.session() as session:
+        user = await session.get(User, user_id)
+        assert user is not None
+        await planning.replan(Turn(session, services, user, services.clock()))
+
+
+def as_seen(seen: Seen) -> tuple[list[Shown], str | None]:
+    """What the user saw, without the message ids (they differ between two answers)."""
+    return [dataclasses.replace(shown, message_id=None) for shown in seen.replies], seen.toast
 
 
 def new_user(user_id: int, **changes: Any) -> User:
@@ -104,32 +130,21 @@ async def seed_history(database: Database, user_id: int = 1001) -> None:
                                answers={}))
 
 
-async def run(database: Database, clock: ManualClock, action: Any, user_id: int = 1001,
-              **settings: Any) -> Answer:
-    async with database.session() as session:
-        user = await session.get(User, user_id)
-        assert user is not None
-        answer: Answer = await action(Turn(session, services(database, clock, **settings),
-                                           user, clock()))
-        return answer
-
-
 # ------------------------------------------------------------------------------------------
 # /progress and /export
 
 
 async def test_progress_aggregates_the_stored_ratings_in_the_users_zone(
-    sqlite_url: str,
+    database_url: str,
 ) -> None:
-    database = Database(sqlite_url)
-    try:
-        await seed_history(database)
-        now = local(1, 10, month=12)  # Tuesday 1 December, 10:00 in New York
-        async with database.session() as session:
+    now = local(1, 10, month=12)  # Tuesday 1 December, 10:00 in New York
+    async with talking(database_url, ManualClock(now)) as chat:
+        await seed_history(chat.database)
+        async with chat.database.session() as session:
             stored = (await session.execute(
                 select(Rating.rated_at, Rating.pain, Rating.stiffness)
                 .where(Rating.kind == "break"))).all()
-            ratings, breaks = await history.load_records(session, 1001)
+            ratings, breaks = await records.load_records(session, 1001)
         by_day: dict[date, list[tuple[int, int]]] = defaultdict(list)
         for at, pain, stiffness in stored:
             by_day[at.astimezone(NEW_YORK).date()].append((pain, stiffness))
@@ -138,41 +153,37 @@ async def test_progress_aggregates_the_stored_ratings_in_the_users_zone(
             day: (fmean(p for p, _s in v), fmean(s for _p, s in v)) for day, v in by_day.items()}
         assert date(2026, 11, 25) in by_day  # 23:30 local, although 04:34 UTC on the 26th
 
-        answer = await run(database, ManualClock(now), history.progress)
-        (reply,) = answer.replies
+        (reply,) = (await chat.command("progress")).replies
         assert reply.photo is not None and reply.photo.startswith(b"\x89PNG")
         assert reply.filename == "progress.png" and len(reply.text) <= 1024
         # Mon 30 Nov done (twice), the week before Mon 23 .. Wed 25, Thu 26 skipped.
         assert "Streak: 1 work day" in reply.text
         # Monday's two reminders, and Tuesday's four (the first falls just after 10:00 with
         # this user's stagger) to Friday's still to come.
-        figures = build_progress(ratings, breaks, reminders.preferences(new_user(1001)), now)
+        figures = build_progress(ratings, breaks, planning.preferences(new_user(1001)), now)
         assert figures.planned_this_week == 2 + 4 * 4
         assert "This week: 2 of 18 planned breaks done." in reply.text
         # Latest 7 rated days (24 Nov .. 30 Nov): pain 15/4, stiffness 20/4.
         assert "Pain 3.8 (baseline 6, −2.2): a meaningful drop." in reply.text
         assert "Stiffness 5 (baseline 7, −2): a meaningful drop." in reply.text
-    finally:
-        await database.close()
 
 
 def read_csv(data: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
 
 
-async def test_export_sends_every_record_with_local_times(sqlite_url: str) -> None:
-    database = Database(sqlite_url)
-    try:
-        await seed_history(database)
-        await seed_history(database, user_id=2002)  # someone else's: never exported
-        answer = await run(database, ManualClock(local(1, 10, month=12)), history.export)
-        (reply,) = answer.replies
+async def test_export_sends_every_record_with_local_times(database_url: str) -> None:
+    async with talking(database_url, ManualClock(local(1, 10, month=12))) as chat:
+        await seed_history(chat.database)
+        await seed_history(chat.database, user_id=2002)  # someone else's: never exported
+        (reply,) = (await chat.command("export")).replies
         assert reply.document is not None and reply.filename is not None
-        assert reply.filename.endswith(".csv") and "7 breaks, 2 self-checks" in reply.text
-        assert reply.document.decode().splitlines()[0] == ",".join(history.COLUMNS)
+        assert reply.filename == "move-better-history-2026-12-01.csv"
+        assert "7 breaks, 2 self-checks" in reply.text
+        assert reply.document.decode().splitlines()[0] == ",".join(progress.COLUMNS)
         rows = read_csv(reply.document)
         assert [r["record"] for r in rows].count("break") == 7
-        async with database.session() as session:
+        async with chat.database.session() as session:
             breaks = list(await session.scalars(select(Break).where(Break.user_id == 1001)
                                                 .order_by(Break.planned_at)))
             rated = {r.break_id: r for r in await session.scalars(select(Rating))}
@@ -192,22 +203,20 @@ async def test_export_sends_every_record_with_local_times(sqlite_url: str) -> No
             ("completed", "knee_chest=easy sit_90_90=hard"), ("unfinished", "")]
         assert [datetime.fromisoformat(r["time"]) for r in rows] == sorted(
             datetime.fromisoformat(r["time"]) for r in rows)
-    finally:
-        await database.close()
 
 
-async def test_erasing_a_user_leaves_no_row_about_them_in_any_table(sqlite_url: str) -> None:
-    database = Database(sqlite_url)
-    try:
-        await seed_history(database)
-        await seed_history(database, user_id=2002)
-        clock = ManualClock(local(1, 10, month=12))
-        await run(database, clock, reminders.reschedule)  # plans a reminder and a summary
-        async with database.session() as session:
+async def test_erasing_a_user_leaves_no_row_about_them_in_any_table(database_url: str) -> None:
+    async with talking(database_url, ManualClock(local(1, 10, month=12))) as chat:
+        await seed_history(chat.database)
+        await seed_history(chat.database, user_id=2002)
+        await replan(chat)  # plans a reminder and a summary
+        async with chat.database.session() as session:
             assert await session.scalar(select(func.count()).where(
-                DueMessage.kind == summary.SUMMARY_KIND, DueMessage.user_id == 1001)) == 1
-            await users.erase(session, 1001)
-        async with database.session() as session:
+                DueMessage.kind == planning.SUMMARY_KIND, DueMessage.user_id == 1001)) == 1
+        assert "Are you sure?" in text_of(await chat.command("delete"))
+        erased = await chat.press("del:yes")
+        assert text_of(erased).startswith("Done: everything about you is erased.")
+        async with chat.database.session() as session:
             for table in Base.metadata.tables.values():
                 columns = [c.name for c in table.columns if c.name in ("user_id", "chat_id")]
                 if table.name == "users":
@@ -217,45 +226,47 @@ async def test_erasing_a_user_leaves_no_row_about_them_in_any_table(sqlite_url: 
                         f"select count(*) from {table.name} where {column} = 1001"))
                     assert left == 0, table.name
             assert await session.get(User, 2002) is not None
-    finally:
-        await database.close()
 
 
 # ------------------------------------------------------------------------------------------
 # /stats
 
 
-async def test_stats_counts_and_mean_change_on_both_databases(database: Database) -> None:
+async def test_stats_counts_and_mean_change_on_both_databases(database_url: str) -> None:
     now = local(1, 10, month=12)
-    async with database.session() as session:
-        for user_id in (11, 12, 13):
-            session.add(new_user(user_id, created_at=now - timedelta(days=40)))
-        session.add(new_user(14, active=False))
-        await session.flush()
-        for user_id, baseline in ((11, (6, 6)), (12, (4, 5)), (13, (5, 5)), (14, (5, 5))):
-            session.add(Rating(user_id=user_id, kind="baseline",
-                               rated_at=now - timedelta(days=40), pain=baseline[0],
-                               stiffness=baseline[1]))
-        # 11 and 12 have rated for three weeks; 13 only for three days.
-        for user_id, old, new in ((11, (5, 6), (3, 4)), (12, (4, 4), (5, 4)),
-                                  (13, (1, 1), (1, 1))):
-            first = 21 if user_id != 13 else 3
-            for days_ago, (pain, stiffness) in ((first, old), (2, new)):
-                brk = new_break(user_id, now - timedelta(days=days_ago))
-                session.add(brk)
-                await session.flush()
-                session.add(Rating(user_id=user_id, break_id=brk.id, kind="break",
-                                   rated_at=brk.planned_at, pain=pain, stiffness=stiffness))
-        for days_ago, status in ((1, "skipped"), (5, "missed"), (10, "missed"),
-                                 (20, "partial"), (40, "done")):
-            session.add(new_break(13, now - timedelta(days=days_ago), status))
-        session.add(new_break(13, now - timedelta(days=1), "missed", message_id=None))
-    async with database.session() as session:
-        users_rated, pain_change, stiffness_change = await history.mean_change(session, now)
-        report = await history.usage_stats(session, now, "en")
+    # The operator is user 11, one of the users counted.
+    async with talking(database_url, ManualClock(now), 11, admin_user_ids="11") as chat:
+        async with chat.database.session() as session:
+            for user_id in (11, 12, 13):
+                session.add(new_user(user_id, created_at=now - timedelta(days=40)))
+            session.add(new_user(14, active=False))
+            await session.flush()
+            for user_id, baseline in ((11, (6, 6)), (12, (4, 5)), (13, (5, 5)), (14, (5, 5))):
+                session.add(Rating(user_id=user_id, kind="baseline",
+                                   rated_at=now - timedelta(days=40), pain=baseline[0],
+                                   stiffness=baseline[1]))
+            # 11 and 12 have rated for three weeks; 13 only for three days.
+            for user_id, old, new in ((11, (5, 6), (3, 4)), (12, (4, 4), (5, 4)),
+                                      (13, (1, 1), (1, 1))):
+                first = 21 if user_id != 13 else 3
+                for days_ago, (pain, stiffness) in ((first, old), (2, new)):
+                    brk = new_break(user_id, now - timedelta(days=days_ago))
+                    session.add(brk)
+                    await session.flush()
+                    session.add(Rating(user_id=user_id, break_id=brk.id, kind="break",
+                                       rated_at=brk.planned_at, pain=pain, stiffness=stiffness))
+            for days_ago, status in ((1, "skipped"), (5, "missed"), (10, "missed"),
+                                     (20, "partial"), (40, "done")):
+                session.add(new_break(13, now - timedelta(days=days_ago), status))
+            session.add(new_break(13, now - timedelta(days=1), "missed", message_id=None))
+        async with chat.database.session() as session:
+            users_rated, pain_change, stiffness_change = await records.mean_change(session, now)
+        (reply,) = (await chat.command("stats")).replies
     # 11: pain 3-6 = -3, stiffness 4-6 = -2; 12: pain 5-4 = +1, stiffness 4-5 = -1.
     assert (users_rated, pain_change, stiffness_change) == (2, -1.0, -1.5)
+    report = reply.text
     lines = report.splitlines()
+    assert lines[0] == "Usage, over all users (last 7 days / last 30 days):"
     assert "Users: 4 registered, 3 set up and subscribed." in lines
     assert "Active users (a break done or partly done): 3 / 3" in lines
     # Sent = reminder breaks with a message: all but the one never delivered.
@@ -269,20 +280,26 @@ async def test_stats_counts_and_mean_change_on_both_databases(database: Database
         assert f"{user_id}" not in report.replace("2 users", "")
 
 
-async def test_stats_for_anyone_else_is_an_unknown_command(sqlite_url: str) -> None:
-    database = Database(sqlite_url)
-    try:
-        async with database.session() as session:
+async def test_stats_for_anyone_else_is_an_unknown_command(database_url: str) -> None:
+    clock = ManualClock(local(1, 10, month=12))
+    async with talking(database_url, clock, admin_user_ids="1001") as chat:
+        async with chat.database.session() as session:
             session.add(new_user(1001))
             session.add(new_user(1002, consented_at=None, onboarded_at=None))
-        clock = ManualClock(local(1, 10, month=12))
-        admin = await run(database, clock, history.stats, admin_user_ids="1001")
+        admin = await chat.command("stats")
         assert admin.replies[0].text.startswith("Usage, over all users")
-        for user_id, same_as in ((1001, account.unknown_command), (1002, account.consent_first)):
-            answer = await run(database, clock, history.stats, user_id, admin_user_ids="7")
-            assert answer == await run(database, clock, same_as, user_id)
-    finally:
-        await database.close()
+    async with talking(database_url, clock, admin_user_ids="7") as chat:
+        # Set up, but no operator: what any unknown command gets.
+        stats, unknown = await chat.command("stats"), await chat.command("nosuchcommand")
+        assert as_seen(stats) == as_seen(unknown)
+        assert text_of(stats) == "I don't know that command. /help lists what I can do."
+        # Not yet agreed to the welcome note: asked to agree first, like any unknown command.
+        stranger = chat.other(1002)
+        stats, unknown = await stranger.command("stats"), await stranger.command("nosuchcommand")
+        assert as_seen(stats) == as_seen(unknown)
+        assert text_of(stats) == ("Before we start, please read the note above and agree, or "
+                                  "send /start to see it again.")
+        assert (await stranger.user()).consented_at is None
 
 
 # ------------------------------------------------------------------------------------------
@@ -291,10 +308,14 @@ async def test_stats_for_anyone_else_is_an_unknown_command(sqlite_url: str) -> N
 
 @dataclass
 class Week:
-    database: Database
+    chat: Chat
     clock: ManualClock
     sender: RecordingSender
     dispatcher: Dispatcher
+
+    @property
+    def database(self) -> Database:
+        return self.chat.database
 
     async def live_until(self, end: datetime) -> None:
         await live_until(self.dispatcher, self.clock, end)
@@ -306,31 +327,32 @@ class Week:
     async def summary_rows(self) -> list[tuple[str, str, datetime]]:
         async with self.database.session() as session:
             return [(row.key, row.status, row.due_at) for row in await session.scalars(
-                select(DueMessage).where(DueMessage.kind == summary.SUMMARY_KIND)
+                select(DueMessage).where(DueMessage.kind == planning.SUMMARY_KIND)
                 .order_by(DueMessage.due_at))]
 
 
-async def a_week(url: str, **user: Any) -> Week:
-    database = Database(url)
+@asynccontextmanager
+async def a_week(url: str, **user: Any) -> AsyncIterator[Week]:
+    """User 1001, set up with a baseline and planned on Monday morning, the bot running
+    in-process and a dispatcher sending what falls due."""
     clock = ManualClock(MONDAY)
     sender = RecordingSender(clock)
-    dispatcher = Dispatcher(database, sender, clock,
-                            make_jobs(services(database, clock, studio_name="Hip Studio")),
-                            on_blocked=users.deactivate, worker="test")
-    async with database.session() as session:
-        session.add(new_user(1001, **user))
-        await session.flush()
-        session.add(Rating(user_id=1001, kind="baseline", rated_at=local(23, 9), pain=6,
-                           stiffness=6))
-    await run(database, clock, reminders.reschedule)
-    return Week(database, clock, sender, dispatcher)
+    async with talking(url, clock, studio_name="Hip Studio") as chat:
+        dispatcher = Dispatcher(chat.database, sender, clock, make_jobs(services_of(chat)),
+                                on_blocked=account.unsubscribe, worker="test")
+        async with chat.database.session() as session:
+            session.add(new_user(1001, **user))
+            await session.flush()
+            session.add(Rating(user_id=1001, kind="baseline", rated_at=local(23, 9), pain=6,
+                               stiffness=6))
+        await replan(chat)
+        yield Week(chat, clock, sender, dispatcher)
 
 
 async def test_the_summary_comes_after_the_last_work_day_and_plans_the_next(
-    sqlite_url: str,
+    database_url: str,
 ) -> None:
-    week = await a_week(sqlite_url)
-    try:
+    async with a_week(database_url) as week:
         friday_evening = local(4, 17, 30, month=12)
         assert await week.summary_rows() == [
             ("summary:2026-11-30", "pending", friday_evening)]
@@ -353,44 +375,42 @@ async def test_the_summary_comes_after_the_last_work_day_and_plans_the_next(
         assert reply.text.endswith("Hip Studio")
         assert [(key, status) for key, status, _at in await week.summary_rows()] == [
             ("summary:2026-11-30", "sent"), ("summary:2026-12-07", "pending")]
-    finally:
-        await week.database.close()
 
 
-async def test_no_summary_while_paused_nor_for_an_empty_week(sqlite_url: str) -> None:
+async def test_no_summary_while_paused_nor_for_an_empty_week(database_url: str) -> None:
     # Paused through the week's end: skipped, and next week's is planned.
-    week = await a_week(sqlite_url, paused_until=local(5, 9, month=12))
-    try:
+    async with a_week(database_url, paused_until=local(5, 9, month=12)) as week:
         await week.live_until(local(5, 12, month=12))
         assert week.summaries() == []
         rows = await week.summary_rows()
         assert [(key, status) for key, status, _at in rows[:2]] == [
             ("summary:2026-11-30", "cancelled"), ("summary:2026-12-07", "pending")]
         # Paused all week, but the pause ends before the summary: nothing planned or done.
+        # (No /pause choice ends at 17:10 on a Friday: the pause is stored, then planned.)
         async with week.database.session() as session:
             user = await session.get(User, 1001)
             assert user is not None
             user.paused_until = local(11, 17, 10, month=12)
-        await run(week.database, week.clock, reminders.reschedule)
+        await replan(week.chat)
         await week.live_until(local(12, 12, month=12))
         assert week.summaries() == []
         assert [status for key, status, _at in await week.summary_rows()
                 if key == "summary:2026-12-07"] == ["cancelled"]
-    finally:
-        await week.database.close()
 
 
-async def test_changing_work_days_moves_the_summary(sqlite_url: str) -> None:
-    week = await a_week(sqlite_url)
-    try:
-        async with week.database.session() as session:
-            user = await session.get(User, 1001)
-            assert user is not None
-            user.work_days = 0b1111111  # Saturday and Sunday too
-        await run(week.database, week.clock, reminders.reschedule)
+async def test_changing_work_days_moves_the_summary(database_url: str) -> None:
+    async with a_week(database_url) as week:
+        chat = week.chat
+        # /settings → Work days → switch on Saturday and Sunday → Done.
+        await chat.command("settings")
+        await chat.press("set:edit:days")
+        await chat.press("set:day:5")
+        await chat.press("set:day:6")
+        done = await chat.press("set:days:ok")
+        assert "Work days:" in text_of(done)
+        assert (await chat.user()).work_days == 0b1111111
         assert await week.summary_rows() == [
             ("summary:2026-11-30", "pending", local(6, 17, 30, month=12))]
-        await run(week.database, week.clock, account.stop)
+        stopped = await chat.command("stop")
+        assert text_of(stopped).startswith("You're unsubscribed: no more reminders.")
         assert await week.summary_rows() == []  # unsubscribed: none planned
-    finally:
-        await week.database.close()

@@ -1,139 +1,31 @@
-"""Onboarding, /settings, /pause and /resume as domain code against a real migrated SQLite.
+"""Onboarding, /settings, /pause and /resume through the real Application, router and route
+table (tests/conftest.py `in_process` and `Chat`), on SQLite and on PostgreSQL.
 
-`Chat` routes a user's actions the way handlers/router.py does (commands, buttons by prefix,
-text and locations by step, anything else to the fallback), one transaction per action, so
-the state between two actions is only what the database holds.
+Every action is one update through `Application.process_update` and one transaction, so the
+state between two actions is only what the database holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
+from telegram.ext import Application
 
-from bot.config import load_settings
-from bot.domain.content import load_program
+from bot.domain.clock import ManualClock
 from bot.domain.parsing import parse_place, parse_work_days
-from bot.domain.replies import Answer
 from bot.domain.schedule import PAUSED_INDEFINITELY
-from bot.storage import users
-from bot.storage.db import Database
-from bot.storage.models import DueMessage, Rating, User
-from handlers import account
-from handlers.routes import BUTTONS, COMMANDS, OPEN_COMMANDS, STEPS
-from handlers.turn import Services, Turn
+from bot.storage.models import DueMessage, Rating
+from handlers.turn import Services
+from tests.conftest import Chat, RecordingRequest, Seen, data_of, in_process, text_of
 
-TOKEN = "123456789:" + "A" * 35
 # Monday 30 November 2026, 08:00 UTC: 09:00 in Madrid, 03:00 in New York.
 MONDAY_8_UTC = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 MADRID = (40.4168, -3.7038)
-Action = Callable[[Turn], Awaitable[Answer]]
-
-
-class ManualClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class Chat:
-    """One user's private chat with the domain, routed like the real handlers route it."""
-
-    def __init__(self, database: Database, services: Services, user_id: int = 1001) -> None:
-        self.database = database
-        self.services = services
-        self.user_id = user_id
-
-    async def _run(self, choose: Callable[[Turn], Action], text: str = "",
-                   location: tuple[float, float] | None = None,
-                   register: bool = False) -> Answer:
-        async with self.database.session() as session:
-            now = self.services.clock()
-            if register:
-                user, _new = await users.register(session, self.user_id, self.user_id, "en",
-                                                  now)
-            else:
-                found = await users.get(session, self.user_id)
-                if found is None:
-                    return account.unknown_user()
-                user = found
-            turn = Turn(session, self.services, user, now, text=text,
-                        latitude=location[0] if location else None,
-                        longitude=location[1] if location else None)
-            return await choose(turn)(turn)
-
-    @staticmethod
-    def _gate(action: Action, open_to_all: bool) -> Callable[[Turn], Action]:
-        def choose(turn: Turn) -> Action:
-            if not open_to_all and turn.user.consented_at is None:
-                return account.consent_first
-            return action
-
-        return choose
-
-    async def command(self, name: str, args: str = "") -> Answer:
-        action = COMMANDS.get(name, account.unknown_command)
-        return await self._run(self._gate(action, name in OPEN_COMMANDS), args,
-                               register=name == "start")
-
-    async def press(self, data: str) -> Answer:
-        prefix, _sep, rest = data.partition(":")
-        action = BUTTONS.get(prefix, account.stale_button)
-        return await self._run(self._gate(action, prefix in ("c", "del")), rest)
-
-    @staticmethod
-    def _by_step(turn: Turn) -> Action:
-        return STEPS.get((turn.user.step or "").split(":")[0], account.unknown_text)
-
-    async def send(self, text: str) -> Answer:
-        return await self._run(self._by_step, text)
-
-    async def share_location(self, latitude: float, longitude: float) -> Answer:
-        return await self._run(self._by_step, location=(latitude, longitude))
-
-    async def send_sticker(self) -> Answer:
-        return await self._run(lambda _turn: account.unknown_message)
-
-    async def user(self) -> User:
-        async with self.database.session() as session:
-            found = await session.get(User, self.user_id)
-            assert found is not None
-            return found
-
-    async def next_reminders(self) -> list[datetime]:
-        async with self.database.session() as session:
-            rows = await session.scalars(
-                select(DueMessage.due_at).where(
-                    DueMessage.user_id == self.user_id, DueMessage.kind == "reminder",
-                    DueMessage.status == "pending").order_by(DueMessage.due_at))
-            return list(rows)
-
-    async def baseline(self) -> list[tuple[int, int]]:
-        async with self.database.session() as session:
-            rows = await session.execute(
-                select(Rating.pain, Rating.stiffness).where(
-                    Rating.user_id == self.user_id, Rating.kind == "baseline",
-                    Rating.break_id.is_(None)))
-            return [(pain, stiffness) for pain, stiffness in rows]
-
-
-def text(answer: Answer) -> str:
-    return "\n".join(reply.text for reply in answer.replies)
-
-
-def data(answer: Answer) -> list[str]:
-    return [b.data for reply in answer.replies for row in reply.buttons for b in row]
-
-
-@pytest.fixture
-async def database(sqlite_url: str) -> AsyncIterator[Database]:
-    db = Database(sqlite_url)
-    yield db
-    await db.close()
+STALE_TOAST = "That button is no longer active."
+STALE_TEXT = "That button belongs to an older message. /help lists what you can do now."
 
 
 @pytest.fixture
@@ -142,18 +34,38 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def services(database: Database, clock: ManualClock) -> Services:
-    settings = load_settings(telegram_bot_token=TOKEN, database_url=database.url,
-                             _env_file=None)
-    return Services(settings, database, clock, load_program())
+async def app(
+    database_url: str, clock: ManualClock
+) -> AsyncIterator[tuple[Application, RecordingRequest, Services]]:
+    async with in_process(database_url, clock) as running:
+        yield running
 
 
 @pytest.fixture
-def chat(database: Database, services: Services) -> Chat:
-    return Chat(database, services)
+def chat(app: tuple[Application, RecordingRequest, Services]) -> Chat:
+    application, request, services = app
+    return Chat(application, request, services.database)
 
 
-async def consented(chat: Chat) -> Answer:
+async def next_reminders(chat: Chat) -> list[datetime]:
+    async with chat.database.session() as session:
+        rows = await session.scalars(
+            select(DueMessage.due_at).where(
+                DueMessage.user_id == chat.user_id, DueMessage.kind == "reminder",
+                DueMessage.status == "pending").order_by(DueMessage.due_at))
+        return list(rows)
+
+
+async def baseline(chat: Chat) -> list[tuple[int, int]]:
+    async with chat.database.session() as session:
+        rows = await session.execute(
+            select(Rating.pain, Rating.stiffness).where(
+                Rating.user_id == chat.user_id, Rating.kind == "baseline",
+                Rating.break_id.is_(None)))
+        return [(pain, stiffness) for pain, stiffness in rows]
+
+
+async def consented(chat: Chat) -> Seen:
     await chat.command("start")
     return await chat.press("c:yes")
 
@@ -180,9 +92,9 @@ async def test_onboarding_by_buttons_with_a_shared_location(chat: Chat) -> None:
     assert (await chat.user()).step == "ob:tz"
 
     answer = await chat.share_location(*MADRID)
-    assert "Europe/Madrid" in text(answer) and "Mon 09:00" in text(answer)
+    assert "Europe/Madrid" in text_of(answer) and "Mon 09:00" in text_of(answer)
     assert answer.replies[0].remove_keyboard
-    assert "ob:day:5" in data(answer) and "ob:days:ok" in data(answer)
+    assert "ob:day:5" in data_of(answer) and "ob:days:ok" in data_of(answer)
     user = await chat.user()
     assert (user.time_zone, user.step) == ("Europe/Madrid", "ob:days")
 
@@ -194,26 +106,26 @@ async def test_onboarding_by_buttons_with_a_shared_location(chat: Chat) -> None:
     await chat.press("ob:day:0")  # Monday off
     assert (await chat.user()).work_days == 0b0011111
     answer = await chat.press("ob:days:ok")
-    assert "Tue–Fri" in text(answer) and answer.replies[0].edit
-    assert "ob:hours:0900-1700" in data(answer)
+    assert "Tue–Fri" in text_of(answer) and answer.replies[0].edit
+    assert "ob:hours:0900-1700" in data_of(answer)
 
     answer = await chat.press("ob:hours:0800-1600")
-    assert "08:00–16:00" in text(answer)
+    assert "08:00–16:00" in text_of(answer)
     answer = await chat.press("ob:breaks:2")
     # Two breaks in 08:00-16:00 fall at 10:00 and 14:00 (plus at most a few minutes' stagger).
-    assert "10:0" in text(answer) and "14:0" in text(answer)
-    assert "ob:place:band" in data(answer)
+    assert "10:0" in text_of(answer) and "14:0" in text_of(answer)
+    assert "ob:place:band" in data_of(answer)
     answer = await chat.press("ob:place:band")
-    assert [d for d in data(answer) if d.startswith("ob:pain:")] == [
+    assert [d for d in data_of(answer) if d.startswith("ob:pain:")] == [
         f"ob:pain:{n}" for n in range(11)]
 
     answer = await chat.press("ob:pain:3")
-    assert answer.replies[0].edit and "Pain: 3/10" in text(answer)
-    assert "ob:stiff:10" in data(answer)
+    assert answer.replies[0].edit and "Pain: 3/10" in text_of(answer)
+    assert "ob:stiff:10" in data_of(answer)
     assert (await chat.user()).onboarded_at is None
     answer = await chat.press("ob:stiff:5")
     assert answer.replies[0].edit
-    assert "a:start" in data(answer) and "ob:assess:later" in data(answer)
+    assert "a:start" in data_of(answer) and "ob:assess:later" in data_of(answer)
     summary = answer.replies[-1].text
     for part in ("Europe/Madrid", "Tue–Fri", "08:00–16:00", "2 a day", "band",
                  "pain 3/10, stiffness 5/10", "Your first break: tomorrow at 10:0"):
@@ -223,35 +135,35 @@ async def test_onboarding_by_buttons_with_a_shared_location(chat: Chat) -> None:
     assert user.onboarded_at == MONDAY_8_UTC and user.step is None and user.draft == {}
     assert (user.work_days, user.work_start, user.work_end, user.breaks_per_day, user.place) == (
         0b0011110, time(8), time(16), 2, "band")
-    assert await chat.baseline() == [(3, 5)]
-    [first] = await chat.next_reminders()
+    assert await baseline(chat) == [(3, 5)]
+    [first] = await next_reminders(chat)
     assert datetime(2026, 12, 1, 9, 0, tzinfo=UTC) <= first < datetime(2026, 12, 1, 9, 5,
                                                                           tzinfo=UTC)
 
     answer = await chat.press("ob:assess:later")
-    assert "/assess" in text(answer) and answer.replies[0].edit
+    assert "/assess" in text_of(answer) and answer.replies[0].edit
 
 
 async def test_onboarding_by_typing_only(chat: Chat) -> None:
     await consented(chat)
     answer = await chat.send("new york")
-    assert "America/New_York" in text(answer) and "Mon 03:00" in text(answer)
+    assert "America/New_York" in text_of(answer) and "Mon 03:00" in text_of(answer)
     answer = await chat.send("mon, wed, fri")
-    assert "Mon, Wed, Fri" in text(answer)
+    assert "Mon, Wed, Fri" in text_of(answer)
     answer = await chat.send("8.30 to 16.45")
-    assert "08:30–16:45" in text(answer)
+    assert "08:30–16:45" in text_of(answer)
     answer = await chat.send("six")
-    assert "6 breaks a day" in text(answer)
+    assert "6 breaks a day" in text_of(answer)
     answer = await chat.send("floor")
-    assert "kettlebell" in text(answer)
+    assert "kettlebell" in text_of(answer)
     answer = await chat.send("3 5")
     assert "Your first break: today at" in answer.replies[-1].text
     user = await chat.user()
     assert (user.time_zone, user.work_days, user.work_start, user.work_end) == (
         "America/New_York", 0b10101, time(8, 30), time(16, 45))
     assert (user.breaks_per_day, user.place, user.onboarded_at) == (6, "floor", MONDAY_8_UTC)
-    assert await chat.baseline() == [(3, 5)]
-    assert len(await chat.next_reminders()) == 1
+    assert await baseline(chat) == [(3, 5)]
+    assert len(await next_reminders(chat)) == 1
 
 
 async def test_baseline_typed_one_number_at_a_time(chat: Chat) -> None:
@@ -259,11 +171,11 @@ async def test_baseline_typed_one_number_at_a_time(chat: Chat) -> None:
     for typed in ("Madrid", "weekdays", "9-17", "4", "1"):
         await chat.send(typed)
     answer = await chat.send("7")
-    assert "Pain: 7/10" in text(answer) and (await chat.user()).step == "ob:stiff"
+    assert "Pain: 7/10" in text_of(answer) and (await chat.user()).step == "ob:stiff"
     answer = await chat.send("eleven")
-    assert "0 to 10" in text(answer) and (await chat.user()).step == "ob:stiff"
+    assert "0 to 10" in text_of(answer) and (await chat.user()).step == "ob:stiff"
     await chat.send("2")
-    assert await chat.baseline() == [(7, 2)]
+    assert await baseline(chat) == [(7, 2)]
 
 
 # --- time zones -------------------------------------------------------------------------------
@@ -278,7 +190,7 @@ async def test_named_zones_are_confirmed_with_the_local_time(
 ) -> None:
     await consented(chat)
     answer = await chat.send(typed)
-    assert zone in text(answer) and "daylight" not in text(answer)
+    assert zone in text_of(answer) and "daylight" not in text_of(answer)
     assert (await chat.user()).time_zone == zone
 
 
@@ -291,7 +203,7 @@ async def test_offsets_are_accepted_with_a_suggestion(
 ) -> None:
     await consented(chat)
     answer = await chat.send(typed)
-    assert zone in text(answer) and local in text(answer) and "daylight" in text(answer)
+    assert zone in text_of(answer) and local in text_of(answer) and "daylight" in text_of(answer)
     user = await chat.user()
     assert (user.time_zone, user.step) == (zone, "ob:days")
 
@@ -299,11 +211,11 @@ async def test_offsets_are_accepted_with_a_suggestion(
 async def test_an_ambiguous_city_offers_the_top_matches(chat: Chat) -> None:
     await consented(chat)
     answer = await chat.send("Portland")
-    assert "ob:tz:America/Los_Angeles" in data(answer)
-    assert "ob:tz:America/New_York" in data(answer)
+    assert "ob:tz:America/Los_Angeles" in data_of(answer)
+    assert "ob:tz:America/New_York" in data_of(answer)
     assert (await chat.user()).step == "ob:tz"
     answer = await chat.press("ob:tz:America/Los_Angeles")
-    assert "America/Los_Angeles" in text(answer)
+    assert "America/Los_Angeles" in text_of(answer)
     assert (await chat.user()).time_zone == "America/Los_Angeles"
 
 
@@ -311,11 +223,11 @@ async def test_an_unknown_zone_gets_examples_and_stays_on_the_step(chat: Chat) -
     await consented(chat)
     for typed in ("blah blah", "x" * 500, "🙂", "UTC+99"):
         answer = await chat.send(typed)
-        assert "Madrid" in text(answer) and "UTC+2" in text(answer)
+        assert "Madrid" in text_of(answer) and "UTC+2" in text_of(answer)
     user = await chat.user()
     assert (user.time_zone, user.step) == (None, "ob:tz")
     answer = await chat.share_location(0.0, 500.0)
-    assert "couldn't place" in text(answer) and (await chat.user()).step == "ob:tz"
+    assert "couldn't place" in text_of(answer) and (await chat.user()).step == "ob:tz"
 
 
 async def test_the_zone_can_be_corrected_and_setup_returns_to_its_step(chat: Chat) -> None:
@@ -325,7 +237,7 @@ async def test_the_zone_can_be_corrected_and_setup_returns_to_its_step(chat: Cha
     answer = await chat.press("ob:redo:tz")
     assert (await chat.user()).step == "ob:tz" and answer.replies[-1].location_button
     answer = await chat.send("Valencia, Spain")
-    assert "Europe/Madrid" in text(answer)
+    assert "Europe/Madrid" in text_of(answer)
     user = await chat.user()
     assert (user.time_zone, user.step, user.draft) == ("Europe/Madrid", "ob:days",
                                                        {"days": 0b0111111})
@@ -334,8 +246,8 @@ async def test_the_zone_can_be_corrected_and_setup_returns_to_its_step(chat: Cha
 async def test_toggling_keeps_the_whole_question(chat: Chat) -> None:
     await at_step(chat, "ob:days")
     answer = await chat.press("ob:day:6")
-    assert answer.replies[0].edit and "ob:redo:tz" in data(answer)
-    assert "Step 2 of 6" in text(answer)
+    assert answer.replies[0].edit and "ob:redo:tz" in data_of(answer)
+    assert "Step 2 of 6" in text_of(answer)
 
 
 async def test_the_zone_can_be_corrected_from_a_later_step(chat: Chat) -> None:
@@ -343,7 +255,7 @@ async def test_the_zone_can_be_corrected_from_a_later_step(chat: Chat) -> None:
     await chat.press("ob:pain:6")
     await chat.press("ob:redo:tz")
     answer = await chat.send("Europe/Lisbon")
-    assert "Pain: 6/10" in text(answer) and "ob:stiff:0" in data(answer)
+    assert "Pain: 6/10" in text_of(answer) and "ob:stiff:0" in data_of(answer)
     user = await chat.user()
     assert (user.time_zone, user.step) == ("Europe/Lisbon", "ob:stiff")
 
@@ -369,7 +281,7 @@ async def at_step(chat: Chat, step: str) -> None:
 async def test_work_hours_refused_with_the_reason(chat: Chat, typed: str, reason: str) -> None:
     await at_step(chat, "ob:hours")
     answer = await chat.send(typed)
-    assert reason in text(answer)
+    assert reason in text_of(answer)
     user = await chat.user()
     assert (user.step, user.work_start, user.work_end) == ("ob:hours", time(9), time(17))
 
@@ -377,7 +289,7 @@ async def test_work_hours_refused_with_the_reason(chat: Chat, typed: str, reason
 async def test_a_night_shift_crosses_midnight(chat: Chat) -> None:
     await at_step(chat, "ob:hours")
     answer = await chat.send("22:00-06:00")
-    assert "22:00–06:00" in text(answer) and "midnight" in text(answer)
+    assert "22:00–06:00" in text_of(answer) and "midnight" in text_of(answer)
     user = await chat.user()
     assert (user.work_start, user.work_end, user.step) == (time(22), time(6), "ob:breaks")
 
@@ -402,7 +314,9 @@ async def test_forged_buttons_change_nothing(chat: Chat, step: str, forged: str)
     await at_step(chat, step)
     before = await chat.user()
     answer = await chat.press(forged)
+    # Refused where callback data is read, before onboarding sees it: the stale-button answer.
     assert answer.toast and answer.replies
+    assert (answer.toast, text_of(answer)) == (STALE_TOAST, STALE_TEXT)
     after = await chat.user()
     assert (after.step, after.work_days, after.work_start, after.breaks_per_day, after.place,
             after.time_zone) == (step, before.work_days, before.work_start,
@@ -414,7 +328,7 @@ async def test_a_button_of_an_earlier_step_does_not_corrupt_state(chat: Chat) ->
     for old in ("ob:tz:Europe/Paris", "ob:day:5", "ob:days:ok", "ob:hours:1000-1800",
                 "ob:stiff:3", "ob:place:floor"):
         answer = await chat.press(old)
-        assert answer.toast and "ob:breaks:4" in data(answer)
+        assert answer.toast and "ob:breaks:4" in data_of(answer)
     user = await chat.user()
     assert (user.step, user.time_zone, user.work_days, user.work_start, user.place) == (
         "ob:breaks", "Europe/Madrid", 0b0011111, time(9), "desk")
@@ -434,17 +348,17 @@ async def test_at_least_one_work_day(chat: Chat) -> None:
 async def test_anything_unexpected_keeps_the_step(chat: Chat) -> None:
     await at_step(chat, "ob:hours")
     answer = await chat.send_sticker()
-    assert "can't use that" in text(answer) and "ob:hours:0900-1700" in data(answer)
+    assert "can't use that" in text_of(answer) and "ob:hours:0900-1700" in data_of(answer)
     for name in ("settings", "pause", "resume"):
         answer = await chat.command(name)
-        assert "finish setting you up" in text(answer)
-        assert "ob:hours:0900-1700" in data(answer)
+        assert "finish setting you up" in text_of(answer)
+        assert "ob:hours:0900-1700" in data_of(answer)
     answer = await chat.share_location(*MADRID)
-    assert "only helps with the time zone" in text(answer)
+    assert "only helps with the time zone" in text_of(answer)
     answer = await chat.press("set:hours:0900-1700")
-    assert "ob:hours:0900-1700" in data(answer)
+    assert "ob:hours:0900-1700" in data_of(answer)
     answer = await chat.press("pz:1d")
-    assert "ob:hours:0900-1700" in data(answer)
+    assert "ob:hours:0900-1700" in data_of(answer)
     user = await chat.user()
     assert (user.step, user.paused_until, user.onboarded_at) == ("ob:hours", None, None)
 
@@ -453,34 +367,31 @@ async def test_cancel_keeps_what_was_stored_and_start_resumes(chat: Chat) -> Non
     await at_step(chat, "ob:days")
     await chat.press("ob:day:6")
     answer = await chat.command("cancel")
-    assert "/start" in text(answer)
+    assert "/start" in text_of(answer)
     user = await chat.user()
     assert (user.step, user.draft, user.time_zone, user.work_days) == (
         None, {}, "Europe/Madrid", 0b0011111)
     answer = await chat.press("ob:days:ok")
-    assert "/start" in text(answer) and (await chat.user()).step is None
+    assert "/start" in text_of(answer) and (await chat.user()).step is None
     answer = await chat.command("start")
-    assert "Welcome back" in text(answer) and (await chat.user()).step == "ob:tz"
+    assert "Welcome back" in text_of(answer) and (await chat.user()).step == "ob:tz"
 
 
 async def test_a_restart_resumes_where_the_user_was(
-    chat: Chat, sqlite_url: str, services: Services
+    database_url: str, clock: ManualClock
 ) -> None:
-    await at_step(chat, "ob:pain")
-    await chat.press("ob:pain:4")
-    await services.database.close()
-    # A new process: nothing but the database file carries over.
-    reopened = Database(sqlite_url)
-    try:
-        services.database = reopened
-        again = Chat(reopened, services)
+    async with in_process(database_url, clock) as (application, request, services):
+        chat = Chat(application, request, services.database)
+        await at_step(chat, "ob:pain")
+        await chat.press("ob:pain:4")
+    # A new process: nothing but the database carries over.
+    async with in_process(database_url, clock) as (application, request, services):
+        again = Chat(application, request, services.database)
         answer = await again.command("start")
-        assert "Welcome back" in text(answer) and "Pain: 4/10" in text(answer)
-        assert "ob:stiff:6" in data(answer)
+        assert "Welcome back" in text_of(answer) and "Pain: 4/10" in text_of(answer)
+        assert "ob:stiff:6" in data_of(answer)
         await again.press("ob:stiff:6")
-        assert await again.baseline() == [(4, 6)]
-    finally:
-        await reopened.close()
+        assert await baseline(again) == [(4, 6)]
 
 
 # --- /settings ---------------------------------------------------------------------------------
@@ -491,44 +402,44 @@ async def test_settings_show_every_value_with_a_button(chat: Chat) -> None:
     answer = await chat.command("settings")
     for part in ("Europe/Madrid", "Mon–Fri", "09:00–17:00", "4 a day", "desk", "English",
                  "Your next break: today at 10:0"):
-        assert part in text(answer)
-    assert data(answer) == ["set:edit:tz", "set:edit:days", "set:edit:hours",
+        assert part in text_of(answer)
+    assert data_of(answer) == ["set:edit:tz", "set:edit:days", "set:edit:hours",
                             "set:edit:breaks", "set:edit:place", "set:edit:lang"]
     answer = await chat.press("set:edit:lang")
-    assert "more languages are coming" in text(answer)
+    assert "more languages are coming" in text_of(answer)
 
 
 async def test_changing_hours_moves_the_next_break(chat: Chat) -> None:
     await onboarded(chat)
-    [before] = await chat.next_reminders()
+    [before] = await next_reminders(chat)
     await chat.press("set:edit:hours")
     assert (await chat.user()).step == "set:hours"
     answer = await chat.press("set:hours:1000-1800")
-    assert "10:00–18:00" in text(answer) and "Your next break: today at 11:0" in text(answer)
-    [after] = await chat.next_reminders()
+    assert "10:00–18:00" in text_of(answer) and "Your next break: today at 11:0" in text_of(answer)
+    [after] = await next_reminders(chat)
     assert after - before == timedelta(hours=1)
     assert (await chat.user()).step is None
 
     await chat.press("set:edit:hours")
     answer = await chat.send("9-9")
-    assert "same time" in text(answer) and (await chat.user()).step == "set:hours"
+    assert "same time" in text_of(answer) and (await chat.user()).step == "set:hours"
     answer = await chat.send("13-21")
-    [typed] = await chat.next_reminders()
-    assert typed - before == timedelta(hours=4) and "today at 14:0" in text(answer)
+    [typed] = await next_reminders(chat)
+    assert typed - before == timedelta(hours=4) and "today at 14:0" in text_of(answer)
 
 
 async def test_changing_zone_breaks_and_days_reschedules(chat: Chat) -> None:
     await onboarded(chat)
-    [madrid] = await chat.next_reminders()
+    [madrid] = await next_reminders(chat)
     await chat.press("set:edit:tz")
     answer = await chat.send("London")
-    assert "Europe/London" in text(answer) and answer.replies[0].remove_keyboard
-    [london] = await chat.next_reminders()
+    assert "Europe/London" in text_of(answer) and answer.replies[0].remove_keyboard
+    [london] = await next_reminders(chat)
     assert london - madrid == timedelta(hours=1)
 
     await chat.press("set:edit:breaks")
     await chat.press("set:breaks:8")
-    [eight] = await chat.next_reminders()
+    [eight] = await next_reminders(chat)
     assert eight < london  # the first of eight breaks comes sooner
 
     # Work on Mondays no more: the next break moves to Tuesday.
@@ -536,41 +447,41 @@ async def test_changing_zone_breaks_and_days_reschedules(chat: Chat) -> None:
     await chat.press("set:day:0")
     assert (await chat.user()).work_days == 0b0011111  # only the draft changed so far
     await chat.press("set:days:ok")
-    [tuesday] = await chat.next_reminders()
+    [tuesday] = await next_reminders(chat)
     assert tuesday.date() == datetime(2026, 12, 1).date()
     assert (await chat.user()).work_days == 0b0011110
 
     await chat.press("set:edit:place")
     answer = await chat.send("2")
-    assert (await chat.user()).place == "band" and "band" in text(answer)
+    assert (await chat.user()).place == "band" and "band" in text_of(answer)
 
 
 async def test_cancel_in_settings_leaves_the_values_untouched(chat: Chat) -> None:
     await onboarded(chat)
-    before = await chat.next_reminders()
+    before = await next_reminders(chat)
     await chat.press("set:edit:days")
     await chat.press("set:day:2")
     await chat.press("set:day:5")
     answer = await chat.command("cancel")
-    assert "nothing was changed" in text(answer)
+    assert "nothing was changed" in text_of(answer)
     user = await chat.user()
     assert (user.work_days, user.step, user.draft) == (0b0011111, None, {})
-    assert await chat.next_reminders() == before
+    assert await next_reminders(chat) == before
     # The old toggles are now stale and change nothing.
     answer = await chat.press("set:day:3")
     assert answer.toast and (await chat.user()).draft == {}
     await chat.press("set:edit:breaks")
     answer = await chat.press("set:cancel")
-    assert "nothing was changed" in text(answer) and (await chat.user()).breaks_per_day == 4
+    assert "nothing was changed" in text_of(answer) and (await chat.user()).breaks_per_day == 4
 
 
 async def test_settings_toggles_keep_cancel_and_settings_again_starts_over(chat: Chat) -> None:
     await onboarded(chat)
     await chat.press("set:edit:days")
     answer = await chat.press("set:day:6")
-    assert answer.replies[0].edit and "set:cancel" in data(answer)
+    assert answer.replies[0].edit and "set:cancel" in data_of(answer)
     answer = await chat.command("settings")
-    assert "set:edit:days" in data(answer)
+    assert "set:edit:days" in data_of(answer)
     user = await chat.user()
     assert (user.step, user.draft, user.work_days) == (None, {}, 0b0011111)
 
@@ -580,16 +491,16 @@ async def test_settings_refuse_forged_and_stale_buttons(chat: Chat) -> None:
     answer = await chat.press("set:hours:0900-1700")  # not on that step
     assert answer.toast and (await chat.user()).step is None
     await chat.press("set:edit:hours")
-    answer = await chat.press("set:hours:99-99")
-    assert answer.toast and "set:hours:0900-1700" in data(answer)
+    answer = await chat.press("set:hours:99-99")  # forged: refused before settings see it
+    assert (answer.toast, text_of(answer)) == (STALE_TOAST, STALE_TEXT)
     answer = await chat.press("set:breaks:3")  # a button of another setting
     assert answer.toast
     answer = await chat.press("set:edit:nonsense")
-    assert answer.toast
+    assert (answer.toast, text_of(answer)) == (STALE_TOAST, STALE_TEXT)
     answer = await chat.press("ob:hours:0900-1700")  # an onboarding button after setup
-    assert "already set up" in text(answer)
+    assert "already set up" in text_of(answer)
     answer = await chat.send_sticker()
-    assert "set:hours:0900-1700" in data(answer)
+    assert "set:hours:0900-1700" in data_of(answer)
     user = await chat.user()
     assert (user.step, user.work_start, user.breaks_per_day) == ("set:hours", time(9), 4)
 
@@ -599,20 +510,20 @@ async def test_settings_refuse_forged_and_stale_buttons(chat: Chat) -> None:
 
 async def test_pause_until_resumed_plans_nothing_and_resume_brings_it_back(chat: Chat) -> None:
     await onboarded(chat)
-    before = await chat.next_reminders()
+    before = await next_reminders(chat)
     answer = await chat.command("pause")
-    assert data(answer) == ["pz:today", "pz:1d", "pz:3d", "pz:7d", "pz:until_resumed"]
+    assert data_of(answer) == ["pz:today", "pz:1d", "pz:3d", "pz:7d", "pz:until_resumed"]
     answer = await chat.press("pz:until_resumed")
-    assert "/resume" in text(answer) and answer.replies[0].edit
+    assert "/resume" in text_of(answer) and answer.replies[0].edit
     assert (await chat.user()).paused_until == PAUSED_INDEFINITELY
-    assert await chat.next_reminders() == []
+    assert await next_reminders(chat) == []
     answer = await chat.command("settings")
-    assert "paused" in text(answer)
+    assert "paused" in text_of(answer)
     answer = await chat.command("resume")
-    assert "reminders are on again" in text(answer) and "today at 10:0" in text(answer)
-    assert await chat.next_reminders() == before
+    assert "reminders are on again" in text_of(answer) and "today at 10:0" in text_of(answer)
+    assert await next_reminders(chat) == before
     answer = await chat.command("resume")
-    assert "aren't paused" in text(answer)
+    assert "aren't paused" in text_of(answer)
 
 
 @pytest.mark.parametrize(("kind", "starts_again"), [
@@ -625,23 +536,24 @@ async def test_a_pause_says_when_reminders_start_again(
     await onboarded(chat)
     clock.now = MONDAY_8_UTC + timedelta(hours=2)  # 11:00 in Madrid
     answer = await chat.press(f"pz:{kind}")
-    assert starts_again in text(answer) and "pz:off" in data(answer)
+    assert starts_again in text_of(answer) and "pz:off" in data_of(answer)
     paused_until = (await chat.user()).paused_until
     assert paused_until is not None
-    [first] = await chat.next_reminders()
+    [first] = await next_reminders(chat)
     assert first >= paused_until
     answer = await chat.command("pause")
-    assert "pz:off" in data(answer) and "paused until" in text(answer)
+    assert "pz:off" in data_of(answer) and "paused until" in text_of(answer)
     answer = await chat.press("pz:off")
-    assert "on again" in text(answer) and (await chat.user()).paused_until is None
-    assert "today at 12:0" in text(answer)
+    assert "on again" in text_of(answer) and (await chat.user()).paused_until is None
+    assert "today at 12:0" in text_of(answer)
 
 
 async def test_pause_keeps_a_settings_step_and_refuses_forged_kinds(chat: Chat) -> None:
     await onboarded(chat)
     await chat.press("set:edit:breaks")
     answer = await chat.press("pz:forever")
-    assert answer.toast and (await chat.user()).paused_until is None
+    assert (answer.toast, text_of(answer)) == (STALE_TOAST, STALE_TEXT)
+    assert (await chat.user()).paused_until is None
     await chat.press("pz:1d")
     user = await chat.user()
     assert user.step == "set:breaks" and user.paused_until is not None

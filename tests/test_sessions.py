@@ -1,60 +1,68 @@
 """Guided breaks: the pure plan (rotation, follow-up offsets, buttons, texts) and the session
-engine against a real migrated SQLite database, with a manual clock and a recording sender.
+engine through the real Application, router and route table, on SQLite and PostgreSQL, with
+a manual clock and a recording sender.
 
-`Chat` routes a user's actions the way handlers/router.py does, one transaction per action;
-`live_until` jumps the clock from one due row to the next and lets the dispatcher send it.
+A user's actions are updates through the real `Application` (tests/conftest.py `Chat`), one
+transaction each; due rows go out through a real `Dispatcher` into a `RecordingSender`, and
+`live_until` jumps the clock from one due row to the next.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
+from telegram.ext import Application
 
-from bot.config import load_settings
+from bot.domain.callbacks import (
+    MAX_BYTES,
+    MAX_ID,
+    MAX_RATING,
+    BreakAction,
+    BreakControl,
+    RatingTap,
+    unpack,
+)
 from bot.domain.clock import ManualClock
 from bot.domain.content import PLACES, load_program
 from bot.domain.guided_break import (
     ABANDON_AFTER,
     RATING_WAIT,
-    Control,
+    Studio,
     cue_for,
     follow_ups,
     outcome,
     pain_alarm,
-    parse_control,
-    parse_rating_tap,
     plan_desk_break,
     position_reply,
-    rating_data,
     rating_prompt,
     safety_text,
     sequence_of,
 )
 from bot.domain.parsing import Ratings, parse_ratings
-from bot.domain.replies import Answer, Reply
+from bot.domain.replies import Reply
 from bot.domain.schedule import PAUSED_INDEFINITELY
 from bot.outbox import due
 from bot.outbox.dispatcher import Dispatcher
 from bot.storage.db import Database
 from bot.storage.models import Assessment, Break, DueMessage, Rating, User
-from handlers import account
 from handlers.account import unsubscribe as deactivate
 from handlers.jobs import make_jobs
-from handlers.routes import BUTTONS, COMMANDS, OPEN_COMMANDS, STEPS
-from handlers.turn import Services, Turn
+from handlers.turn import Services
+from tests.conftest import Chat, RecordingRequest, Seen, Shown, in_process, text_of
 from tests.simulate import live_until
 
-TOKEN = "123456789:" + "A" * 35
 MONDAY_9 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 PROGRAM = load_program()
 SEQUENCE = sequence_of(PROGRAM)
+STALE = "That button is no longer active."
 
 
 # ------------------------------------------------------------------------------------------
@@ -115,24 +123,46 @@ def test_the_whole_routine_takes_about_twenty_minutes() -> None:
     assert 15 * 60 <= sum(seconds for _id, seconds in SEQUENCE) <= 25 * 60
 
 
-@given(st.text(max_size=80))
+# Near misses of real callback data: numbers (some out of range, some with leading zeros or
+# other digits) and action letters, in the shapes of break controls and ratings, and not.
+_NUMBER = st.one_of(st.integers(0, 12).map(str), st.integers(0, 2**32).map(str),
+                    st.from_regex(r"[0-9]{1,11}", fullmatch=True),
+                    st.sampled_from(["-1", "١", "²", ""]))
+_ACTION = st.sampled_from([*get_args(BreakAction), "x", "nn", "N", ""])
+_NEAR_MISS = st.one_of(
+    st.tuples(_NUMBER, _NUMBER, _NUMBER, _ACTION).map(":".join),  # s:break:index:attempt:action
+    st.tuples(_NUMBER, _NUMBER).map(":".join),  # r:break:pain
+    st.tuples(_NUMBER, _NUMBER, _NUMBER).map(":".join),  # r:break:pain:stiffness
+    st.lists(st.one_of(_NUMBER, _ACTION), max_size=6).map(":".join),
+)
+
+
+@given(st.one_of(st.text(max_size=80), _NEAR_MISS))
 def test_forged_callback_data_is_refused_without_raising(text: str) -> None:
-    control = parse_control(text)
+    control = unpack("s:" + text)
     if control is not None:
-        assert control.data == f"s:{text}"
-    tap = parse_rating_tap(text)
+        assert isinstance(control, BreakControl) and control.pack() == "s:" + text
+        assert 0 < control.break_id <= MAX_ID and control.action in get_args(BreakAction)
+        assert control.index >= 0 and control.attempt >= 0
+    tap = unpack("r:" + text)
     if tap is not None:
-        assert 0 <= tap.pain <= 10 and (tap.stiffness is None or 0 <= tap.stiffness <= 10)
+        assert isinstance(tap, RatingTap) and tap.pack() == "r:" + text
+        assert 0 < tap.break_id <= MAX_ID and 0 <= tap.pain <= MAX_RATING
+        assert tap.stiffness is None or 0 <= tap.stiffness <= MAX_RATING
 
 
 def test_callback_data_round_trips_and_stays_under_64_bytes() -> None:
-    control = Control(2**31, 99, 999, "h")
-    assert parse_control(control.data[2:]) == control
-    assert len(control.data.encode()) <= 64
-    assert parse_control("1:0:0:x") is None and parse_control("1:0:0:n:") is None
-    assert parse_control("١:0:0:n") is None  # Arabic-Indic digits are not ids
-    assert parse_rating_tap(rating_data(5, 3, 10)[2:]) is not None
-    assert parse_rating_tap("5:11") is None and parse_rating_tap("5:3:11") is None
+    assert BreakControl(12, 0, 3, "n").pack() == "s:12:0:3:n"  # the wire format is stable
+    assert RatingTap(5, 3).pack() == "r:5:3" and RatingTap(5, 3, 10).pack() == "r:5:3:10"
+    control = BreakControl(MAX_ID, 99, 999, "h")
+    assert unpack(control.pack()) == control
+    assert len(control.pack().encode()) <= MAX_BYTES
+    assert unpack(f"s:{MAX_ID + 1}:0:0:n") is None  # beyond the id columns: names nothing
+    assert unpack("s:1:0:0:x") is None and unpack("s:1:0:0:n:") is None
+    assert unpack("s:١:0:0:n") is None  # Arabic-Indic digits are not ids
+    assert unpack(RatingTap(5, 3, 10).pack()) == RatingTap(5, 3, 10)
+    assert unpack("r:5:3") == RatingTap(5, 3)
+    assert unpack("r:5:11") is None and unpack("r:5:3:11") is None
 
 
 @given(st.text(max_size=300))
@@ -164,11 +194,12 @@ def test_pain_stops_at_seven_or_two_above_the_baseline() -> None:
 def test_every_position_message_fits_telegram(place: str) -> None:
     ids = [position_id for position_id, _s in SEQUENCE]
     for index in range(len(ids)):
-        brk = Break(id=2**31, positions=ids, positions_done=[], position_index=index,
+        brk = Break(id=MAX_ID, positions=ids, positions_done=[], position_index=index,
                     attempt=999, place=place)
         reply = position_reply(PROGRAM, brk, "desk", "en")
         assert len(reply.text) < 4096
         assert all(len(b.data.encode()) <= 64 for row in reply.buttons for b in row)
+        assert all(unpack(b.data) == b.callback for row in reply.buttons for b in row)
         variant = PROGRAM.position(ids[index]).variant(place)  # type: ignore[arg-type]
         assert variant.instructions in reply.text
     prompt = rating_prompt(brk, "en", finished=True, repeat=None)
@@ -176,9 +207,8 @@ def test_every_position_message_fits_telegram(place: str) -> None:
 
 
 def test_the_safety_message_names_the_studio_when_configured() -> None:
-    plain = load_settings(telegram_bot_token=TOKEN, _env_file=None)
-    studio = load_settings(telegram_bot_token=TOKEN, studio_name="+ Movimiento",
-                           studio_contact="hola@example.com", _env_file=None)
+    plain = Studio()
+    studio = Studio("+ Movimiento", "hola@example.com")
     assert "physiotherapist" in safety_text("en", plain, "button")
     assert "Movimiento" not in safety_text("en", plain, "button")
     text = safety_text("en", studio, "rise", pain=5, baseline=2)
@@ -186,7 +216,7 @@ def test_the_safety_message_names_the_studio_when_configured() -> None:
 
 
 # ------------------------------------------------------------------------------------------
-# The engine against a database
+# The engine: the real Application for the user's turns, a real dispatcher for due rows
 
 
 @dataclass
@@ -212,40 +242,9 @@ class RecordingSender:
         self.edits.append((message_id, reply))
 
 
-class Chat:
-    """One user's chat with the domain, routed like handlers/router.py routes it."""
-
-    def __init__(self, services: Services, user_id: int) -> None:
-        self.services = services
-        self.user_id = user_id
-
-    async def _run(self, action: Any, text: str = "", open_to_all: bool = False) -> Answer:
-        async with self.services.database.session() as session:
-            user = await session.get(User, self.user_id)
-            assert user is not None
-            if not open_to_all and user.consented_at is None:
-                action = account.consent_first
-            turn = Turn(session, self.services, user, self.services.clock(), text=text)
-            answer: Answer = await action(turn)
-            return answer
-
-    async def command(self, name: str) -> Answer:
-        return await self._run(COMMANDS[name], open_to_all=name in OPEN_COMMANDS)
-
-    async def press(self, data: str) -> Answer:
-        prefix, _sep, rest = data.partition(":")
-        return await self._run(BUTTONS.get(prefix, account.stale_button), rest,
-                               open_to_all=prefix in ("c", "del"))
-
-    async def type(self, text: str) -> Answer:
-        async with self.services.database.session() as session:
-            user = await session.get(User, self.user_id)
-            assert user is not None
-            step = (user.step or "").split(":")[0]
-        return await self._run(STEPS.get(step, account.unknown_text), text)
-
-
-def data_of(reply: Reply, label: str) -> str:
+def data_of(reply: Reply | Shown, label: str) -> str:
+    """The callback data of the button whose label contains `label`, on a message the
+    dispatcher sent (`Reply`) or one the user saw arrive from a turn (`Shown`)."""
     for row in reply.buttons:
         for button in row:
             if label.lower() in button.label.lower():
@@ -253,16 +252,30 @@ def data_of(reply: Reply, label: str) -> str:
     raise LookupError(f"no button {label!r} in {[b.label for r in reply.buttons for b in r]}")
 
 
+async def press_on(chat: Chat, sent: Sent, label: str) -> Seen:
+    """Presses a button of a message the dispatcher sent, under that message."""
+    return await chat.press(data_of(sent.reply, label), sent.message_id)
+
+
 @dataclass
 class World:
-    database: Database
+    application: Application
+    request: RecordingRequest
+    services: Services
     clock: ManualClock
     sender: RecordingSender
-    services: Services
     dispatcher: Dispatcher
+    chats: dict[int, Chat] = field(default_factory=dict)
+
+    @property
+    def database(self) -> Database:
+        return self.services.database
 
     def chat(self, user_id: int = 1001) -> Chat:
-        return Chat(self.services, user_id)
+        """The user's chat with the real bot (one per user, so it remembers what was seen)."""
+        if user_id not in self.chats:
+            self.chats[user_id] = Chat(self.application, self.request, self.database, user_id)
+        return self.chats[user_id]
 
     async def live_until(self, end: datetime) -> None:
         await live_until(self.dispatcher, self.clock, end)
@@ -278,6 +291,9 @@ class World:
         assert found is not None
         return found
 
+    async def user(self, user_id: int = 1001) -> User:
+        return await self.chat(user_id).user()
+
     async def rows(self, **where: Any) -> list[DueMessage]:
         async with self.database.session() as session:
             query = select(DueMessage).order_by(DueMessage.due_at, DueMessage.id)
@@ -286,16 +302,18 @@ class World:
             return list(await session.scalars(query))
 
 
-async def make_world(url: str, **settings_overrides: Any) -> World:
-    database = Database(url)
+@asynccontextmanager
+async def make_world(database_url: str, **settings: Any) -> AsyncIterator[World]:
+    """The real Application over `database_url` at Monday 9:00, and a dispatcher sharing its
+    database and clock."""
     clock = ManualClock(MONDAY_9)
-    settings = load_settings(telegram_bot_token=TOKEN, database_url=url, _env_file=None,
-                             **settings_overrides)
-    services = Services(settings, database, clock, PROGRAM)
-    sender = RecordingSender(clock)
-    dispatcher = Dispatcher(database, sender, clock, make_jobs(services), on_blocked=deactivate,
-                            worker="test")
-    return World(database, clock, sender, services, dispatcher)
+    async with in_process(database_url, clock, PROGRAM, **settings) as (
+        application, request, services,
+    ):
+        sender = RecordingSender(clock)
+        dispatcher = Dispatcher(services.database, sender, clock, make_jobs(services),
+                                on_blocked=deactivate, worker="test")
+        yield World(application, request, services, clock, sender, dispatcher)
 
 
 async def add_user(world: World, user_id: int = 1001, place: str = "desk",
@@ -313,11 +331,10 @@ async def add_user(world: World, user_id: int = 1001, place: str = "desk",
 
 
 @pytest.fixture
-async def world(sqlite_url: str) -> AsyncIterator[World]:
-    built = await make_world(sqlite_url)
-    await add_user(built)
-    yield built
-    await built.database.close()
+async def world(database_url: str) -> AsyncIterator[World]:
+    async with make_world(database_url) as built:
+        await add_user(built)
+        yield built
 
 
 def texts(world: World) -> list[str]:
@@ -333,37 +350,38 @@ async def test_a_desk_break_runs_from_stretch_to_two_tap_rating(world: World) ->
     assert "Half-kneeling 90-90" in first.text and "1/2" in first.text
     # The desk variant: no band at the desk.
     assert PROGRAM.position("fh_9090").variant("desk").instructions in first.text
-    async with world.database.session() as session:
-        user = await session.get(User, 1001)
-    assert user is not None and user.rotation == 2
+    user = await world.user()
+    assert user.rotation == 2
 
     await world.live_for(timedelta(seconds=130))
     assert [(s.reply.text.split(".")[0], s.at - MONDAY_9) for s in world.sender.sent] == [
         ("Switch sides now", timedelta(seconds=60)),
         ("Time! Half-kneeling 90-90 is done", timedelta(seconds=120))]
-    done = world.sender.sent[-1].reply
-    second = (await chat.press(data_of(done, "Next"))).replies[0]
-    assert "2/2" in second.text and second.edit
+    done = world.sender.sent[-1]
+    second = (await press_on(chat, done, "Next")).replies[0]
+    assert "2/2" in second.text and second.edit and second.message_id == done.message_id
     started = world.clock.now
     await world.live_for(timedelta(seconds=130))
     prompt = world.sender.sent[-1]
     assert prompt.at - started == timedelta(seconds=120)
     assert "pain" in prompt.reply.text
-    stiffness = (await chat.press(data_of(prompt.reply, "4"))).replies[0]
+    stiffness = (await press_on(chat, prompt, "4")).replies[0]
     assert stiffness.edit and "Pain 4/10" in stiffness.text
+    assert stiffness.message_id == prompt.message_id
     saved = await chat.press(data_of(stiffness, "6"))
     assert [reply.text.split(".")[0] for reply in saved.replies] == [
         "Saved: pain 4/10, stiffness 6/10"]
+    assert saved.replies[0].edit and saved.replies[0].message_id == prompt.message_id
 
     brk = await world.brk()
     assert brk.status == "done" and brk.positions_done == ["fh_9090", "fh_side"]
     assert not brk.stopped_for_pain
     async with world.database.session() as session:
         rating = await session.scalar(select(Rating).where(Rating.kind == "break"))
-        user = await session.get(User, 1001)
+    user = await world.user()
     assert rating is not None and (rating.pain, rating.stiffness, rating.break_id) == (
         4, 6, brk.id)
-    assert user is not None and user.step is None
+    assert user.step is None
     # Nothing of this break is left to send.
     assert not [r for r in await world.rows(status="pending") if r.break_id == brk.id]
 
@@ -372,7 +390,7 @@ async def test_the_next_desk_break_starts_where_the_last_one_stopped(world: Worl
     chat = world.chat()
     await chat.command("stretch")
     first = await world.brk()
-    await chat.press(Control(first.id, 0, first.attempt, "h").data)
+    await chat.press(BreakControl(first.id, 0, first.attempt, "h").pack())
     await chat.command("stretch")
     second = await world.brk()
     assert second.id != first.id and second.positions == ["fh_introt", "lat_dist"]
@@ -401,10 +419,9 @@ async def test_repeat_restarts_the_hold_and_stale_follow_ups_stay_silent(world: 
     assert (await world.brk()).position_index == 0
 
 
-async def test_it_hurts_ends_the_break_with_the_safety_message(sqlite_url: str) -> None:
-    world = await make_world(sqlite_url, studio_name="+ Movimiento",
-                             studio_contact="hola@example.com")
-    try:
+async def test_it_hurts_ends_the_break_with_the_safety_message(database_url: str) -> None:
+    async with make_world(database_url, studio_name="+ Movimiento",
+                          studio_contact="hola@example.com") as world:
         await add_user(world)
         chat = world.chat()
         first = (await chat.command("stretch")).replies[0]
@@ -419,8 +436,6 @@ async def test_it_hurts_ends_the_break_with_the_safety_message(sqlite_url: str) 
         assert world.sender.sent == [] and world.sender.edits == []
         again = await chat.press(data_of(first, "It hurts"))
         assert again.toast == "This break has already ended." and not again.replies
-    finally:
-        await world.database.close()
 
 
 async def test_an_abandoned_break_ends_quietly_as_partial(world: World) -> None:
@@ -446,7 +461,7 @@ async def test_an_unrated_break_is_saved_without_ratings(world: World) -> None:
     ended = await chat.press(data_of(first, "Next"))
     assert "2/9" in ended.replies[0].text
     state = await world.brk()
-    await chat.press(Control(state.id, 1, state.attempt, "n").data)
+    await chat.press(BreakControl(state.id, 1, state.attempt, "n").pack())
     state = await world.brk()
     assert state.positions_done == ["fh_9090", "fh_side"] and state.position_index == 2
     # /stretch during a break offers to continue or end it.
@@ -454,16 +469,15 @@ async def test_an_unrated_break_is_saved_without_ratings(world: World) -> None:
     assert "middle of a break" in offer.text
     prompt = (await chat.press(data_of(offer, "End"))).replies[0]
     assert "pain" in prompt.text
-    async with world.database.session() as session:
-        user = await session.get(User, 1001)
-    assert user is not None and user.step == f"rate:{brk.id}"
+    user = await world.user()
+    assert user.step == f"rate:{brk.id}"
     await world.live_for(RATING_WAIT + timedelta(minutes=1))
     brk = await world.brk()
     assert brk.status == "partial"
     async with world.database.session() as session:
-        user = await session.get(User, 1001)
         ratings = list(await session.scalars(select(Rating).where(Rating.kind == "break")))
-    assert user is not None and user.step is None and ratings == []
+    user = await world.user()
+    assert user.step is None and ratings == []
     late = await chat.press(data_of(prompt, "3"))
     assert late.toast == "This break is already saved."
 
@@ -475,17 +489,17 @@ async def test_typed_ratings_and_pain_safety(world: World, typed: str, expected_
     chat = world.chat()
     await chat.command("stretch")
     await world.live_for(timedelta(seconds=121))
-    await chat.press(data_of(world.sender.sent[-1].reply, "Next"))
+    await press_on(chat, world.sender.sent[-1], "Next")
     await world.live_for(timedelta(seconds=121))
     assert "pain" in world.sender.sent[-1].reply.text
-    unclear = await chat.type("hello")
+    unclear = await chat.send("hello")
     assert "for example: 3 5" in unclear.replies[0].text
-    out_of_range = await chat.type("12 3")
+    out_of_range = await chat.send("12 3")
     assert "from 0 to 10" in out_of_range.replies[0].text
-    answer = await chat.type(typed)
+    answer = await chat.send(typed)
     brk = await world.brk()
     assert (brk.status, brk.stopped_for_pain) == (expected_status, stopped)
-    said = "\n".join(reply.text for reply in answer.replies)
+    said = text_of(answer)
     assert ("physiotherapist" in said) is stopped
     if typed == "5 1":  # baseline pain is 3: a rise of 2
         assert "2 points above" in said
@@ -495,13 +509,23 @@ async def test_buttons_from_another_user_or_forged_change_nothing(world: World) 
     await add_user(world, user_id=2002)
     first = (await world.chat().command("stretch")).replies[0]
     other = world.chat(2002)
-    for data in (data_of(first, "It hurts"), data_of(first, "Next"), "s:1:0:0:zz", "s:x",
-                 "s:99999:0:0:n", "r:1:3", "r:1:3:4", "r:1:99", "a:1:sit_90_90:easy",
-                 "a:zzz"):
+    # Well-formed, but naming a break or self-check that is not 2002's (or does not exist):
+    # the feature refuses it with a note on the button.
+    for data in (data_of(first, "It hurts"), data_of(first, "Next"), "s:99999:0:0:n",
+                 "r:1:3", "r:1:3:4", "a:1:sit_90_90:easy"):
         answer = await other.press(data)
-        assert answer.toast == "That button is no longer active." and not answer.replies
+        assert answer.toast == STALE and not answer.replies, data
+    # Forged or out of range: refused by `unpack`, answered like any stale button.
+    for data in ("s:1:0:0:zz", "s:x", "r:1:99", "a:zzz"):
+        answer = await other.press(data)
+        assert answer.toast == STALE, data
+        assert [reply.text for reply in answer.replies] == [
+            "That button belongs to an older message. /help lists what you can do now."], data
     brk = await world.brk()
     assert brk.status == "active" and brk.attempt == 0 and not brk.stopped_for_pain
+    async with world.database.session() as session:
+        assert await session.scalar(select(Assessment)) is None
+        assert await session.scalar(select(Rating).where(Rating.kind == "break")) is None
 
 
 async def test_a_reminder_break_starts_from_its_button(world: World) -> None:
@@ -509,11 +533,12 @@ async def test_a_reminder_break_starts_from_its_button(world: World) -> None:
         await due.schedule(session, 1001, "reminder", "remind:test",
                            MONDAY_9 + timedelta(minutes=1))
     await world.live_for(timedelta(minutes=1))
-    reminder = world.sender.sent[-1].reply
-    started = await world.chat().press(data_of(reminder, "Start now"))
+    reminder = world.sender.sent[-1]
+    started = await press_on(world.chat(), reminder, "Start now")
     brk = await world.brk()
     assert (brk.kind, brk.status, len(brk.positions)) == ("reminder", "active", 2)
     assert started.replies[0].edit and "1/2" in started.replies[0].text
+    assert started.replies[0].message_id == reminder.message_id
     await world.live_for(timedelta(hours=1))  # the reminder's expiry finds it answered
     assert (await world.brk(brk.id)).status == "partial"
 
@@ -525,22 +550,26 @@ async def test_the_variant_switches_for_this_break_only(world: World) -> None:
     assert PROGRAM.position("fh_9090").variant("band").instructions in switched.text
     assert "desk version" in " ".join(b.label for row in switched.buttons for b in row)
     brk = await world.brk()
-    async with world.database.session() as session:
-        user = await session.get(User, 1001)
-    assert brk.place == "band" and brk.attempt == 1 and user is not None
+    user = await world.user()
+    assert brk.place == "band" and brk.attempt == 1
     assert user.place == "desk"
 
 
-async def test_no_session_before_consent(sqlite_url: str) -> None:
-    world = await make_world(sqlite_url)
-    try:
+async def test_no_session_before_consent(database_url: str) -> None:
+    async with make_world(database_url) as world:
         await add_user(world, consented=False)
-        answer = await world.chat().command("stretch")
-        assert answer.toast == "Please agree first."
+        chat = world.chat()
+        # A command has no button to put a note on: the user is told in a message.
+        answer = await chat.command("stretch")
+        assert answer.toast is None
+        assert "please read the note above and agree" in text_of(answer)
+        # A button gets the note too.
+        pressed = await chat.press("a:start")
+        assert pressed.toast == "Please agree first."
+        assert "please read the note above and agree" in text_of(pressed)
         async with world.database.session() as session:
             assert await session.scalar(select(Break)) is None
-    finally:
-        await world.database.close()
+            assert await session.scalar(select(Assessment)) is None
 
 
 async def test_the_self_assessment_stores_answers_and_comes_back_in_two_weeks(
