@@ -31,13 +31,13 @@ async def overview(turn: Turn) -> Answer:
     lines.append(await describe_next(turn))
 
     def edit(label: str, field: str) -> Button:
-        return Button(turn.t(label), SettingsChoice("edit", field))
+        return Button(label, SettingsChoice("edit", field))
 
     return Answer().say(
         turn.t("Your settings:") + "\n" + "\n".join(lines),
-        [edit("Time zone", "tz"), edit("Work days", "days")],
-        [edit("Work hours", "hours"), edit("Breaks per day", "breaks")],
-        [edit("Where", "place"), edit("Language", "lang")],
+        [edit(turn.t("Time zone"), "tz"), edit(turn.t("Work days"), "days")],
+        [edit(turn.t("Work hours"), "hours"), edit(turn.t("Breaks per day"), "breaks")],
+        [edit(turn.t("Where"), "place"), edit(turn.t("Language"), "lang")],
     )
 
 
