@@ -2,9 +2,9 @@
 
     _("Your next break is at {time}.", user.language, time="10:00")
 
-Catalogues live in bot/locales/<lang>/LC_MESSAGES/messages.po (extract with
-`pybabel extract -F babel.cfg -o bot/locales/messages.pot .`). English is the source
-language, so a missing catalogue falls back to the text as written.
+Catalogues live in bot/locales/<lang>/LC_MESSAGES/messages.po (the template is extracted
+with the command in babel.cfg). English is the source language, so a missing catalogue
+falls back to the text as written.
 """
 
 from __future__ import annotations
