@@ -94,6 +94,10 @@ def test_data_near_the_real_formats_never_raises(prefix: str, fields: str) -> No
         assert button.pack() == data and len(data.encode()) <= MAX_BYTES
 
 
-def test_a_button_too_long_for_telegram_cannot_be_made() -> None:
+def test_a_button_that_would_be_refused_cannot_be_made() -> None:
     with pytest.raises(ValueError, match="64 bytes"):
         SetupChoice("tz", "Europe/" + "X" * 60).pack()
+    for invalid in (BreakControl(MAX_ID + 1, 0, 0, "n"), RatingTap(1, 11),
+                    SetupChoice("breaks", "9"), SettingsChoice("edit", "nonsense")):
+        with pytest.raises(ValueError, match="not a valid"):
+            invalid.pack()

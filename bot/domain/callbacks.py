@@ -69,6 +69,9 @@ class CallbackData:
         data = ":".join((self.prefix, *(str(field) for field in fields)))
         if len(data.encode()) > MAX_BYTES:
             raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
+        # A button whose press would be refused must not be made in the first place.
+        if unpack(data) != self:
+            raise ValueError(f"not a valid {type(self).__name__}: {data!r}")
         return data
 
     @classmethod
