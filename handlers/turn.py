@@ -1,7 +1,7 @@
 """One exchange with a user, as features see it: a `Turn` in, an `Answer` out.
 
-    async def pause(turn: Turn) -> Answer: ...                    # a command or a typed step
-    async def on_pause(turn: Turn, tap: PauseChoice) -> Answer: ...  # a button, typed
+    async def pause(turn: Turn) -> Answer: ...                       # a command or a step
+    async def on_button(turn: Turn, tap: PauseChoice) -> Answer: ...  # a button, its data typed
 
 Features never talk to Telegram; the adapter (bot/adapter) builds the turn inside one
 database transaction and renders the answer.
