@@ -53,7 +53,6 @@ def _patch_real() -> None:
     from sqlalchemy import event
 
     import bot.adapter.router as router
-    import handlers
     from bot.storage import db
 
     render_times: dict[int, float] = {}
@@ -68,7 +67,8 @@ def _patch_real() -> None:
                 time.perf_counter() - started
 
     router.render = timed_render  # type: ignore[assignment]
-    handlers.on_button = _timed_handler(router.on_button, render_times)  # type: ignore[attr-defined,assignment]
+    # register_handlers reads on_button from the router's module when the app is built.
+    router.on_button = _timed_handler(router.on_button, render_times)  # type: ignore[assignment]
 
     init = db.Database.__init__
     checked_out: dict[int, float] = {}
