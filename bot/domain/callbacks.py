@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
 from typing import ClassVar, Final, Literal, get_args
 
 from bot.domain.content import PLACES
@@ -65,8 +65,8 @@ class CallbackData:
     pattern: ClassVar[re.Pattern[str]]  # the fields after "<prefix>:"
 
     def pack(self) -> str:
-        fields = (field for field in astuple(self) if field is not None)  # type: ignore[call-overload]
-        data = ":".join((self.prefix, *(str(field) for field in fields)))
+        values = (getattr(self, field.name) for field in fields(self))  # type: ignore[arg-type]
+        data = ":".join((self.prefix, *(str(value) for value in values if value is not None)))
         if len(data.encode()) > MAX_BYTES:
             raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
         # A button whose press would be refused must not be made in the first place.
