@@ -58,6 +58,7 @@ _SETTING_VALUES: Mapping[str, Callable[[str], bool]] = {
 }
 
 
+@dataclass(frozen=True)
 class CallbackData:
     """A button kind: `prefix`, then its fields joined by ":"."""
 
@@ -65,7 +66,7 @@ class CallbackData:
     pattern: ClassVar[re.Pattern[str]]  # the fields after "<prefix>:"
 
     def pack(self) -> str:
-        values = (getattr(self, field.name) for field in fields(self))  # type: ignore[arg-type]
+        values = (getattr(self, field.name) for field in fields(self))
         data = ":".join((self.prefix, *(str(value) for value in values if value is not None)))
         if len(data.encode()) > MAX_BYTES:
             raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
