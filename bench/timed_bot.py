@@ -22,7 +22,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, cast
 
 _out = open(os.environ.get("BENCH_TIMINGS", os.devnull), "a", buffering=1)  # noqa: SIM115
 
@@ -68,7 +68,7 @@ def _patch_real() -> None:
 
     router.render = timed_render  # type: ignore[assignment]
     # register_handlers reads on_button from the router's module when the app is built.
-    router.on_button = _timed_handler(router.on_button, render_times)  # type: ignore[assignment]
+    router.on_button = cast(Any, _timed_handler(router.on_button, render_times))
 
     init = db.Database.__init__
     checked_out: dict[int, float] = {}

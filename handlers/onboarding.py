@@ -14,14 +14,13 @@ the current step), the baseline's "pain" and "stiff", and "assess later".
 
 from __future__ import annotations
 
-from bot.domain.callbacks import SelfCheckStart, SetupChoice
+from bot.domain.callbacks import SETTING_FIELDS, SelfCheckStart, SetupChoice
 from bot.domain.parsing import Ratings, parse_ratings, parse_single_rating
 from bot.domain.replies import Answer, Button
 from bot.domain.timefmt import local_day_and_time
 from bot.storage.models import Rating
 from handlers.planning import replan
 from handlers.questions import (
-    FIELDS,
     Stored,
     Toggled,
     ask,
@@ -68,7 +67,7 @@ def _ask_stiffness(turn: Turn, pain: int, edit: bool = False) -> Answer:
 
 def _ask(turn: Turn, field: str, edit: bool = False) -> Answer:
     """The question of onboarding step `field`, as it stands in the user's draft."""
-    if field in FIELDS:
+    if field in SETTING_FIELDS:
         extra = ([Button(turn.t("↩ Wrong time zone? Change it"), SetupChoice("redo", "tz"))],)
         return ask(turn, field, "ob", intro=_header(turn, field),
                    extra_rows=extra if field == "days" else (), edit=edit)
@@ -92,7 +91,7 @@ async def resume(turn: Turn) -> Answer:
     if field in ORDER:
         return _ask(turn, field)
     step = user.step or ""
-    if step.startswith("set:") and step[4:] in FIELDS:
+    if step.startswith("set:") and step[4:] in SETTING_FIELDS:
         return ask(turn, step[4:], "set")
     if user.onboarded_at is None:
         return await begin(turn)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from bot.domain.callbacks import SETTING_FIELDS, SettingsChoice, SetupChoice
+from bot.domain.callbacks import SettingsChoice, SetupChoice
 from bot.domain.content import PLACES
 from bot.domain.i18n import N_
 from bot.domain.parsing import (
@@ -40,7 +40,6 @@ from handlers.planning import preferences
 from handlers.turn import Turn
 
 Flow = Literal["ob", "set"]
-FIELDS = SETTING_FIELDS
 ALL_DAYS = 0b1111111
 PLACE_LABELS = {
     "desk": N_("At my desk, no equipment"),

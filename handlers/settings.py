@@ -6,12 +6,11 @@ leaves the value as it was. The questions and their answers are handlers/questio
 
 from __future__ import annotations
 
-from bot.domain.callbacks import SettingsChoice
+from bot.domain.callbacks import SETTING_FIELDS, SettingsChoice
 from bot.domain.replies import Answer, Button
 from bot.domain.schedule import is_paused
 from handlers.planning import describe_next, preferences, replan
 from handlers.questions import (
-    FIELDS,
     Stored,
     Toggled,
     ask,
@@ -61,7 +60,7 @@ async def _changed(turn: Turn, stored: Stored, edit: bool) -> Answer:
 async def on_step(turn: Turn) -> Answer:
     """A typed answer (or a shared location) to the setting being changed."""
     field = (turn.user.step or "").partition(":")[2]
-    if field not in FIELDS:
+    if field not in SETTING_FIELDS:
         turn.user.step = None
         return await overview(turn)
     result = await take_text(turn, field, "set")

@@ -86,18 +86,29 @@ def _fields(pattern: str) -> re.Pattern[str]:
 
 
 @dataclass(frozen=True)
-class Consent(CallbackData):
+class _OneWord(CallbackData):
+    """A button that carries nothing but its kind: "<prefix>:<word>"."""
+
+    word: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.pattern = _fields(re.escape(cls.word))
+
+    def pack(self) -> str:
+        return f"{self.prefix}:{self.word}"
+
+    @classmethod
+    def read(cls, match: re.Match[str]) -> CallbackData:
+        return cls()
+
+
+@dataclass(frozen=True)
+class Consent(_OneWord):
     """ "I agree" under the welcome note."""
 
     prefix = "c"
-    pattern = _fields("yes")
-
-    def pack(self) -> str:
-        return "c:yes"
-
-    @classmethod
-    def read(cls, match: re.Match[str]) -> Consent:
-        return cls()
+    word = "yes"
 
 
 @dataclass(frozen=True)
@@ -236,18 +247,11 @@ class RatingTap(CallbackData):
 
 
 @dataclass(frozen=True)
-class SelfCheckStart(CallbackData):
+class SelfCheckStart(_OneWord):
     """Start the hip self-check (offered after setup and every two weeks)."""
 
     prefix = "a"
-    pattern = _fields("start")
-
-    def pack(self) -> str:
-        return "a:start"
-
-    @classmethod
-    def read(cls, match: re.Match[str]) -> SelfCheckStart:
-        return cls()
+    word = "start"
 
 
 @dataclass(frozen=True)
