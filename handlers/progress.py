@@ -1,7 +1,11 @@
-"""What a user has done, shown back: /progress, /export, and /stats for operators.
+"""What a user has done, shown back: /progress, /report, /export, and /stats for operators.
 
 /progress sends the chart (bot.domain.chart) with the short text from bot.domain.progress
-as its caption.
+as its caption: the last 4 weeks, or everything since sign-up with `/progress all`.
+
+/report sends a one-page PDF for a clinician (bot.domain.report). Names are not stored: the
+first name on it is the one given with the command (`/report Ana`); without one the page
+has a blank to write it in.
 
 /export sends a CSV file (UTF-8, comma-separated, a header row first), one row per record
 in time order. Times are ISO 8601 in the user's time zone with its offset
@@ -13,15 +17,17 @@ in time order. Times are ISO 8601 in the user's time zone with its offset
     break_kind        reminder, stretch or routine
     status            break: done, partial, skipped, missed, or pending/active/rating while
                       open; assessment: completed or unfinished
-    place             where the break was taken: desk, band or floor
+    place             where the break was taken (the place in use when it ended, after
+                      any switch): desk, band or floor
     positions         the break's stretch positions, in order, separated by spaces
+    position_names    their names, in the user's language, separated by " / "
     positions_done    the positions finished
     started, ended    when the break started and ended
     snoozes           how often its reminder was snoozed
     stopped_for_pain  yes when it stopped because it hurt
     rated             when pain and stiffness were given
     pain, stiffness   0 (none) to 10 (worst)
-    answers           assessment: question=answer pairs separated by spaces
+    answers           assessment: "question: answer" in words, separated by " / "
 
 /stats answers only the users in ADMIN_USER_IDS (its route's gate), with counts over
 everyone and no user's own data.
@@ -33,32 +39,88 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.content import Program
 from bot.domain.i18n import _
-from bot.domain.progress import build_progress, local_date, progress_text
+from bot.domain.progress import DEFAULT_SPAN, build_progress, local_date, progress_text
 from bot.domain.replies import Answer
+from bot.domain.timefmt import local_day_and_time
 from bot.domain.zones import tzinfo_for
 from bot.storage.models import User
-from bot.storage.records import Usage, load_history, load_records, load_usage
-from handlers.planning import preferences
+from bot.storage.records import Usage, load_checks, load_history, load_records, load_usage
+from handlers.planning import next_planned, preferences
+from handlers.summary import studio_line
 from handlers.turn import Turn
 
-COLUMNS = ("record", "time", "break_kind", "status", "place", "positions", "positions_done",
+COLUMNS = ("record", "time", "break_kind", "status", "place", "positions", "position_names",
+           "positions_done",
            "started", "ended", "snoozes", "stopped_for_pain", "rated", "pain", "stiffness",
            "answers")
 
 
+def _joined(user: User) -> datetime:
+    return user.onboarded_at or user.created_at
+
+
 async def progress(turn: Turn) -> Answer:
+    choice = turn.text.strip().lower()
+    if choice not in ("", "all"):
+        return Answer().say(turn.t("/progress shows the last 4 weeks; /progress all shows "
+                                   "everything since you joined."))
     ratings, breaks = await load_records(turn.session, turn.user.id)
-    figures = build_progress(ratings, breaks, preferences(turn.user), turn.now)
+    checks = await load_checks(turn.session, turn.user.id)
+    figures = build_progress(ratings, breaks, preferences(turn.user), turn.now,
+                             joined=_joined(turn.user), checks=checks,
+                             span=None if choice == "all" else DEFAULT_SPAN)
+    at = await next_planned(turn.session, turn.user.id)
+    when = local_day_and_time(at, turn.user, turn.now) if at is not None else None
     # matplotlib loads on the first /progress, not at start-up (it is ~0.4 s of import).
     from bot.domain.chart import render_in_thread
 
     chart = await render_in_thread(figures.series, turn.user.language)
-    return Answer().say(progress_text(figures, turn.user.language), photo=chart,
-                        filename="progress.png")
+    text = progress_text(figures, turn.user.language, when)
+    if choice == "" and figures.series.days[0].day > local_date(_joined(turn.user),
+                                                              figures.series.zone):
+        text += "\n" + turn.t("/progress all shows everything since you joined.")
+    return Answer().say(text, photo=chart, filename="progress.png")
+
+
+# ------------------------------------------------------------------------------------------
+# /report
+
+NAME_LENGTH = 40
+
+
+def first_name(text: str) -> str | None:
+    """The first word typed after /report, as a name: letters, apostrophes and hyphens."""
+    word = text.strip().split(maxsplit=1)[0] if text.strip() else ""
+    name = "".join(c for c in word if c.isalpha() or c in "'-")[:NAME_LENGTH]
+    return name or None
+
+
+async def report(turn: Turn) -> Answer:
+    user = turn.user
+    ratings, breaks = await load_records(turn.session, user.id)
+    checks = await load_checks(turn.session, user.id)
+    name = first_name(turn.text)
+    # matplotlib loads on the first /report, not at start-up.
+    from bot.domain.report import build_report, render_in_thread
+
+    page = build_report(ratings, breaks, checks, preferences(user), turn.now,
+                        turn.services.program, joined=_joined(user), name=name,
+                        studio=studio_line(turn.services.settings), language=user.language)
+    pdf = await render_in_thread(page, user.language)
+    text = turn.t("Your one-page report for your physiotherapist or doctor: your pain and "
+                  "stiffness since you joined, your breaks week by week and your self-check "
+                  "answers. It prints well in black and white.")
+    if name is None:
+        text += "\n" + turn.t("Names are not stored: to put your first name on it, send "
+                              "/report and your name, e.g. /report Ana.")
+    day = local_date(turn.now, user.time_zone or "UTC")
+    return Answer().say(text, document=pdf, filename=f"move-better-report-{day.isoformat()}.pdf")
 
 
 # ------------------------------------------------------------------------------------------
@@ -75,15 +137,43 @@ def _number(value: int | None) -> str:
     return "" if value is None else str(value)
 
 
-async def export_rows(session: AsyncSession, user: User) -> list[dict[str, str]]:
+def _position_name(program: Program, position_id: str, language: str) -> str:
+    try:
+        return _(program.position(position_id).name, language)
+    except KeyError:  # a position the content no longer has: its code says what it was
+        return position_id
+
+
+def _answers_in_words(program: Program, answers: dict[str, Any], language: str) -> str:
+    """'Is sitting in 90-90 comfortable for you? Hard to hold / ...', in content order;
+    answers to questions the content no longer has keep their codes."""
+    parts = []
+    known = {q.id: q for q in program.assessment.questions}
+    for question_id in [*(q for q in known if q in answers),
+                        *sorted(q for q in answers if q not in known)]:
+        answer = str(answers[question_id])
+        question = known.get(question_id)
+        if question is None:
+            parts.append(f"{question_id}: {answer}")
+            continue
+        label = next((a.label for a in question.answers if a.id == answer), answer)
+        parts.append(f"{_(question.text, language)} {_(label, language)}")
+    return " / ".join(parts)
+
+
+async def export_rows(session: AsyncSession, user: User,
+                      program: Program) -> list[dict[str, str]]:
     """Every record of the user as CSV rows (see the module notes), in time order."""
     history = await load_history(session, user.id)
+    language = user.language
     rows: list[tuple[datetime, int, dict[str, str]]] = []
     for brk in history.breaks:
         rating = history.rating_of.get(brk.id)
         rows.append((brk.planned_at, 1, {
             "record": "break", "time": _time(brk.planned_at, user), "break_kind": brk.kind,
             "status": brk.status, "place": brk.place, "positions": " ".join(brk.positions),
+            "position_names": " / ".join(_position_name(program, p, language)
+                                         for p in brk.positions),
             "positions_done": " ".join(brk.positions_done),
             "started": _time(brk.started_at, user), "ended": _time(brk.ended_at, user),
             "snoozes": str(brk.snoozes), "stopped_for_pain": "yes" if brk.stopped_for_pain
@@ -101,8 +191,7 @@ async def export_rows(session: AsyncSession, user: User) -> list[dict[str, str]]
         rows.append((check.taken_at, 2, {
             "record": "assessment", "time": _time(check.taken_at, user),
             "status": "completed" if check.completed else "unfinished",
-            "answers": " ".join(f"{question}={answer}"
-                                for question, answer in sorted(check.answers.items())),
+            "answers": _answers_in_words(program, check.answers, language),
         }))
     rows.sort(key=lambda row: (row[0], row[1]))
     return [{column: row.get(column, "") for column in COLUMNS} for _at, _order, row in rows]
@@ -117,7 +206,7 @@ def to_csv(rows: Sequence[dict[str, str]]) -> bytes:
 
 
 async def export(turn: Turn) -> Answer:
-    rows = await export_rows(turn.session, turn.user)
+    rows = await export_rows(turn.session, turn.user, turn.services.program)
     counts = {kind: sum(1 for row in rows if row["record"] == kind)
               for kind in ("break", "baseline", "assessment")}
     day = local_date(turn.now, turn.user.time_zone or "UTC")

@@ -89,6 +89,7 @@ COMMANDS: dict[str, Route] = {
     "routine": Route(breaks.routine, SET_UP),
     "assess": Route(assessment.assess, SET_UP),
     "progress": Route(progress.progress, SET_UP),
+    "report": Route(progress.report, SET_UP),
     "export": Route(progress.export, SET_UP),
     "settings": Route(settings.settings, SET_UP),
     "pause": Route(pause.pause, SET_UP),

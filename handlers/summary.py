@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.domain.progress import local_date, summary_text, week_figures, week_of
 from bot.domain.replies import Reply
 from bot.domain.schedule import is_paused
@@ -25,13 +26,17 @@ from handlers.turn import Services
 TOO_LATE = timedelta(days=1)
 
 
+def studio_line(settings: Settings) -> str | None:
+    """'Hip Studio · hello@example.com' when the operator configured a studio."""
+    return " · ".join(part for part in (settings.studio_name, settings.studio_contact)
+                      if part) or None
+
+
 class SummaryJob:
     """Sends the week's summary: breaks, the change in ratings, one encouraging line."""
 
     def __init__(self, services: Services) -> None:
-        settings = services.settings
-        self.studio = " · ".join(part for part in (settings.studio_name,
-                                                   settings.studio_contact) if part) or None
+        self.studio = studio_line(services.settings)
 
     async def prepare(
         self, session: AsyncSession, row: DueMessage, user: User, now: datetime
@@ -45,10 +50,10 @@ class SummaryJob:
         week = row.payload.get("week")
         monday = date.fromisoformat(week) if isinstance(week, str) \
             else week_of(local_date(row.due_at, prefs.time_zone))
-        # A day early: a break late on Sunday in UTC may be Monday in the user's zone.
-        ratings, breaks = await load_records(session, user.id,
-                                             since=row.due_at - timedelta(days=9))
-        figures = week_figures(ratings, breaks, prefs, monday, now)
+        # All of it: the streak's milestones and "a week of ratings" look back past the week.
+        ratings, breaks = await load_records(session, user.id)
+        figures = week_figures(ratings, breaks, prefs, monday, now,
+                               joined=user.onboarded_at or user.created_at)
         if figures.empty:
             return Skip("nothing happened this week", status="cancelled")
         return Send(Reply(summary_text(figures, user.language, self.studio)))

@@ -35,6 +35,7 @@ MENU = [
     ("routine", "The whole sequence (about 20 minutes)"),
     ("assess", "The hip self-assessment"),
     ("progress", "Your progress"),
+    ("report", "A one-page PDF for your physiotherapist"),
     ("settings", "Change your settings"),
     ("pause", "Pause reminders"),
     ("resume", "Resume reminders"),

@@ -1,122 +1,251 @@
-"""The /progress chart: pain and stiffness per day over breaks done per day, as a PNG.
+"""The /progress chart: pain and stiffness per day over breaks per day, as a PNG.
 
-    png = render_progress_chart(series)              # bytes, about 900x560 pixels
-    png = render_progress_chart(series, language="en")
+    png = render_progress_chart(series)              # bytes, 900x560 pixels
+    png = render_progress_chart(series, language="es")
 
-`series` is a `bot.domain.progress.ProgressSeries`; any number of days works, from a week to
-years. A year of data for a benchmark:
+`series` is a `bot.domain.progress.ProgressSeries`; any number of days works, from a first
+day to years. A year of data for a benchmark:
 
-    from datetime import date, timedelta
+    from datetime import date
     from bot.domain.progress import Baseline, Day, ProgressSeries
     start = date(2026, 1, 1)
     days = tuple(Day(start + timedelta(days=n), pain=5 - n / 100, stiffness=6 - n / 120,
                      ratings=2, done=3, partial=1) for n in range(365))
     png = render_progress_chart(ProgressSeries(days, Baseline(start, 5, 6), "UTC"))
 
-Rendering uses matplotlib's object API with the Agg canvas (no pyplot, no display, no
-global figure state), so renders never leak into each other. It takes a lock: matplotlib
-is not thread-safe, and callers run it in a worker thread (`render_in_thread`) to keep the
-event loop free.
+What it shows, and why:
+- Days without ratings stay gaps: a line is drawn only between ratings on days next to each
+  other, and every rated day has its own marker, so a lone rating is a visible dot.
+- Done, partly, skipped and missed are stacked per day (per week beyond `DAILY_UP_TO` days,
+  where daily bars would be thinner than a pixel), each with its own hatch as well as its
+  colour (Okabe-Ito, safe for colour-blind readers), so they read apart in any case.
+- The baseline is a dotted level with its value written on it, not a marker that hides the
+  first day's points; each self-check is a tick at the top.
+- Dates are written by Babel in the user's language.
+- A young account's chart shows its whole first week; the days still ahead are shaded.
+
+`draw_ratings` and `draw_breaks` are shared with the one-page report (bot.domain.report),
+which draws them with the grey `PRINT` palette. Rendering uses matplotlib's object API with
+the Agg canvas (no pyplot, no global figure state). It takes a lock: matplotlib is not
+thread-safe, and callers run it in a worker thread (`render_in_thread`) to keep the event
+loop free.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import math
 import threading
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 
+from babel.dates import format_skeleton
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+from matplotlib.dates import AutoDateLocator, DayLocator, date2num, num2date
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from bot.domain.i18n import _
-from bot.domain.progress import ProgressSeries
+from bot.domain.progress import ProgressSeries, week_of
 
 WIDTH, HEIGHT, DPI = 9.0, 5.6, 100
-PAIN_COLOUR, STIFFNESS_COLOUR = "#d1495b", "#00798c"
-DONE_COLOUR, PARTIAL_COLOUR = "#3d5a80", "#a8c0dd"
-# Beyond this many days a marker per day is only noise.
-MARKERS_UP_TO_DAYS = 60
-HALF_DAY = timedelta(hours=12)
+DAILY_UP_TO = 62  # days; beyond, the breaks are counted per week
+STATUSES = ("done", "partial", "skipped", "missed")
 
-_lock = threading.Lock()
+
+@dataclass(frozen=True)
+class Palette:
+    pain: str
+    stiffness: str
+    bars: tuple[str, str, str, str]  # done, partly, skipped, missed fills
+    edge: str
+    muted: str
+
+
+# Okabe-Ito: vermillion and blue for the two lines, green, sky blue and orange for the bars.
+SCREEN = Palette("#D55E00", "#0072B2", ("#009E73", "#56B4E9", "#E69F00", "#FFFFFF"),
+                 "#555555", "#666666")
+# For paper: black and dark grey lines told apart by dashes and markers, bars by hatches.
+PRINT = Palette("#000000", "#555555", ("#222222", "#9A9A9A", "#D9D9D9", "#FFFFFF"),
+                "#000000", "#444444")
+HATCHES = ("", "///", "...", "xx")
+
+lock = threading.Lock()
+Translate = Callable[..., str]
+
+
+def _translator(language: str) -> Translate:
+    def t(text: str, **params: object) -> str:
+        return _(text, language, **params)
+
+    return t
+
+
+def date_axis(axes: Axes, first: date, last: date, language: str) -> None:
+    """Ticks and dates in the user's language, sized to the span shown."""
+    span = (last - first).days + 1
+    if span <= 10:
+        axes.xaxis.set_major_locator(DayLocator())
+        skeleton = "EEE\nMMMd"
+    else:
+        axes.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=8))
+        skeleton = "MMMd" if span <= 200 else "yMMM"
+
+    def label(value: float, _position: object) -> str:
+        day = num2date(value).date()
+        if "\n" in skeleton:
+            weekday, rest = skeleton.split("\n")
+            return (format_skeleton(weekday, day, locale=language) + "\n"
+                    + format_skeleton(rest, day, locale=language))
+        return format_skeleton(skeleton, day, locale=language)
+
+    axes.xaxis.set_major_formatter(FuncFormatter(label))
+    axes.set_xlim(date2num(first) - 0.5, date2num(last) + 0.5)
+
+
+def rating_points(series: ProgressSeries) -> tuple[list[float], list[float], list[float]]:
+    """(x, pain, stiffness) as plotted: per day, or per week (the mean of the week's
+    ratings, at its Thursday) beyond `DAILY_UP_TO` days; NaN where there are no ratings."""
+    if len(series.days) <= DAILY_UP_TO:
+        return ([date2num(d.day) for d in series.days],
+                [math.nan if d.pain is None else d.pain for d in series.days],
+                [math.nan if d.stiffness is None else d.stiffness for d in series.days])
+    sums: dict[date, list[float]] = {}
+    for d in series.days:
+        total = sums.setdefault(week_of(d.day), [0.0, 0.0, 0.0])
+        if d.ratings and d.pain is not None and d.stiffness is not None:
+            total[0] += d.pain * d.ratings
+            total[1] += d.stiffness * d.ratings
+            total[2] += d.ratings
+    xs = [date2num(monday) + 3 for monday in sums]
+    return (xs, [p / n if n else math.nan for p, _s, n in sums.values()],
+            [s / n if n else math.nan for _p, s, n in sums.values()])
+
+
+def draw_ratings(axes: Axes, series: ProgressSeries, t: Translate, palette: Palette) -> None:
+    """Daily means as lines broken at every day without ratings; baseline; self-checks.
+    The first two lines are pain and stiffness, NaN where a day has no rating."""
+    days = [d.day for d in series.days]
+    xs, pain, stiffness = rating_points(series)
+    weekly = len(days) > DAILY_UP_TO
+    for name, colour, style, marker, values in (
+        (t("Pain"), palette.pain, "-", "o", pain),
+        (t("Stiffness"), palette.stiffness, "--", "s", stiffness),
+    ):
+        axes.plot(xs, values, color=colour, linestyle=style, marker=marker,
+                  markersize=3.5 if weekly else 5, linewidth=1.8,
+                  label=t("{measure}, weekly mean", measure=name) if weekly else name)
+    if weekly:  # the days themselves, faint, behind the weekly line
+        day_xs = [date2num(day) for day in days]
+        for colour, means in ((palette.pain, [d.pain for d in series.days]),
+                              (palette.stiffness, [d.stiffness for d in series.days])):
+            axes.plot(day_xs, [math.nan if v is None else v for v in means], color=colour,
+                      linestyle="none", marker=".", markersize=2, alpha=0.35)
+    base = series.baseline
+    if base is not None and days:
+        start = date2num(max(base.day, days[0])) - 0.5
+        end = date2num(days[-1]) + 0.5
+        above = base.pain >= base.stiffness
+        for value, colour, name, up in ((base.pain, palette.pain, t("pain"), above),
+                                        (base.stiffness, palette.stiffness, t("stiffness"),
+                                         not above)):
+            axes.hlines(value, start, end, colors=colour,
+                        linestyles=":", linewidth=1.2)
+            axes.annotate(t("{measure} at the start: {value}", measure=name, value=value),
+                          (end, value), xytext=(-4, 3 if up else -3),
+                          textcoords="offset points", ha="right",
+                          va="bottom" if up else "top", fontsize="small", color=colour)
+    if series.checks:
+        xs = [date2num(day) for day in series.checks]
+        if len(days) <= DAILY_UP_TO:  # over months, the ticks alone say enough
+            axes.vlines(xs, 0, 10, colors=palette.muted, linestyles=(0, (1, 3)),
+                        linewidth=0.8)
+        axes.plot(xs, [10.2] * len(xs), linestyle="none", marker="v", markersize=7,
+                  color=palette.muted, label=t("self-check"), clip_on=False)
+    if series.ahead and days:
+        assert series.today is not None
+        ahead = date2num(series.today) + 0.5
+        axes.axvspan(ahead, date2num(days[-1]) + 0.5, color="#000000", alpha=0.05,
+                     linewidth=0)
+        axes.text((ahead + date2num(days[-1]) + 0.5) / 2, 1, t("Days ahead: your breaks and "
+                  "ratings will show here."), ha="center", va="bottom", fontsize="small",
+                  color=palette.muted, wrap=True)
+    axes.set_ylim(-0.3, 10.6)
+    axes.set_yticks(range(0, 11, 2))
+    axes.set_ylabel(t("0 = none, 10 = worst"))
+    axes.grid(axis="y", alpha=0.3)
+    if not series.rated:
+        axes.text(0.5, 0.5, t("Rate your next break and your line starts here."),
+                  transform=axes.transAxes, ha="center", va="center", color=palette.muted)
+    axes.legend(loc="upper left", bbox_to_anchor=(0, 1.13), fontsize="small", ncols=3,
+                frameon=False)
+
+
+def break_buckets(series: ProgressSeries, per_week: bool = False) -> tuple[
+        list[date], list[list[int]], float]:
+    """(bucket starts, counts per status, bucket width in days): per day, or per week."""
+    if len(series.days) <= DAILY_UP_TO and not per_week:
+        return ([d.day for d in series.days],
+                [[getattr(d, s) for d in series.days] for s in STATUSES], 1.0)
+    starts: list[date] = []
+    counts: list[list[int]] = [[] for _s in STATUSES]
+    for day in series.days:
+        monday = week_of(day.day)
+        if not starts or starts[-1] != monday:
+            starts.append(monday)
+            for column in counts:
+                column.append(0)
+        for column, status in zip(counts, STATUSES, strict=True):
+            column[-1] += getattr(day, status)
+    return starts, counts, 7.0
+
+
+def draw_breaks(axes: Axes, series: ProgressSeries, t: Translate, palette: Palette,
+                per_week: bool = False) -> None:
+    """Done, partly, skipped and missed, stacked per day or per week."""
+    starts, counts, width = break_buckets(series, per_week)
+    # A week's bar is centred on its middle (Thursday); a day's on the day.
+    xs = [date2num(s) + (3 if width > 1 else 0) for s in starts]
+    bottom = [0] * len(xs)
+    labels = (t("done"), t("partly"), t("skipped"), t("missed"))
+    for values, label, fill, hatch in zip(counts, labels, palette.bars, HATCHES, strict=True):
+        axes.bar(xs, values, width=width * 0.8, bottom=bottom, color=fill, hatch=hatch,
+                 edgecolor=palette.edge, linewidth=0.5, label=label)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    axes.set_ylabel(t("Breaks per day") if width == 1 else t("Breaks per week"))
+    axes.set_ylim(0, max([*bottom, 1]) * 1.15)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=3))
 
 
 def build_figure(series: ProgressSeries, language: str = "en") -> Figure:
     """The chart as a Figure: its first axes' first two lines are the daily mean pain and
-    stiffness of the rated days, exactly as plotted."""
-
-    def t(text: str, **params: object) -> str:
-        return _(text, language, **params)
-
+    stiffness per day shown (NaN on days without ratings), exactly as plotted."""
+    t = _translator(language)
     # Fixed margins: an automatic layout engine costs more than all the drawing.
     figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
-    figure.subplots_adjust(left=0.08, right=0.98, top=0.92, bottom=0.1, hspace=0.08)
+    figure.subplots_adjust(left=0.08, right=0.98, top=0.86, bottom=0.17, hspace=0.1)
     FigureCanvasAgg(figure)
     ratings, breaks = figure.subplots(2, 1, sharex=True, height_ratios=(3, 1))
-    days = [day.day for day in series.days]
-    # Only rated days are plotted, joined across days without ratings: a line with gaps
-    # would hide the lone ratings of someone who rates now and then.
-    rated = [day for day in series.days if day.ratings]
-    marker = "o" if len(rated) <= MARKERS_UP_TO_DAYS else None
-    for name, colour, values in (
-        (t("Pain"), PAIN_COLOUR, [d.pain for d in rated]),
-        (t("Stiffness"), STIFFNESS_COLOUR, [d.stiffness for d in rated]),
-    ):
-        ratings.plot([d.day for d in rated], values, color=colour, marker=marker,
-                     markersize=4, linewidth=1.8, label=name)
-    base = series.baseline
-    if base is not None:
-        for value, colour in ((base.pain, PAIN_COLOUR), (base.stiffness, STIFFNESS_COLOUR)):
-            ratings.axhline(value, color=colour, linestyle="--", linewidth=1, alpha=0.7)
-        ratings.plot([base.day, base.day], [base.pain, base.stiffness], linestyle="none",
-                     marker="D", color="#444444", markersize=6,
-                     label=t("Baseline ({pain} / {stiffness})", pain=base.pain,
-                             stiffness=base.stiffness))
-    ratings.set_ylim(-0.3, 10.3)
-    ratings.set_yticks(range(0, 11, 2))
-    ratings.set_ylabel(t("0 = none, 10 = worst"))
-    ratings.set_title(t("Pain and stiffness, daily mean of your ratings"), loc="left")
-    ratings.grid(axis="y", alpha=0.3)
-    if not series.rated:
-        ratings.text(0.5, 0.5, t("No ratings yet: rate a break and your line starts here."),
-                     transform=ratings.transAxes, ha="center", va="center", color="#666666")
-    ratings.legend(loc="upper right", fontsize="small", ncols=3, frameon=False)
-
-    done = [d.done for d in series.days]
-    partial = [d.partial for d in series.days]
-    both = [a + b for a, b in zip(done, partial, strict=True)]
-    if len(days) <= MARKERS_UP_TO_DAYS:
-        breaks.bar(days, done, width=0.8, color=DONE_COLOUR, label=t("done"))
-        breaks.bar(days, partial, width=0.8, bottom=done, color=PARTIAL_COLOUR,
-                   label=t("partly"))
-    elif days:
-        # One shape per series instead of a bar per day: a year draws many times faster.
-        edges = [*(date2num(day) - 0.5 for day in days), date2num(days[-1]) + 0.5]
-        breaks.stairs(both, edges, fill=True, color=PARTIAL_COLOUR, label=t("partly"))
-        breaks.stairs(done, edges, fill=True, color=DONE_COLOUR, label=t("done"))
-    breaks.set_ylabel(t("Breaks"))
-    breaks.set_ylim(0, max([*both, 1]) * 1.6)  # headroom for the legend above the bars
-    breaks.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=3))
-    handles, labels = breaks.get_legend_handles_labels()
-    order = sorted(range(len(labels)), key=lambda i: labels[i] != t("done"))
-    breaks.legend([handles[i] for i in order], [labels[i] for i in order], loc="upper left",
-                  fontsize="small", ncols=2, frameon=False)
-    locator = AutoDateLocator(minticks=3, maxticks=9)
-    breaks.xaxis.set_major_locator(locator)
-    breaks.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    if days:
-        breaks.set_xlim(days[0] - HALF_DAY, days[-1] + HALF_DAY)
-    figure.text(0.98, 0.935, t("Days in {zone} time", zone=series.zone), ha="right",
-                va="bottom", fontsize="small", color="#666666")
+    draw_ratings(ratings, series, t, SCREEN)
+    draw_breaks(breaks, series, t, SCREEN)
+    figure.legend(*breaks.get_legend_handles_labels(), loc="lower left",
+                  bbox_to_anchor=(0.07, 0.0), fontsize="small", ncols=4, frameon=False)
+    if series.days:
+        date_axis(breaks, series.days[0].day, series.days[-1].day, language)
+    title = t("Your first week") if series.ahead else \
+        t("Pain and stiffness from your ratings")
+    figure.text(0.08, 0.955, title, ha="left", va="bottom", fontsize="large")
+    figure.text(0.98, 0.955, t("Days in {zone} time", zone=series.zone), ha="right",
+                va="bottom", fontsize="small", color=SCREEN.muted)
     return figure
 
 
 def render_progress_chart(series: ProgressSeries, language: str = "en") -> bytes:
     """The chart as PNG bytes."""
-    with _lock:
+    with lock:
         figure = build_figure(series, language)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")

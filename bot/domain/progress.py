@@ -1,51 +1,59 @@
-"""Progress: what /progress and the weekly summary say, as pure functions of a user's records.
+"""Progress: what /progress, /report and the weekly summary say, as pure functions of a
+user's records.
 
-    series = daily_series(ratings, breaks, "America/New_York", now)  # what the chart plots
-    progress = build_progress(ratings, breaks, prefs, now)            # figures for the text
+    series = daily_series(ratings, breaks, zone, now, joined=joined, span=28)  # the chart
+    progress = build_progress(ratings, breaks, prefs, now, joined=joined)       # the figures
     text = progress_text(progress, "en")
-    week = week_figures(ratings, breaks, prefs, monday, now)          # the weekly summary
+    week = week_figures(ratings, breaks, prefs, monday, now, joined=joined)   # the summary
     text = summary_text(week, "en")
 
-Nothing here reads the database or the clock: bot/history.py turns a user's rows into
-`RatingRecord`s and `BreakRecord`s, and callers pass `now` in.
+Nothing here reads the database or the clock: bot/storage/records.py turns a user's rows into
+`RatingRecord`s, `BreakRecord`s and `CheckRecord`s, and callers pass `now` in.
 
 The rules:
 
 - Days are the user's local calendar days: a rating at 23:30 in New York belongs to that
-  day, although it is the next day in UTC. The chart plots each day's mean pain and mean
-  stiffness over the break ratings of that day, the baseline as a line of its own, and the
-  breaks done (and partly done) per day, from the first record (or the baseline) to today.
-- A break is "done" when its status is "done"; "partial" ones are shown apart.
-- The streak counts work days back from today with at least one break done; days off are
-  passed over, and today only counts once a break is done (it does not end the streak
-  before it is over). A break belongs to the work day whose shift contains it, so a night
-  shift's 02:00 break counts for the day the shift began.
-- The week runs Monday to Sunday, local. Planned breaks = the reminders already sent this
-  week (every one leaves a break row) plus the breaks still to come this week outside any
-  pause (bot.domain.schedule.break_times).
-- A change is the mean of recent ratings minus the baseline, rounded to one decimal: 2
-  points or more either way is meaningful, less is a trend, not a result. /progress takes
-  the ratings of the latest 7 days that end on the last day with a rating; the weekly
-  summary takes the week's.
+  day. A day's pain and stiffness are the means of that day's break ratings; a day without
+  ratings has none (the chart leaves a gap, never a line across it).
+- Everything starts at sign-up (`joined`): no day, week or mean reaches before it. A young
+  account's chart shows its whole first week, the days still ahead left open.
+- Planned breaks are the reminders' (every reminder sent leaves a break row, kind
+  "reminder") plus those still to come this week outside any pause; /stretch and /routine
+  are "on demand" and counted apart, never as planned.
+- A change is the mean of the latest week of ratings (the 7 days ending on the last day
+  with a rating, not before sign-up) minus the baseline. It is meaningful at 2 points or
+  more, and only once the ratings behind it cover at least a week; less is a trend.
+- The streak counts weeks (Monday to Sunday), not days: a week counts when most of its
+  planned breaks were done (a break done on demand stands in for a planned one); weeks
+  without planned breaks (a pause, a holiday) neither count nor break it, and the current
+  week never breaks it before it is over. A milestone (2, 4, 8... weeks) is said once, in
+  the summary of the week that first reached it.
+- An insight compares complete weeks with ratings: those when most planned breaks were
+  done against the others, by mean pain and stiffness. It needs at least 4 such weeks, 2 in
+  each group, and a difference of at least 1 point; otherwise nothing is said.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from statistics import fmean
 
+from babel.dates import format_skeleton
+
 from bot.domain.i18n import _
 from bot.domain.schedule import Preferences, break_times, is_paused, window_of
-from bot.domain.timefmt import WEEKDAYS
 from bot.domain.zones import tzinfo_for
 
 MEANINGFUL = 2.0  # points on the 0-10 scale
 RECENT_DAYS = 7
-MIN_CHART_DAYS = 7  # the chart never shows fewer days, so one day of data is not a dot alone
-DONE, PARTIAL = "done", "partial"
+FIRST_WEEK = 7  # a young account's chart shows this many days from sign-up
+DEFAULT_SPAN = 28  # /progress shows the last 4 weeks; /progress all shows everything
+MILESTONES = (2, 4, 8, 12, 26, 52)  # weeks; about two months is when a habit sets
+INSIGHT_WEEKS, INSIGHT_GROUP_WEEKS, INSIGHT_POINTS = 4, 2, 1.0
+DONE, PARTIAL, SKIPPED, MISSED = "done", "partial", "skipped", "missed"
 
 
 @dataclass(frozen=True)
@@ -62,10 +70,19 @@ class BreakRecord:
     status: str
     started_at: datetime | None = None
     reminded: bool = True  # a reminder's break (kind "reminder"), not /stretch or /routine
+    stopped_for_pain: bool = False
 
     @property
     def at(self) -> datetime:
         return self.started_at or self.planned_at
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """A completed self-check: {question id: answer id}."""
+
+    at: datetime
+    answers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,8 @@ class Day:
     ratings: int = 0
     done: int = 0
     partial: int = 0
+    skipped: int = 0
+    missed: int = 0
 
 
 @dataclass(frozen=True)
@@ -94,10 +113,19 @@ class ProgressSeries:
     days: tuple[Day, ...]
     baseline: Baseline | None
     zone: str
+    checks: tuple[date, ...] = ()  # self-check days within the chart
+    today: date | None = None  # days after it are still ahead (a young account)
 
     @property
     def rated(self) -> bool:
         return any(day.ratings for day in self.days)
+
+    @property
+    def ahead(self) -> int:
+        """Days shown that have not come yet."""
+        if self.today is None:
+            return 0
+        return sum(1 for day in self.days if day.day > self.today)
 
 
 @dataclass(frozen=True)
@@ -105,40 +133,90 @@ class Change:
     baseline: int
     recent: float  # the mean, to one decimal
     delta: float  # recent - baseline, one decimal; negative is better
+    week_of_ratings: bool = True  # the ratings behind it cover at least a week
+
+    @property
+    def large(self) -> bool:
+        return abs(self.delta) >= MEANINGFUL
 
     @property
     def meaningful(self) -> bool:
-        return abs(self.delta) >= MEANINGFUL
+        return self.large and self.week_of_ratings
+
+
+@dataclass(frozen=True)
+class Week:
+    """One Monday-to-Sunday week of a user, from sign-up on."""
+
+    monday: date
+    planned: int  # reminders sent (plus, this week, those still to come)
+    done: int  # planned breaks done
+    partial: int
+    skipped: int
+    missed: int
+    on_demand: int  # /stretch and /routine breaks done or partly done
+    on_demand_done: int
+    pain: float | None  # mean of the week's break ratings
+    stiffness: float | None
+    ratings: int
+    to_come: int = 0  # of the planned, still ahead (the current week only)
+
+    @property
+    def kept(self) -> bool:
+        """Most planned breaks done (one done on demand stands in for a planned one)."""
+        return self.planned > 0 and min(self.planned, self.done + self.on_demand_done) * 2 \
+            > self.planned
+
+
+@dataclass(frozen=True)
+class Insight:
+    kept_weeks: int
+    other_weeks: int
+    # (kept mean, other mean) per measure, only where they differ by a point or more
+    pain: tuple[float, float] | None
+    stiffness: tuple[float, float] | None
 
 
 @dataclass(frozen=True)
 class Progress:
     series: ProgressSeries
-    streak: int
-    done_this_week: int
-    planned_this_week: int
+    streak: int  # weeks
+    sent_this_week: int  # planned breaks whose reminder has come
+    done_this_week: int  # of those, done
+    to_come_this_week: int
+    on_demand_this_week: int
     pain: Change | None
     stiffness: Change | None
     recent_from: date | None  # the first day of the ratings the changes use
+    insight: Insight | None = None
+    first_days: bool = False  # the account is less than a week old
 
 
 @dataclass(frozen=True)
 class WeekFigures:
     monday: date
+    first_day: date  # the Monday, or the sign-up day in the first week
     planned: int
     done: int
     partial: int
     skipped: int
     missed: int
+    on_demand: int
     ratings: int
     pain: Change | None
     stiffness: Change | None
+    milestone: int | None = None  # weeks in a row, reached for the first time this week
+
+    @property
+    def open(self) -> int:
+        """Planned breaks neither done, partly done, skipped nor missed (yet to come)."""
+        return max(0, self.planned - self.done - self.partial - self.skipped - self.missed)
 
     @property
     def empty(self) -> bool:
         """Nothing done, nothing planned and nothing rated: no summary is worth sending."""
         return not (self.planned or self.done or self.partial or self.skipped or self.missed
-                    or self.ratings)
+                    or self.on_demand or self.ratings)
 
 
 def local_date(at: datetime, zone: str) -> date:
@@ -156,191 +234,352 @@ def latest_baseline(ratings: Iterable[RatingRecord]) -> RatingRecord | None:
     return max(baselines, key=lambda r: r.at) if baselines else None
 
 
-def daily_series(ratings: Sequence[RatingRecord], breaks: Sequence[BreakRecord], zone: str,
-                 now: datetime) -> ProgressSeries:
-    """Daily mean ratings and breaks per local day, every day from the first to today."""
-    scores: dict[date, list[RatingRecord]] = defaultdict(list)
-    for rating in ratings:
-        if not rating.baseline:
-            scores[local_date(rating.at, zone)].append(rating)
-    done: dict[date, int] = defaultdict(int)
-    partial: dict[date, int] = defaultdict(int)
-    for brk in breaks:
-        if brk.status == DONE:
-            done[local_date(brk.at, zone)] += 1
-        elif brk.status == PARTIAL:
-            partial[local_date(brk.at, zone)] += 1
-    base = latest_baseline(ratings)
-    baseline = Baseline(local_date(base.at, zone), base.pain, base.stiffness) if base else None
-    today = local_date(now, zone)
-    known = [*scores, *done, *partial, *([baseline.day] if baseline else [])]
-    last = max([today, *known])
-    first = min([last - timedelta(days=MIN_CHART_DAYS - 1), *known])
-    days = []
-    for offset in range((last - first).days + 1):
-        day = first + timedelta(days=offset)
-        rated = scores.get(day, [])
-        days.append(Day(
-            day,
-            pain=fmean(r.pain for r in rated) if rated else None,
-            stiffness=fmean(r.stiffness for r in rated) if rated else None,
-            ratings=len(rated), done=done.get(day, 0), partial=partial.get(day, 0),
-        ))
-    return ProgressSeries(tuple(days), baseline, zone)
-
-
-def streak(breaks: Sequence[BreakRecord], prefs: Preferences, now: datetime) -> int:
-    """Work days in a row, back from today, with at least one break done."""
-    done_days = {shift_day(prefs, b.at) for b in breaks if b.status == DONE}
-    if not done_days:
-        return 0
-    work_days = prefs.work_days or frozenset(range(7))
-    day, count, earliest = local_date(now, prefs.time_zone), 0, min(done_days)
-    if day not in done_days:
-        day -= timedelta(days=1)  # today is not over: it cannot end the streak yet
-    while day >= earliest:
-        if day.weekday() in work_days:
-            if day not in done_days:
-                break
-            count += 1
-        day -= timedelta(days=1)
-    return count
-
-
 def week_of(day: date) -> date:
     """The Monday of the week a day is in."""
     return day - timedelta(days=day.weekday())
 
 
+def _since(joined: datetime | None, zone: str) -> date | None:
+    return local_date(joined, zone) if joined is not None else None
+
+
+def daily_series(ratings: Sequence[RatingRecord], breaks: Sequence[BreakRecord], zone: str,
+                 now: datetime, *, joined: datetime | None = None,
+                 checks: Sequence[CheckRecord] = (), span: int | None = None) -> ProgressSeries:
+    """Daily mean ratings and breaks per local day, from sign-up (or the last `span` days)
+    to today; a young account's chart runs to the end of its first week."""
+    scores: dict[date, list[RatingRecord]] = defaultdict(list)
+    for rating in ratings:
+        if not rating.baseline:
+            scores[local_date(rating.at, zone)].append(rating)
+    statuses: dict[tuple[date, str], int] = defaultdict(int)
+    for brk in breaks:
+        statuses[local_date(brk.at, zone), brk.status] += 1
+    base = latest_baseline(ratings)
+    baseline = Baseline(local_date(base.at, zone), base.pain, base.stiffness) if base else None
+    today = local_date(now, zone)
+    known = [*scores, *(day for day, _status in statuses),
+             *([baseline.day] if baseline else [])]
+    start = _since(joined, zone)
+    first = min(start if start is not None else min([today, *known]), today)
+    if span is not None:
+        first = max(first, today - timedelta(days=span - 1))
+    last = max([today, first + timedelta(days=FIRST_WEEK - 1), *known])
+    days = []
+    for offset in range((last - first).days + 1):
+        day = first + timedelta(days=offset)
+        rated = scores.get(day, [])
+        days.append(Day(
+            day, pain=fmean(r.pain for r in rated) if rated else None,
+            stiffness=fmean(r.stiffness for r in rated) if rated else None,
+            ratings=len(rated), done=statuses[day, DONE], partial=statuses[day, PARTIAL],
+            skipped=statuses[day, SKIPPED], missed=statuses[day, MISSED],
+        ))
+    marks = tuple(sorted({d for d in (local_date(c.at, zone) for c in checks)
+                          if first <= d <= last}))
+    return ProgressSeries(tuple(days), baseline, zone, marks, today)
+
+
 def planned_in_week(breaks: Sequence[BreakRecord], prefs: Preferences, monday: date,
                     now: datetime) -> int:
     """Reminders already sent in the week, plus its breaks still to come outside any pause."""
-    week = {monday + timedelta(days=n) for n in range(7)}
-    past = sum(1 for b in breaks
-               if b.reminded and b.planned_at <= now and shift_day(prefs, b.planned_at) in week)
-    to_come = sum(1 for day in sorted(week) for at in break_times(prefs, day)
-                  if at > now and not is_paused(prefs, at))
-    return past + to_come
+    return _sent_in_week(breaks, prefs, monday, now) + _to_come(prefs, monday, now)
 
 
-def change(baseline: RatingRecord | None, recent: Sequence[RatingRecord]) -> tuple[
-        Change | None, Change | None]:
+def _in_week(day: date, monday: date) -> bool:
+    return monday <= day < monday + timedelta(days=7)
+
+
+def _sent_in_week(breaks: Sequence[BreakRecord], prefs: Preferences, monday: date,
+                  now: datetime) -> int:
+    return sum(1 for b in breaks
+               if b.reminded and b.planned_at <= now and _in_week(shift_day(prefs, b.planned_at),
+                                                                  monday))
+
+
+def _to_come(prefs: Preferences, monday: date, now: datetime) -> int:
+    return sum(1 for n in range(7) for at in break_times(prefs, monday + timedelta(days=n))
+               if at > now and not is_paused(prefs, at))
+
+
+def weeks(ratings: Sequence[RatingRecord], breaks: Sequence[BreakRecord], prefs: Preferences,
+          now: datetime, joined: datetime | None = None) -> list[Week]:
+    """Every week from sign-up (or the first record) to the current one, oldest first."""
+    zone = prefs.time_zone
+    today = local_date(now, zone)
+    scored = [r for r in ratings if not r.baseline]
+    known = [*(shift_day(prefs, b.planned_at) for b in breaks),
+             *(local_date(r.at, zone) for r in scored)]
+    start = _since(joined, zone) or min([today, *known])
+    counts: dict[tuple[date, str], int] = defaultdict(int)
+    for brk in breaks:
+        monday = week_of(shift_day(prefs, brk.planned_at if brk.reminded else brk.at))
+        if brk.reminded:
+            if brk.planned_at <= now:
+                counts[monday, "planned"] += 1
+            counts[monday, brk.status] += 1
+        elif brk.status in (DONE, PARTIAL):
+            counts[monday, "on_demand"] += 1
+            counts[monday, "on_demand_" + brk.status] += 1
+    rated: dict[date, list[RatingRecord]] = defaultdict(list)
+    for rating in scored:
+        rated[week_of(local_date(rating.at, zone))].append(rating)
+    current = week_of(today)
+    result = []
+    monday = week_of(min(start, today))
+    while monday <= current:
+        these = rated.get(monday, [])
+        to_come = _to_come(prefs, monday, now) if monday == current else 0
+        result.append(Week(
+            monday, counts[monday, "planned"] + to_come, counts[monday, DONE],
+            counts[monday, PARTIAL], counts[monday, SKIPPED], counts[monday, MISSED],
+            counts[monday, "on_demand"], counts[monday, "on_demand_done"],
+            round(fmean(r.pain for r in these), 1) if these else None,
+            round(fmean(r.stiffness for r in these), 1) if these else None, len(these),
+            to_come))
+        monday += timedelta(days=7)
+    return result
+
+
+def streak_runs(history: Sequence[Week], current: date | None = None) -> list[int]:
+    """The streak after each week, oldest first. A week kept adds one; a week with planned
+    breaks not kept ends it, unless it is the `current` one (not over yet); a week without
+    planned breaks leaves it as it was."""
+    run, runs = 0, []
+    for week in history:
+        if week.kept:
+            run += 1
+        elif week.planned and week.monday != current:
+            run = 0
+        runs.append(run)
+    return runs
+
+
+def streak(history: Sequence[Week], today: date) -> int:
+    """Weeks in a row when most planned breaks were done, as of today."""
+    runs = streak_runs(history, week_of(today))
+    return runs[-1] if runs else 0
+
+
+def milestone(history: Sequence[Week], monday: date) -> int | None:
+    """The milestone the week of `monday` reached for the first time, if any."""
+    runs = streak_runs(history)
+    for index, week in enumerate(history):
+        if week.monday == monday:
+            run = runs[index]
+            if run in MILESTONES and max(runs[:index], default=0) < run:
+                return run
+    return None
+
+
+def insight(history: Sequence[Week], today: date) -> Insight | None:
+    """Weeks when most planned breaks were done against the others, when the data holds."""
+    complete = [w for w in history if w.monday + timedelta(days=7) <= today
+                and w.planned and w.ratings]
+    kept = [w for w in complete if w.kept]
+    other = [w for w in complete if not w.kept]
+    if len(complete) < INSIGHT_WEEKS or min(len(kept), len(other)) < INSIGHT_GROUP_WEEKS:
+        return None
+
+    def compare(measure: str) -> tuple[float, float] | None:
+        # Each week weighs by its ratings: the mean of all the ratings in those weeks.
+        means = []
+        for group in (kept, other):
+            total = sum((getattr(w, measure) or 0.0) * w.ratings for w in group)
+            means.append(round(total / sum(w.ratings for w in group), 1))
+        return (means[0], means[1]) if abs(means[0] - means[1]) >= INSIGHT_POINTS else None
+
+    pain, stiffness = compare("pain"), compare("stiffness")
+    if pain is None and stiffness is None:
+        return None
+    return Insight(len(kept), len(other), pain, stiffness)
+
+
+def change(baseline: RatingRecord | None, recent: Sequence[RatingRecord],
+           week_of_ratings: bool = True) -> tuple[Change | None, Change | None]:
     """(pain, stiffness) change of the mean of `recent` from the baseline."""
     if baseline is None or not recent:
         return None, None
     # Rounded as shown, so the figures in a sentence always add up.
     pain = round(fmean(r.pain for r in recent), 1)
     stiffness = round(fmean(r.stiffness for r in recent), 1)
-    return (Change(baseline.pain, pain, round(pain - baseline.pain, 1)),
-            Change(baseline.stiffness, stiffness, round(stiffness - baseline.stiffness, 1)))
+    return (Change(baseline.pain, pain, round(pain - baseline.pain, 1), week_of_ratings),
+            Change(baseline.stiffness, stiffness, round(stiffness - baseline.stiffness, 1),
+                   week_of_ratings))
+
+
+def _rated_since(ratings: Sequence[RatingRecord], zone: str,
+                 joined: datetime | None) -> list[RatingRecord]:
+    start = _since(joined, zone)
+    return [r for r in ratings if not r.baseline
+            and (start is None or local_date(r.at, zone) >= start)]
+
+
+def _covers_week(scored: Sequence[RatingRecord], zone: str, until: date) -> bool:
+    """Whether the user's ratings up to `until` span at least a week."""
+    days = [local_date(r.at, zone) for r in scored if local_date(r.at, zone) <= until]
+    return bool(days) and (max(days) - min(days)).days >= RECENT_DAYS - 1
 
 
 def build_progress(ratings: Sequence[RatingRecord], breaks: Sequence[BreakRecord],
-                   prefs: Preferences, now: datetime) -> Progress:
+                   prefs: Preferences, now: datetime, *, joined: datetime | None = None,
+                   checks: Sequence[CheckRecord] = (),
+                   span: int | None = DEFAULT_SPAN) -> Progress:
     zone = prefs.time_zone
-    series = daily_series(ratings, breaks, zone, now)
-    monday = week_of(local_date(now, zone))
-    week = {monday + timedelta(days=n) for n in range(7)}
-    done = sum(1 for b in breaks if b.status == DONE and shift_day(prefs, b.at) in week)
-    scored = [r for r in ratings if not r.baseline]
+    today = local_date(now, zone)
+    series = daily_series(ratings, breaks, zone, now, joined=joined, checks=checks, span=span)
+    history = weeks(ratings, breaks, prefs, now, joined)
+    this_week = history[-1]
+    scored = _rated_since(ratings, zone, joined)
     recent_from = None
     recent: list[RatingRecord] = []
     if scored:
         last = max(local_date(r.at, zone) for r in scored)
         recent_from = last - timedelta(days=RECENT_DAYS - 1)
+        start = _since(joined, zone)
+        if start is not None:
+            recent_from = max(recent_from, start)
         recent = [r for r in scored if recent_from <= local_date(r.at, zone) <= last]
-    pain, stiffness = change(latest_baseline(ratings), recent)
-    return Progress(series, streak(breaks, prefs, now), done,
-                    planned_in_week(breaks, prefs, monday, now), pain, stiffness, recent_from)
+    pain, stiffness = change(latest_baseline(ratings), recent,
+                             _covers_week(scored, zone, today))
+    start = _since(joined, zone)
+    return Progress(
+        series, streak(history, today), _sent_in_week(breaks, prefs, this_week.monday, now),
+        this_week.done, _to_come(prefs, this_week.monday, now), this_week.on_demand,
+        pain, stiffness, recent_from, insight(history, today),
+        first_days=start is not None and (today - start).days < FIRST_WEEK)
 
 
 def week_figures(ratings: Sequence[RatingRecord], breaks: Sequence[BreakRecord],
-                 prefs: Preferences, monday: date, now: datetime) -> WeekFigures:
-    """The week that starts on `monday`, for its summary."""
-    week = {monday + timedelta(days=n) for n in range(7)}
-    statuses: dict[str, int] = defaultdict(int)
-    for brk in breaks:
-        if shift_day(prefs, brk.at) in week:
-            statuses[brk.status] += 1
-    rated = [r for r in ratings if not r.baseline and local_date(r.at, prefs.time_zone) in week]
-    pain, stiffness = change(latest_baseline(ratings), rated)
-    return WeekFigures(monday, planned_in_week(breaks, prefs, monday, now), statuses[DONE],
-                       statuses[PARTIAL], statuses["skipped"], statuses["missed"], len(rated),
-                       pain, stiffness)
+                 prefs: Preferences, monday: date, now: datetime, *,
+                 joined: datetime | None = None) -> WeekFigures:
+    """The week that starts on `monday`, for its summary; planned breaks only in the counts,
+    breaks on demand apart, so the counts add up to the planned figure."""
+    zone = prefs.time_zone
+    history = weeks(ratings, breaks, prefs, now, joined)
+    week = next((w for w in history if w.monday == monday), None)
+    if week is None:
+        week = Week(monday, planned_in_week(breaks, prefs, monday, now), 0, 0, 0, 0, 0, 0,
+                    None, None, 0)
+    scored = _rated_since(ratings, zone, joined)
+    rated = [r for r in scored if _in_week(local_date(r.at, zone), monday)]
+    end = monday + timedelta(days=6)
+    pain, stiffness = change(latest_baseline(ratings), rated, _covers_week(scored, zone, end))
+    start = _since(joined, zone)
+    first_day = start if start is not None and _in_week(start, monday) else monday
+    return WeekFigures(monday, first_day, week.planned, week.done, week.partial, week.skipped,
+                       week.missed, week.on_demand, len(rated), pain, stiffness,
+                       milestone(history, monday))
 
 
 # ------------------------------------------------------------------------------------------
 # Texts
 
 
-def _number(value: float) -> str:
+def number(value: float) -> str:
     text = f"{value:.1f}".removesuffix(".0")
     return text.replace("-", "−")
 
 
 def _signed(value: float) -> str:
-    return ("+" if value > 0 else "") + _number(value)
+    return ("+" if value > 0 else "") + number(value)
+
+
+def day_text(day: date, language: str, year: bool = False) -> str:
+    """'Mon, Nov 30' in English, 'lun, 30 nov' in Spanish (Babel's CLDR patterns)."""
+    return format_skeleton("yMMMEd" if year else "MMMEd", day, locale=language)
 
 
 def _verdict(item: Change, language: str) -> str:
-    if not item.meaningful:
-        return _("a trend, not a result yet", language)
-    if item.delta < 0:
-        return _("a meaningful drop", language)
-    return _("a meaningful rise", language)
+    if item.meaningful:
+        return _("a meaningful drop", language) if item.delta < 0 else \
+            _("a meaningful rise", language)
+    if item.large:
+        return _("a promising start; it counts once it holds over a week of ratings",
+                 language) if item.delta < 0 else \
+            _("up; watch it over a week of ratings", language)
+    return _("a trend, not a result yet", language)
 
 
 def change_line(name: str, item: Change, language: str) -> str:
     """'Pain 2.7 (baseline 5, −2.3): a meaningful drop.'"""
     return _("{name} {recent} (baseline {baseline}, {delta}): {verdict}.", language,
-             name=_(name, language), recent=_number(item.recent), baseline=item.baseline,
+             name=_(name, language), recent=number(item.recent), baseline=item.baseline,
              delta=_signed(item.delta), verdict=_verdict(item, language))
 
 
-def _streak_line(days: int, language: str) -> str:
-    if days == 0:
-        return _("Streak: none yet. A break done today starts one.", language)
-    if days == 1:
-        return _("Streak: 1 work day with a break done.", language)
-    return _("Streak: {days} work days in a row with a break done.", language, days=days)
+def streak_line(weeks: int, language: str) -> str:
+    if weeks == 0:
+        return _("Weekly streak: it starts with a week when you do most of your planned "
+                 "breaks.", language)
+    if weeks == 1:
+        return _("Weekly streak: 1 week with most planned breaks done.", language)
+    return _("Weekly streak: {weeks} weeks in a row with most planned breaks done.", language,
+             weeks=weeks)
 
 
-def progress_text(progress: Progress, language: str) -> str:
+def insight_lines(found: Insight, language: str) -> list[str]:
+    """'In the 3 weeks when you did most planned breaks, your stiffness averaged 3.1; in
+    the 2 other weeks, 4.6.' per measure that differs, then a word of caution."""
+    lines = []
+    for name, pair in ((_("pain", language), found.pain),
+                       (_("stiffness", language), found.stiffness)):
+        if pair is not None:
+            lines.append(_("In the {kept} weeks when you did most planned breaks, your "
+                           "{measure} averaged {kept_mean}; in the {other} other weeks, "
+                           "{other_mean}.", language, kept=found.kept_weeks,
+                           other=found.other_weeks, measure=name,
+                           kept_mean=number(pair[0]), other_mean=number(pair[1])))
+    lines.append(_("That is a pattern in your own ratings, not proof of cause.", language))
+    return lines
+
+
+def _week_line(progress: Progress, language: str) -> str:
+    if progress.sent_this_week == 0:
+        line = _("This week: {to_come} planned breaks to come.", language,
+                 to_come=progress.to_come_this_week)
+    else:
+        line = _("This week: {done} of the {sent} planned breaks so far done, {to_come} still "
+                 "to come.", language, done=progress.done_this_week,
+                 sent=progress.sent_this_week, to_come=progress.to_come_this_week)
+    if progress.on_demand_this_week:
+        line += " " + _("Plus {count} on demand.", language,
+                        count=progress.on_demand_this_week)
+    return line
+
+
+def progress_text(progress: Progress, language: str, next_break: str | None = None) -> str:
     """The short text under the /progress chart (well inside a 1024-character caption)."""
-    lines = [
-        _streak_line(progress.streak, language),
-        _("This week: {done} of {planned} planned breaks done.", language,
-          done=progress.done_this_week, planned=progress.planned_this_week),
-    ]
+    lines = [_("Your first week: every break and every rating from today shows here.",
+               language) if progress.first_days else streak_line(progress.streak, language),
+             _week_line(progress, language)]
     base = progress.series.baseline
     if progress.pain is not None and progress.stiffness is not None:
         lines.append(change_line("Pain", progress.pain, language))
         lines.append(change_line("Stiffness", progress.stiffness, language))
-        lines.append(_("(Means of your ratings since {day}; a change of 2 points or more "
-                       "counts as meaningful.)", language,
-                       day=_day(progress.recent_from, language)))
+        if progress.recent_from is not None:
+            lines.append(_("(Means of your ratings since {day}; a change of 2 points or more, "
+                           "held over a week of ratings, counts as meaningful.)", language,
+                           day=day_text(progress.recent_from, language)))
     elif base is not None:
         lines.append(_("Baseline: pain {pain}, stiffness {stiffness}. Rate a break to see "
                        "the change.", language, pain=base.pain, stiffness=base.stiffness))
     else:
         lines.append(_("Rate a break to start your pain and stiffness line.", language))
-    if not progress.series.rated and progress.done_this_week == 0 and progress.streak == 0:
-        lines.append(_("/stretch starts a break now.", language))
+    if progress.insight is not None:
+        lines.extend(insight_lines(progress.insight, language))
+    if next_break is not None and (progress.first_days or not progress.series.rated):
+        lines.append(_("Next planned break: {when}. /stretch starts one now.", language,
+                       when=next_break))
     return "\n".join(lines)
-
-
-def _day(day: date | None, language: str) -> str:
-    if day is None:
-        return ""
-    return f"{_(WEEKDAYS[day.weekday()], language)} {day.day} {_(day.strftime('%b'), language)}"
 
 
 def _encouragement(week: WeekFigures, language: str) -> str:
     """One line, true to the figures."""
-    if week.pain is not None and week.pain.meaningful and week.pain.delta > 0:
+    if week.pain is not None and week.pain.large and week.pain.delta > 0:
         return _("Pain is up on your baseline: go gently, stop anything sharp, and see a "
                  "professional if it keeps rising (/help).", language)
-    if week.done == 0 and week.partial == 0:
+    if week.done == 0 and week.partial == 0 and week.on_demand == 0:
         return _("No breaks this week. A new one starts Monday: even one short break a day "
                  "counts.", language)
     if week.planned and week.done >= week.planned:
@@ -351,18 +590,26 @@ def _encouragement(week: WeekFigures, language: str) -> str:
 
 
 def summary_text(week: WeekFigures, language: str, studio: str | None = None) -> str:
-    lines = [
-        _("Your week from {day}:", language, day=_day(week.monday, language)),
-        _("Breaks: {done} of {planned} planned done, {partial} partly, {skipped} skipped, "
-          "{missed} missed.", language, done=week.done, planned=week.planned,
-          partial=week.partial, skipped=week.skipped, missed=week.missed),
-    ]
+    day = day_text(week.first_day, language)
+    breaks = _("Planned breaks: {planned}, of which {done} done, {partial} partly, {skipped} "
+               "skipped, {missed} missed", language, planned=week.planned, done=week.done,
+               partial=week.partial, skipped=week.skipped, missed=week.missed)
+    if week.open:
+        breaks += _(", {open} still open", language, open=week.open)
+    lines = [_("Your week from {day}:", language, day=day) if week.first_day == week.monday
+             else _("Your first week, from {day}:", language, day=day), breaks + "."]
+    if week.on_demand:
+        lines.append(_("On demand (/stretch, /routine): {count}.", language,
+                       count=week.on_demand))
     if week.pain is not None and week.stiffness is not None:
         lines.append(change_line("Pain", week.pain, language))
         lines.append(change_line("Stiffness", week.stiffness, language))
     else:
         lines.append(_("No ratings this week, so no change to show.", language))
     lines.append(_encouragement(week, language))
+    if week.milestone is not None:
+        lines.append(_("{weeks} weeks in a row with most planned breaks done.", language,
+                       weeks=week.milestone))
     lines.append(_("/progress shows the chart.", language))
     if studio:
         lines.append(studio)

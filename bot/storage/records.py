@@ -1,6 +1,7 @@
 """What users did, read back: one user's records, and figures over everyone for operators.
 
     ratings, breaks = await load_records(session, user_id)   # the input of bot.domain.progress
+    checks = await load_checks(session, user_id)              # completed self-checks
     history = await load_history(session, user_id)           # every row, for /export
     usage = await load_usage(session, now)                   # the /stats figures
 """
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.progress import BreakRecord, RatingRecord
+from bot.domain.progress import BreakRecord, CheckRecord, RatingRecord
 from bot.storage.models import Assessment, Break, Rating, User
 
 # /stats: a user's change since baseline counts once they have rated for this long.
@@ -27,17 +28,29 @@ async def load_records(session: AsyncSession, user_id: int,
     """A user's ratings (baselines always) and breaks, from `since` on if given."""
     rating_query = select(Rating.rated_at, Rating.pain, Rating.stiffness, Rating.kind).where(
         Rating.user_id == user_id)
-    break_query = select(Break.planned_at, Break.status, Break.started_at, Break.kind).where(
-        Break.user_id == user_id)
+    break_query = select(Break.planned_at, Break.status, Break.started_at, Break.kind,
+                         Break.stopped_for_pain).where(Break.user_id == user_id)
     if since is not None:
         rating_query = rating_query.where((Rating.rated_at >= since)
                                           | (Rating.kind == "baseline"))
         break_query = break_query.where(Break.planned_at >= since)
     ratings = [RatingRecord(at, pain, stiffness, baseline=kind == "baseline")
                for at, pain, stiffness, kind in await session.execute(rating_query)]
-    breaks = [BreakRecord(planned_at, status, started_at, reminded=kind == "reminder")
-              for planned_at, status, started_at, kind in await session.execute(break_query)]
+    breaks = [BreakRecord(planned_at, status, started_at, reminded=kind == "reminder",
+                          stopped_for_pain=bool(stopped))
+              for planned_at, status, started_at, kind, stopped
+              in await session.execute(break_query)]
     return ratings, breaks
+
+
+async def load_checks(session: AsyncSession, user_id: int) -> list[CheckRecord]:
+    """A user's completed self-checks, oldest first."""
+    rows = await session.execute(
+        select(Assessment.taken_at, Assessment.answers)
+        .where(Assessment.user_id == user_id, Assessment.completed.is_(True))
+        .order_by(Assessment.taken_at))
+    return [CheckRecord(at, {str(k): str(v) for k, v in answers.items()})
+            for at, answers in rows]
 
 
 @dataclass(frozen=True)
