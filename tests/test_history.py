@@ -157,12 +157,14 @@ async def test_progress_aggregates_the_stored_ratings_in_the_users_zone(
         assert reply.photo is not None and reply.photo.startswith(b"\x89PNG")
         assert reply.filename == "progress.png" and len(reply.text) <= 1024
         # Mon 30 Nov done (twice), the week before Mon 23 .. Wed 25, Thu 26 skipped.
-        assert "Streak: 1 work day" in reply.text
+        # The week of 23 Nov: 3 of 5 planned done, so it counts; this week is not over.
+        assert "Weekly streak: 1 week with most planned breaks done." in reply.text
         # Monday's two reminders, and Tuesday's four (the first falls just after 10:00 with
         # this user's stagger) to Friday's still to come.
         figures = build_progress(ratings, breaks, planning.preferences(new_user(1001)), now)
-        assert figures.planned_this_week == 2 + 4 * 4
-        assert "This week: 2 of 18 planned breaks done." in reply.text
+        assert (figures.sent_this_week, figures.to_come_this_week) == (2, 4 * 4)
+        assert "This week: 2 of the 2 planned breaks so far done, 16 still to come." \
+            in reply.text
         # Latest 7 rated days (24 Nov .. 30 Nov): pain 15/4, stiffness 20/4.
         assert "Pain 3.8 (baseline 6, −2.2): a meaningful drop." in reply.text
         assert "Stiffness 5 (baseline 7, −2): a meaningful drop." in reply.text
@@ -193,6 +195,7 @@ async def test_export_sends_every_record_with_local_times(database_url: str) -> 
             assert row["time"].endswith("-05:00")  # New York in winter
             assert (row["status"], row["break_kind"], row["positions"]) == (
                 brk.status, brk.kind, " ".join(brk.positions))
+            assert row["position_names"] == "Half-kneeling 90-90 / Side bend (lateral flexion)"
             rating = rated.get(brk.id)
             assert (row["pain"], row["stiffness"]) == (
                 (str(rating.pain), str(rating.stiffness)) if rating else ("", ""))
@@ -200,7 +203,9 @@ async def test_export_sends_every_record_with_local_times(database_url: str) -> 
         assert (baseline["pain"], baseline["stiffness"]) == ("6", "7")
         checks = [r for r in rows if r["record"] == "assessment"]
         assert [(c["status"], c["answers"]) for c in checks] == [
-            ("completed", "knee_chest=easy sit_90_90=hard"), ("unfinished", "")]
+            ("completed", "Is sitting in 90-90 comfortable for you? Hard to hold / Can you "
+                          "draw one knee toward your chest while your head and tailbone stay "
+                          "down? Yes, easily"), ("unfinished", "")]
         assert [datetime.fromisoformat(r["time"]) for r in rows] == sorted(
             datetime.fromisoformat(r["time"]) for r in rows)
 
@@ -369,8 +374,11 @@ async def test_the_summary_comes_after_the_last_work_day_and_plans_the_next(
         ((reply, at),) = week.summaries()
         assert at == friday_evening
         # The /stretch break was not planned; all 20 reminders went unanswered.
-        assert "Breaks: 1 of 20 planned done, 0 partly, 0 skipped, 20 missed." in reply.text
-        assert "Pain 3 (baseline 6, −3): a meaningful drop." in reply.text
+        assert "Planned breaks: 20, of which 0 done, 0 partly, 0 skipped, 20 missed." \
+            in reply.text
+        assert "On demand (/stretch, /routine): 1." in reply.text
+        # One day of ratings: a large change, but not yet held over a week.
+        assert "Pain 3 (baseline 6, −3): a promising start" in reply.text
         assert "Stiffness 5 (baseline 6, −1): a trend, not a result yet." in reply.text
         assert reply.text.endswith("Hip Studio")
         assert [(key, status) for key, status, _at in await week.summary_rows()] == [

@@ -4,9 +4,11 @@ changes and texts), the weekly summary's timing, and the chart's content and PNG
 from __future__ import annotations
 
 import io
+import math
 import random
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import fmean
 from typing import Any, cast
@@ -18,19 +20,29 @@ from PIL import Image
 
 from bot.domain.chart import DPI, HEIGHT, WIDTH, build_figure, render_progress_chart
 from bot.domain.progress import (
-    MIN_CHART_DAYS,
+    DEFAULT_SPAN,
+    FIRST_WEEK,
+    Baseline,
     BreakRecord,
     Change,
+    CheckRecord,
+    Insight,
     ProgressSeries,
     RatingRecord,
+    Week,
     WeekFigures,
     build_progress,
     daily_series,
+    insight,
+    insight_lines,
+    milestone,
     planned_in_week,
     progress_text,
     streak,
     summary_text,
     week_figures,
+    week_of,
+    weeks,
 )
 from bot.domain.schedule import PAUSED_INDEFINITELY, Preferences, break_times
 from handlers.planning import SUMMARY_AFTER_WORK as AFTER_WORK
@@ -74,25 +86,51 @@ def expected_means(ratings: list[RatingRecord], zone: str) -> dict[date, tuple[f
 # Daily series
 
 
-def test_no_data_gives_a_week_of_empty_days_ending_today() -> None:
+def test_no_data_gives_a_first_week_from_today_with_the_days_ahead_open() -> None:
     series = daily_series([], [], NEW_YORK, NOW)
-    assert len(series.days) == MIN_CHART_DAYS
-    assert series.days[-1].day == date(2026, 12, 3)
+    assert len(series.days) == FIRST_WEEK
+    assert series.days[0].day == date(2026, 12, 3) and series.ahead == FIRST_WEEK - 1
     assert all(d.pain is None and d.done == 0 for d in series.days)
     assert series.baseline is None and not series.rated
 
 
-def test_one_day_of_data() -> None:
+def test_a_first_day_starts_at_sign_up_and_shows_its_whole_first_week() -> None:
     today = date(2026, 12, 3)
-    ratings = [RatingRecord(local(today, 8), 4, 6), RatingRecord(local(today, 9), 5, 3),
-               RatingRecord(local(date(2026, 11, 30), 8), 6, 5, baseline=True)]
-    series = daily_series(ratings, [done(today)], NEW_YORK, NOW)
-    assert len(series.days) == MIN_CHART_DAYS
-    last = series.days[-1]
-    assert (last.pain, last.stiffness, last.ratings, last.done) == (4.5, 4.5, 2, 1)
-    assert [d.day for d in series.days if d.ratings] == [today]
-    assert series.baseline is not None
-    assert (series.baseline.day, series.baseline.pain) == (date(2026, 11, 30), 6)
+    joined = local(today, 8)
+    ratings = [RatingRecord(local(today, 10), 4, 6), RatingRecord(local(today, 11), 5, 3),
+               RatingRecord(joined, 6, 5, baseline=True)]
+    series = daily_series(ratings, [done(today, 10), done(today, 11)], NEW_YORK, NOW,
+                          joined=joined, checks=[CheckRecord(joined)], span=DEFAULT_SPAN)
+    assert [d.day for d in series.days] == [today + timedelta(days=n) for n in range(7)]
+    first = series.days[0]
+    assert (first.pain, first.stiffness, first.ratings, first.done) == (4.5, 4.5, 2, 2)
+    assert series.ahead == 6 and series.checks == (today,)
+    assert series.baseline == Baseline(today, 6, 5)
+
+
+def test_days_without_ratings_stay_empty_and_every_status_is_counted_per_day() -> None:
+    monday, thursday = date(2026, 11, 30), date(2026, 12, 3)
+    ratings = [RatingRecord(local(monday, 10), 4, 6), RatingRecord(local(thursday, 9), 2, 3)]
+    breaks = [done(monday, 10), done(date(2026, 12, 1), 10, "missed"),
+              done(date(2026, 12, 1), 12, "missed"), done(date(2026, 12, 2), 10, "skipped"),
+              done(thursday, 9, "partial")]
+    series = daily_series(ratings, breaks, NEW_YORK, NOW, joined=local(monday, 8))
+    by_day = {d.day: d for d in series.days}
+    assert [by_day[monday + timedelta(days=n)].pain for n in range(4)] == [4, None, None, 2]
+    assert (by_day[date(2026, 12, 1)].missed, by_day[date(2026, 12, 2)].skipped,
+            by_day[thursday].partial) == (2, 1, 1)
+    # The chart's pain line is broken across the two days without ratings.
+    pain = plotted(build_figure(series).axes[0].lines[0].get_ydata())
+    assert pain[0] == 4 and math.isnan(pain[1]) and math.isnan(pain[2]) and pain[3] == 2
+
+
+def test_the_default_view_is_the_last_four_weeks_and_all_goes_back_to_sign_up() -> None:
+    joined = local(date(2026, 6, 1), 9)
+    ratings = [RatingRecord(local(date(2026, 6, 2), 10), 5, 5)]
+    recent = daily_series(ratings, [], NEW_YORK, NOW, joined=joined, span=DEFAULT_SPAN)
+    assert len(recent.days) == DEFAULT_SPAN and recent.days[-1].day == date(2026, 12, 3)
+    everything = daily_series(ratings, [], NEW_YORK, NOW, joined=joined)
+    assert everything.days[0].day == date(2026, 6, 1) and everything.ahead == 0
 
 
 def test_a_rating_at_23_30_local_counts_for_that_local_day() -> None:
@@ -145,25 +183,86 @@ def test_daily_means_match_for_any_ratings_and_zone(
 # Streak, the week, changes
 
 
-def test_the_streak_counts_work_days_and_passes_over_weekends_and_today() -> None:
-    # Mon 23 Nov .. Fri 27 Nov, Mon 30 Nov .. Wed 2 Dec done; today (Thu 3 Dec) not yet.
-    days = [date(2026, 11, 23) + timedelta(days=n) for n in range(10)]
-    breaks = [done(day) for day in days if day.weekday() < 5]
-    assert streak(breaks, prefs(), NOW) == 8
-    assert streak([*breaks, done(date(2026, 12, 3), 9)], prefs(), NOW + timedelta(hours=1)) == 9
-    gap = [b for b in breaks if b.at.astimezone(ZoneInfo(NEW_YORK)).date()
-           != date(2026, 11, 25)]
-    assert streak(gap, prefs(), NOW) == 5  # Thu 26 .. Wed 2 Dec
-    skipped = [done(date(2026, 12, 2), status="skipped")]
-    assert streak(skipped, prefs(), NOW) == 0
+def week(monday: date, planned: int, done_: int, on_demand_done: int = 0,
+         pain: float | None = None, stiffness: float | None = None, ratings: int = 0) -> Week:
+    return Week(monday, planned, done_, 0, 0, planned - done_, on_demand_done, on_demand_done,
+                pain, stiffness, ratings)
 
 
-def test_a_night_shift_break_after_midnight_counts_for_the_day_the_shift_began() -> None:
-    night = prefs(start=time(22), end=time(6))
-    # Both on Tuesday's calendar, but 02:00 belongs to Monday's shift, 23:00 to Tuesday's.
-    breaks = [done(date(2026, 12, 1), 2), done(date(2026, 12, 1), 23)]
-    assert streak(breaks, night, local(date(2026, 12, 2), 12)) == 2
-    assert streak(breaks[1:], night, local(date(2026, 12, 2), 12)) == 1
+MONDAYS = [date(2026, 9, 7) + timedelta(weeks=n) for n in range(13)]
+
+
+def test_a_week_counts_when_most_planned_breaks_were_done() -> None:
+    assert week(MONDAYS[0], 20, 11).kept and not week(MONDAYS[0], 20, 10).kept
+    assert week(MONDAYS[0], 20, 8, on_demand_done=3).kept  # /stretch stands in
+    assert not week(MONDAYS[0], 0, 0, on_demand_done=3).kept
+
+
+def test_the_streak_forgives_a_missed_day_pauses_and_the_week_in_progress() -> None:
+    today = MONDAYS[4] + timedelta(days=2)
+    history = [week(MONDAYS[0], 20, 5), week(MONDAYS[1], 20, 14),
+               week(MONDAYS[2], 0, 0),  # paused all week: neither counts nor breaks
+               week(MONDAYS[3], 20, 19), week(MONDAYS[4], 20, 3)]  # this week, not over
+    assert streak(history, today) == 2
+    assert streak([*history[:4], week(MONDAYS[4], 20, 12)], today) == 3
+    assert streak([*history[:3], week(MONDAYS[3], 20, 4), history[4]], today) == 0
+    # Whole days missed inside a kept week do not matter: the week is what counts.
+    days = [date(2026, 11, 30) + timedelta(days=n) for n in (0, 1, 3)]
+    breaks = [done(day, hour) for day in days for hour in (10, 12, 14, 16)]
+    history = weeks([], breaks, prefs(), local(date(2026, 12, 7), 8),
+                    joined=local(date(2026, 11, 30), 8))
+    assert (history[0].planned, history[0].done, history[0].kept) == (12, 12, True)
+    assert streak(history, date(2026, 12, 7)) == 1
+
+
+def test_a_milestone_is_reached_once() -> None:
+    kept, lapsed = (lambda m: week(m, 20, 15)), (lambda m: week(m, 20, 2))
+    history = [kept(MONDAYS[0]), kept(MONDAYS[1]), lapsed(MONDAYS[2]), kept(MONDAYS[3]),
+               kept(MONDAYS[4]), kept(MONDAYS[5]), kept(MONDAYS[6])]
+    assert [milestone(history, w.monday) for w in history] == [
+        None, 2, None, None, None, None, 4]  # the second time at 2 weeks is not news
+    figures = WeekFigures(MONDAYS[6], MONDAYS[6], 20, 15, 0, 0, 5, 0, 0, None, None,
+                          milestone=4)
+    assert "4 weeks in a row with most planned breaks done." in summary_text(figures, "en")
+
+
+def test_a_change_is_meaningful_only_when_it_holds_over_a_week_of_ratings() -> None:
+    joined = local(date(2026, 11, 30), 8)
+    baseline = RatingRecord(joined, 6, 7, baseline=True)
+    three_days = [RatingRecord(local(date(2026, 11, 30) + timedelta(days=n), 10), 3, 6)
+                  for n in range(3)]
+    early = build_progress([baseline, *three_days], [], prefs(), NOW, joined=joined)
+    assert early.pain == Change(6, 3.0, -3.0, week_of_ratings=False)
+    assert early.pain is not None and early.pain.large and not early.pain.meaningful
+    assert "Pain 3 (baseline 6, −3): a promising start" in progress_text(early, "en")
+    later = [*three_days, RatingRecord(local(date(2026, 12, 7), 10), 3, 6)]
+    held = build_progress([baseline, *later], [], prefs(), local(date(2026, 12, 7), 12),
+                          joined=joined)
+    assert held.pain is not None and held.pain.meaningful
+    assert "Pain 3 (baseline 6, −3): a meaningful drop." in progress_text(held, "en")
+
+
+def test_periods_start_at_sign_up() -> None:
+    joined = local(date(2026, 11, 30), 8)  # a Monday; the clock is on Thursday
+    ratings = [RatingRecord(joined, 6, 7, baseline=True),
+               RatingRecord(local(date(2026, 12, 1), 10), 4, 6)]
+    progress = build_progress(ratings, [], prefs(), NOW, joined=joined)
+    assert progress.recent_from == date(2026, 11, 30)
+    assert "since Mon, Nov 30" in progress_text(progress, "en")
+    wednesday = local(date(2026, 12, 2), 8)
+    figures = week_figures(ratings, [], prefs(), date(2026, 11, 30), NOW, joined=wednesday)
+    assert summary_text(figures, "en").startswith("Your first week, from Wed, Dec 2:")
+
+
+def test_day_one_reads_as_a_start_not_a_failure() -> None:
+    joined = local(date(2026, 12, 3), 8)
+    ratings = [RatingRecord(joined, 6, 7, baseline=True), RatingRecord(NOW, 5, 7)]
+    progress = build_progress(ratings, [done(date(2026, 12, 3), 9)], prefs(), NOW,
+                              joined=joined)
+    text = progress_text(progress, "en", next_break="today at 11:00")
+    assert text.startswith("Your first week")
+    assert "This week: 1 of the 1 planned breaks so far done, " in text
+    assert "Next planned break: today at 11:00." in text
 
 
 def test_planned_this_week_counts_sent_reminders_and_breaks_to_come_outside_pauses() -> None:
@@ -183,6 +282,8 @@ def test_two_points_is_meaningful_and_less_is_a_trend() -> None:
     ratings = [RatingRecord(local(date(2026, 11, 30), 8), 6, 5, baseline=True),
                RatingRecord(local(date(2026, 12, 2), 10), 4, 4),
                RatingRecord(local(date(2026, 12, 3), 9), 3, 5)]
+    # Rating since 25 Nov: a week of ratings, of which the latest 7 days are the mean.
+    ratings.append(RatingRecord(local(date(2026, 11, 25), 10), 9, 9))
     progress = build_progress(ratings, [], prefs(), NOW)
     assert progress.pain == Change(6, 3.5, -2.5)
     assert progress.stiffness == Change(5, 4.5, -0.5)
@@ -193,7 +294,8 @@ def test_two_points_is_meaningful_and_less_is_a_trend() -> None:
 
 def test_the_progress_text_reads_sensibly_with_no_data_and_stays_short() -> None:
     empty = progress_text(build_progress([], [], prefs(), NOW), "en")
-    assert "Streak: none yet" in empty and "0 of" in empty and "/stretch" in empty
+    assert "Weekly streak: it starts" in empty and "planned breaks to come" in empty
+    assert "Rate a break" in empty
     baseline_only = progress_text(build_progress(
         [RatingRecord(NOW, 3, 4, baseline=True)], [], prefs(), NOW), "en")
     assert "Baseline: pain 3, stiffness 4. Rate a break" in baseline_only
@@ -204,7 +306,7 @@ def test_the_progress_text_reads_sensibly_with_no_data_and_stays_short() -> None
     breaks = [done(date(2025, 12, 1) + timedelta(days=n)) for n in range(368)]
     progress = build_progress(year, breaks, prefs(), NOW)
     assert len(progress_text(progress, "en")) < 1024 // 2
-    assert progress.streak > 200
+    assert progress.streak > 50
 
 
 # ------------------------------------------------------------------------------------------
@@ -230,19 +332,22 @@ def test_the_week_figures_and_the_summary_text() -> None:
                RatingRecord(local(monday, 10), 3, 4), RatingRecord(local(monday, 14), 2, 6)]
     breaks = [done(monday, 10), done(monday, 14), done(date(2026, 12, 1), 10, "skipped"),
               done(date(2026, 12, 2), 10, "missed"), done(date(2026, 12, 4), 10, "partial"),
-              done(date(2026, 11, 27), 10)]  # last week
+              done(date(2026, 11, 27), 10),  # last week
+              done(monday, 16, reminded=False)]  # /stretch: on demand, not planned
     end = local(date(2026, 12, 4), 17, 30)
     week = week_figures(ratings, breaks, prefs(), monday, end)
-    assert (week.planned, week.done, week.partial, week.skipped, week.missed) == (5, 2, 1, 1, 1)
-    assert week.pain == Change(5, 2.5, -2.5) and not week.empty
+    assert (week.planned, week.done, week.partial, week.skipped, week.missed, week.on_demand,
+            week.open) == (5, 2, 1, 1, 1, 1, 0)
+    assert week.pain == Change(5, 2.5, -2.5, week_of_ratings=False) and not week.empty
     text = summary_text(week, "en", studio="Hip Studio · hello@example.com")
-    assert "Breaks: 2 of 5 planned done, 1 partly, 1 skipped, 1 missed." in text
-    assert "a meaningful drop" in text and text.endswith("Hip Studio · hello@example.com")
+    assert "Planned breaks: 5, of which 2 done, 1 partly, 1 skipped, 1 missed." in text
+    assert "On demand (/stretch, /routine): 1." in text
+    assert "a promising start" in text and text.endswith("Hip Studio · hello@example.com")
     # No reminder went out all week (paused throughout) and nothing was done: empty.
     nothing = week_figures(ratings[:1], [], prefs(), monday, local(date(2026, 12, 7), 9))
     assert nothing.planned == 0 and nothing.empty
-    idle = summary_text(WeekFigures(monday, 20, 0, 0, 0, 20, 0, None, None), "en")
-    assert "0 of 20 planned done" in idle and "No breaks this week" in idle
+    idle = summary_text(WeekFigures(monday, monday, 20, 0, 0, 0, 20, 0, 0, None, None), "en")
+    assert "Planned breaks: 20, of which 0 done" in idle and "No breaks this week" in idle
 
 
 # ------------------------------------------------------------------------------------------
@@ -264,18 +369,27 @@ def plotted(data: object) -> list[Any]:
 
 
 def test_the_chart_plots_exactly_the_daily_means_and_the_baseline() -> None:
-    ratings, series = _year_series()
-    figure = build_figure(series)
-    top, bottom = figure.axes
-    pain, stiffness = top.lines[0], top.lines[1]
+    ratings, year = _year_series()
+    six_weeks = daily_series(ratings, [], NEW_YORK, NOW, span=42)
+    top, _bottom = build_figure(six_weeks).axes
     expected = expected_means(ratings, NEW_YORK)
-    assert plotted(pain.get_xdata()) == sorted(expected)
-    assert plotted(pain.get_ydata()) == [expected[d][0] for d in sorted(expected)]
-    assert plotted(stiffness.get_ydata()) == [expected[d][1] for d in sorted(expected)]
-    baselines = sorted(plotted(line.get_ydata())[0] for line in top.lines[2:4])
-    assert baselines == [6, 7]  # the two dashed baseline lines
+    days = [d.day for d in six_weeks.days]
+    pain, stiffness = plotted(top.lines[0].get_ydata()), plotted(top.lines[1].get_ydata())
+    for day, p, s in zip(days, pain, stiffness, strict=True):
+        if day in expected:
+            assert (p, s) == expected[day]
+        else:
+            assert math.isnan(p) and math.isnan(s)
+    texts = [t.get_text() for t in top.texts]
+    assert "pain at the start: 6" in texts and "stiffness at the start: 7" in texts
     assert top.get_ylim()[0] < 0 < 10 < top.get_ylim()[1]
-    assert bottom.get_ylim()[1] >= 1
+    # A year: one point per week, the mean of that week's ratings.
+    weekly = plotted(build_figure(year).axes[0].lines[0].get_ydata())
+    by_week: dict[date, list[float]] = defaultdict(list)
+    for rating in ratings:
+        if not rating.baseline:
+            by_week[week_of(rating.at.astimezone(ZoneInfo(NEW_YORK)).date())].append(rating.pain)
+    assert [round(v, 6) for v in weekly] == [round(fmean(by_week[m]), 6) for m in sorted(by_week)]
 
 
 def _png(data: bytes) -> Image.Image:
@@ -287,7 +401,7 @@ def _png(data: bytes) -> Image.Image:
 def test_the_png_decodes_at_a_sensible_size_with_no_data_one_day_and_a_year() -> None:
     _ratings, year = _year_series()
     one_day = daily_series([RatingRecord(NOW, 3, 4)], [done(date(2026, 12, 3))], NEW_YORK, NOW)
-    for series in (daily_series([], [], "UTC", NOW), one_day, year):
+    for series in (daily_series([], [], "UTC", NOW), one_day, year):  # and the first day
         data = render_progress_chart(series)
         assert data.startswith(b"\x89PNG")
         image = _png(data)
@@ -296,3 +410,115 @@ def test_the_png_decodes_at_a_sensible_size_with_no_data_one_day_and_a_year() ->
         assert 5_000 < len(data) < 1_000_000
         # Not blank: the chart drew in several colours.
         assert len(image.convert("RGB").getcolors(maxcolors=1 << 16) or []) > 10
+
+
+# ------------------------------------------------------------------------------------------
+# The weekly summary adds up; the insight speaks only when the data holds
+
+STATUS = st.sampled_from(["done", "partial", "skipped", "missed", "pending"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(9, 16), STATUS, st.booleans()),
+                max_size=30))
+def test_the_summary_counts_add_up_to_the_planned_breaks(
+    raw: list[tuple[int, int, str, bool]]
+) -> None:
+    monday = date(2026, 11, 30)
+    breaks = [done(monday + timedelta(days=d), hour, status, reminded=reminded)
+              for d, hour, status, reminded in raw]
+    end = local(date(2026, 12, 6), 20)
+    figures = week_figures([], breaks, prefs(), monday, end)
+    planned = sum(1 for _d, _h, _s, reminded in raw if reminded)
+    assert figures.planned == planned
+    assert figures.done + figures.partial + figures.skipped + figures.missed + figures.open \
+        == planned
+    assert figures.on_demand == sum(1 for _d, _h, status, reminded in raw
+                                    if not reminded and status in ("done", "partial"))
+
+
+WEEK_DATA = st.tuples(st.integers(0, 20), st.integers(0, 20), st.integers(0, 20),
+                      st.integers(0, 10), st.integers(0, 10), st.integers(0, 5))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(WEEK_DATA, max_size=10))
+def test_an_insight_needs_four_rated_weeks_and_a_difference_of_a_point(
+    raw: list[tuple[int, int, int, int, int, int]]
+) -> None:
+    history = [Week(MONDAYS[n], planned, min(done_, planned), 0, 0, 0, 0, 0,
+                    pain if ratings else None, stiffness if ratings else None, ratings)
+               for n, (planned, done_, _x, pain, stiffness, ratings) in enumerate(raw)]
+    today = MONDAYS[len(history)] if len(history) < len(MONDAYS) else MONDAYS[-1]
+    found = insight(history, today)
+    complete = [w for w in history if w.planned and w.ratings]
+    if len(complete) < 4 or min(sum(w.kept for w in complete),
+                                sum(not w.kept for w in complete)) < 2:
+        assert found is None
+    if found is not None:
+        assert found.kept_weeks + found.other_weeks >= 4
+        for pair in (found.pain, found.stiffness):
+            assert pair is None or abs(pair[0] - pair[1]) >= 1
+
+
+def test_an_insight_says_the_numbers_in_careful_words() -> None:
+    history = [week(MONDAYS[0], 20, 15, pain=3, stiffness=3.1, ratings=10),
+               week(MONDAYS[1], 20, 4, pain=3.4, stiffness=4.6, ratings=10),
+               week(MONDAYS[2], 20, 16, pain=3, stiffness=3.1, ratings=10),
+               week(MONDAYS[3], 20, 2, pain=3.4, stiffness=4.6, ratings=10)]
+    found = insight(history, MONDAYS[4])
+    assert found == Insight(2, 2, None, (3.1, 4.6))  # pain differs by 0.4: not said
+    text = " ".join(insight_lines(found, "en"))
+    assert "In the 2 weeks when you did most planned breaks, your stiffness averaged 3.1; " \
+           "in the 2 other weeks, 4.6." in text and "not proof" in text
+    assert insight(history[:3], MONDAYS[4]) is None  # three weeks are too few
+    close = [replace(w, stiffness=3.5) if not w.kept else w for w in history]
+    assert insight(close, MONDAYS[4]) is None  # 0.4 apart
+
+
+# ------------------------------------------------------------------------------------------
+# The report
+
+
+def _report_pdf(days: int, stops: int = 0) -> tuple[bytes, Any]:
+    from bot.domain.content import load_program
+    from bot.domain.report import build_report, render_report
+
+    joined = local(date(2026, 12, 3) - timedelta(days=days), 8)
+    ratings = [RatingRecord(joined, 6, 7, baseline=True)]
+    breaks = []
+    for n in range(days + 1):
+        day = date(2026, 12, 3) - timedelta(days=n)
+        if day.weekday() < 5:
+            breaks.append(done(day, 10))
+            ratings.append(RatingRecord(local(day, 10, 5), 4 if n < 7 else 5, 5))
+    for n in range(stops):
+        at = local(date(2026, 11, 2) + timedelta(days=n), 12)
+        breaks.append(BreakRecord(at, "partial", at, stopped_for_pain=True))
+    checks = [CheckRecord(joined + timedelta(minutes=5),
+                          {"sit_90_90": "hard", "knee_chest": "easy", "int_rot": "painful"}),
+              CheckRecord(local(date(2026, 12, 1), 9),
+                          {"sit_90_90": "easy", "knee_chest": "easy", "int_rot": "hard"})]
+    report = build_report(ratings, breaks, checks, prefs(), NOW, load_program(),
+                          joined=joined, name="Ana", studio="Hip Studio")
+    return render_report(report), report
+
+
+def test_the_report_is_one_page_whose_text_holds_the_trend_and_the_answers() -> None:
+    from pypdf import PdfReader
+
+    for days, stops in ((0, 0), (60, 2), (400, 12)):
+        pdf, report = _report_pdf(days, stops)
+        reader = PdfReader(io.BytesIO(pdf))
+        assert len(reader.pages) == 1
+        text = " ".join(reader.pages[0].extract_text().split())
+        assert "Name: Ana" in text and "Since: " in text
+        assert "pain 6, stiffness 7" in text  # the baseline
+        assert "pain 4 (−2), stiffness 5 (−2)" in text  # the latest week of ratings
+        assert "Comfortable" in text and "Hard to hold" in text  # answers side by side
+        assert "Offered by Hip Studio." in text
+        if stops:
+            assert f"Breaks stopped for pain ({stops}):" in text
+            assert f"Nov {stops + 1}, 2026." in text  # the latest, with its date
+        else:
+            assert "Breaks stopped for pain: none." in text

@@ -226,7 +226,8 @@ def build_page(report: Report, language: str = "en") -> Figure:
     stops = report.pain_stops
     stop_text = t("Breaks stopped for pain: none.") if not stops else t(
         "Breaks stopped for pain ({count}): {days}.", count=len(stops),
-        days=", ".join(day_text(d, language, year=True) for d in stops[-LISTED_STOPS:]))
+        days="; ".join(format_skeleton("yMMMd", d, locale=language)
+                       for d in stops[-LISTED_STOPS:]))
     if len(stops) > LISTED_STOPS:
         stop_text += " " + t("(the latest {count} listed)", count=LISTED_STOPS)
     figure.text(0.08, 0.135, stop_text, fontsize=8.5, va="top", wrap=True)
