@@ -20,6 +20,7 @@ from statistics import fmean
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pypdf import PdfReader
 from sqlalchemy import func, select, text
 
 from bot.domain.clock import ManualClock
@@ -208,6 +209,40 @@ async def test_export_sends_every_record_with_local_times(database_url: str) -> 
                           "down? Yes, easily"), ("unfinished", "")]
         assert [datetime.fromisoformat(r["time"]) for r in rows] == sorted(
             datetime.fromisoformat(r["time"]) for r in rows)
+
+
+async def test_report_progress_all_and_the_place_a_break_was_taken(database_url: str) -> None:
+    async with talking(database_url, ManualClock(local(1, 10, month=12))) as chat:
+        await seed_history(chat.database)
+        await seed_history(chat.database, user_id=2002)
+        (named,) = (await chat.command("report", "Ana, please")).replies
+        assert named.document is not None
+        assert named.filename == "move-better-report-2026-12-01.pdf"
+        reader = PdfReader(io.BytesIO(named.document))
+        assert len(reader.pages) == 1
+        page = " ".join(reader.pages[0].extract_text().split())
+        assert "Name: Ana " in page and "pain 6, stiffness 7" in page
+        # The latest week of ratings, 24 to 30 November: pain 15/4, stiffness 20/4.
+        assert "pain 3.8 (−2.2), stiffness 5 (−2)" in page
+        assert "Hard to hold" in page and "Yes, easily" in page
+        (anonymous,) = (await chat.command("report")).replies
+        assert anonymous.document is not None and "/report Ana" in anonymous.text
+        assert "Name: ____" in PdfReader(io.BytesIO(anonymous.document)).pages[0].extract_text()
+
+        (everything,) = (await chat.command("progress", "all")).replies
+        assert everything.photo is not None and "/progress all" not in everything.text
+        (unknown,) = (await chat.command("progress", "yesterday")).replies
+        assert unknown.photo is None and "/progress all shows everything" in unknown.text
+
+        # A break switched to the band version is exported with the place it was taken in.
+        first = await chat.command("stretch")
+        band = next(key.data for reply in first.replies for row in reply.buttons
+                    for key in row if "band version" in key.label)
+        await chat.press(band)
+        (export,) = (await chat.command("export")).replies
+        assert export.document is not None
+        latest = [r for r in read_csv(export.document) if r["record"] == "break"][-1]
+        assert (latest["break_kind"], latest["place"]) == ("stretch", "band")
 
 
 async def test_erasing_a_user_leaves_no_row_about_them_in_any_table(database_url: str) -> None:

@@ -20,11 +20,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
+from pypdf import PdfReader
 
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import Assessment, Base, Break, Rating, User
-from handlers.planning import plan_summary
+from handlers.planning import plan_next, plan_summary
 from standin import BotAPIStandIn, ChatMessage, SimulatedUser
 from tests.simulate import as_utc
 
@@ -108,11 +109,70 @@ async def test_progress_sends_a_chart_and_the_right_figures(
     image.load()
     assert image.format == "PNG" and image.size == (900, 560)
     caption = message.caption or ""
-    assert "Streak: 1 work day with a break done." in caption  # Monday; Friday was missed
-    assert "This week: 2 of 18 planned breaks done." in caption
+    # The week of 23 November: 3 of its 4 reminders done; this week is not over yet.
+    assert "Weekly streak: 1 week with most planned breaks done." in caption
+    assert "This week: 2 of the 2 planned breaks so far done, 16 still to come." in caption
     # The latest 7 rated days, 24 to 30 November: pain 15/4, stiffness 20/4.
     assert "Pain 3.8 (baseline 6, −2.2): a meaningful drop." in caption
     assert "Stiffness 5 (baseline 7, −2): a meaningful drop." in caption
+
+
+async def seed_day_one(tmp_path: Path) -> str:
+    """Cleo (1003) finished setting up at 09:00 today (Tuesday 1 December), gave her
+    baseline, and did and rated her first break at 09:40; her next reminder is planned."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.storage.db'}"
+    await asyncio.to_thread(upgrade, url)
+    database = Database(url)
+    try:
+        async with database.session() as session:
+            joined = local(1, 9, month=12)
+            user = User(id=1003, chat_id=1003, language="en", created_at=joined,
+                        consented_at=joined, onboarded_at=joined, active=True, draft={},
+                        time_zone="America/New_York", work_days=0b0011111,
+                        work_start=time(9), work_end=time(17), breaks_per_day=4,
+                        place="desk", rotation=0)
+            session.add(user)
+            await session.flush()
+            session.add(Rating(user_id=1003, kind="baseline", rated_at=joined, pain=5,
+                               stiffness=6))
+            at = local(1, 9, 40, month=12)
+            brk = Break(user_id=1003, kind="stretch", status="done", planned_at=at,
+                        started_at=at, ended_at=at + timedelta(minutes=3), place="desk",
+                        positions=["fh_9090"], positions_done=["fh_9090"])
+            session.add(brk)
+            await session.flush()
+            session.add(Rating(user_id=1003, break_id=brk.id, kind="break",
+                               rated_at=brk.ended_at, pain=4, stiffness=6))
+            await plan_next(session, user, TUESDAY_10)
+    finally:
+        await database.close()
+    return url
+
+
+async def test_day_one_progress_and_the_report_as_a_one_page_pdf(
+    standin: BotAPIStandIn, run_bot: Any, tmp_path: Path
+) -> None:
+    url = await seed_day_one(tmp_path)
+    cleo = standin.user(1003, first_name="Cleo")
+    await start(run_bot, url, STUDIO_NAME="Hip Studio")
+    message = await answer_to(cleo, "/progress")
+    assert message.photo is not None, message
+    assert Image.open(io.BytesIO(message.photo)).size == (900, 560)
+    caption = message.caption or ""
+    assert caption.startswith("Your first week")
+    assert "This week: " in caption and "of 1" not in caption  # nothing reads as failing
+    assert "Plus 1 on demand." in caption
+    assert "Pain 4 (baseline 5, −1): a trend, not a result yet." in caption
+    assert "Next planned break: today at " in caption
+
+    report = await answer_to(cleo, "/report Cleo")
+    assert report.document is not None and report.filename == \
+        "move-better-report-2026-12-01.pdf", report
+    reader = PdfReader(io.BytesIO(report.document))
+    assert len(reader.pages) == 1
+    page = " ".join(reader.pages[0].extract_text().split())
+    assert "Name: Cleo" in page and "pain 5, stiffness 6" in page
+    assert "pain 4 (−1), stiffness 6 (0)" in page and "Offered by Hip Studio." in page
 
 
 async def test_export_sends_a_csv_whose_rows_are_the_database_rows(
@@ -147,7 +207,10 @@ async def test_export_sends_a_csv_whose_rows_are_the_database_rows(
             exported_baseline["stiffness"]) == (as_utc(baseline[0]), str(baseline[1]),
                                                 str(baseline[2]))
     (check,) = [r for r in rows if r["record"] == "assessment"]
-    assert check["answers"] == "int_rot=painful knee_chest=easy sit_90_90=hard"
+    assert check["answers"] == (
+        "Is sitting in 90-90 comfortable for you? Hard to hold / Can you draw one knee toward "
+        "your chest while your head and tailbone stay down? Yes, easily / How does internal "
+        "rotation of the hip feel? Painful")
     assert len(rows) == 8  # nothing of Ben's
 
 
@@ -218,8 +281,10 @@ async def test_the_weekly_summary_arrives_after_the_last_work_day(
     message = await ana.next_message(
         timeout=40, predicate=lambda m: (m.text or "").startswith("Your week"))
     text = message.text or ""
-    # Two breaks done on Monday 30 November; no reminder had gone out this week.
-    assert "Breaks: 2 of 2 planned done, 0 partly, 0 skipped, 0 missed." in text
+    # Two breaks done on Monday 30 November; no reminder went out after them, and the
+    # counts add up to the planned figure.
+    assert "Planned breaks: 2, of which 2 done, 0 partly, 0 skipped, 0 missed." in text
+    assert "On demand" not in text
     assert "Pain 3.5 (baseline 6, −2.5): a meaningful drop." in text
     rows = await bot.query("select key, status, due_at from due_messages "
                            "where user_id = :u and kind = 'summary' order by due_at", u=ANA)
