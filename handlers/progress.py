@@ -45,7 +45,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.content import Program
 from bot.domain.i18n import _
-from bot.domain.progress import DEFAULT_SPAN, build_progress, local_date, progress_text
+from bot.domain.progress import DEFAULT_SPAN, build_progress, local_date
+from bot.domain.progress_text import progress_text
 from bot.domain.replies import Answer
 from bot.domain.timefmt import local_day_and_time
 from bot.domain.zones import tzinfo_for

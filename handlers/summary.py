@@ -13,7 +13,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.domain.progress import local_date, summary_text, week_figures, week_of
+from bot.domain.progress import local_date, week_figures, week_of
+from bot.domain.progress_text import summary_text
 from bot.domain.replies import Reply
 from bot.domain.schedule import is_paused
 from bot.outbox.dispatcher import Action, Send, Skip

@@ -34,16 +34,14 @@ from bot.domain.progress import (
     build_progress,
     daily_series,
     insight,
-    insight_lines,
     milestone,
     planned_in_week,
-    progress_text,
     streak,
-    summary_text,
     week_figures,
     week_of,
     weeks,
 )
+from bot.domain.progress_text import insight_lines, progress_text, summary_text
 from bot.domain.schedule import PAUSED_INDEFINITELY, Preferences, break_times
 from handlers.planning import SUMMARY_AFTER_WORK as AFTER_WORK
 from handlers.planning import summary_times

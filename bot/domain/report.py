@@ -38,11 +38,10 @@ from bot.domain.progress import (
     RatingRecord,
     Week,
     build_progress,
-    day_text,
     local_date,
-    number,
     weeks,
 )
+from bot.domain.progress_text import day_text, number
 from bot.domain.schedule import Preferences
 
 A4 = (8.27, 11.69)  # inches
