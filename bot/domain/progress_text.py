@@ -80,6 +80,9 @@ def _week_line(progress: Progress, language: str) -> str:
     if progress.sent_this_week == 0:
         line = _("This week: {to_come} planned breaks to come.", language,
                  to_come=progress.to_come_this_week)
+    elif progress.to_come_this_week == 0:
+        line = _("This week: {done} of the {sent} planned breaks done.", language,
+                 done=progress.done_this_week, sent=progress.sent_this_week)
     else:
         line = _("This week: {done} of the {sent} planned breaks so far done, {to_come} still "
                  "to come.", language, done=progress.done_this_week,
