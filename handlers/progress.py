@@ -27,7 +27,8 @@ in time order. Times are ISO 8601 in the user's time zone with its offset
     stopped_for_pain  yes when it stopped because it hurt
     rated             when pain and stiffness were given
     pain, stiffness   0 (none) to 10 (worst)
-    answers           assessment: "question: answer" in words, separated by " / "
+    answers           assessment: each question and its answer in words ("Is sitting in
+                      90-90 comfortable for you? Hard to hold"), separated by " / "
 
 /stats answers only the users in ADMIN_USER_IDS (its route's gate), with counts over
 everyone and no user's own data.
