@@ -50,7 +50,7 @@ async def _list(turn: Turn) -> Answer:
                                    "with its own invitation link, e.g. /invite morning class"))
     lines = [turn.t("Your groups and their invitation links:")]
     for group, users in found:
-        lines.append(turn.t("• {name} ({users} users): {link}", name=group.name, users=users,
+        lines.append(turn.t("• {name} ({users} joined): {link}", name=group.name, users=users,
                             link=link(turn, group)))
     lines.append(turn.t("/invite followed by a new name creates another group."))
     return Answer().say("\n".join(lines))

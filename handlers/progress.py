@@ -182,8 +182,8 @@ def _mean_change(usage: Usage, language: str, minimum: int) -> str:
 def group_line(name: str, usage: Usage, language: str) -> str:
     """One group's figures on one line, beside the total in /stats."""
     done, missed = usage.breaks.get("done", (0, 0))[0], usage.breaks.get("missed", (0, 0))[0]
-    line = _("{name}: {users} users, {set_up} set up, {active} active; breaks {done} done, "
-             "{missed} missed", language, name=name, users=usage.registered,
+    line = _("{name}: users {users}, set up {set_up}, active {active}; breaks done {done}, "
+             "missed {missed}", language, name=name, users=usage.registered,
              set_up=usage.subscribed, active=usage.active[0], done=done, missed=missed)
     pain, stiffness = usage.pain_change, usage.stiffness_change
     if usage.rating_users >= MIN_RATERS and pain is not None and stiffness is not None:
