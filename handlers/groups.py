@@ -36,7 +36,7 @@ async def invite(turn: Turn) -> Answer:
     if group is not None:
         return Answer().say(turn.t("The group “{name}” already exists. Its invitation link:\n"
                                    "{link}", name=group.name, link=link(turn, group)))
-    group = await groups.create(turn.session, name, turn.user.id, turn.now)
+    group = await groups.create(turn.session, name, turn.now)
     return Answer().say(turn.t(
         "Group “{name}” created. Whoever starts the bot through this link joins it (they "
         "see the group's name):\n{link}\n\n/stats {name} shows its figures; /invite lists "

@@ -35,8 +35,8 @@ async def by_code(session: AsyncSession, code: str) -> Group | None:
     return await session.scalar(select(Group).where(Group.code == code))
 
 
-async def create(session: AsyncSession, name: str, admin_id: int, now: datetime) -> Group:
-    group = Group(name=name, code=new_code(), created_at=now, created_by=admin_id)
+async def create(session: AsyncSession, name: str, now: datetime) -> Group:
+    group = Group(name=name, code=new_code(), created_at=now)
     session.add(group)
     await session.flush()
     return group

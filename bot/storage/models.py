@@ -81,7 +81,6 @@ class Group(Base):
     # The link's start payload: random, so a link cannot be guessed from another.
     code: Mapped[str] = mapped_column(String(32), unique=True)
     created_at: Mapped[datetime]
-    created_by: Mapped[int] = mapped_column(BigInteger)
 
 
 class Break(Base):

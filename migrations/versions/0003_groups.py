@@ -25,7 +25,6 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=40), nullable=False),
         sa.Column("code", sa.String(length=32), nullable=False),
         sa.Column("created_at", bot.storage.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("created_by", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_groups")),
         sa.UniqueConstraint("code", name=op.f("uq_groups_code")),
         sa.UniqueConstraint("name", name=op.f("uq_groups_name")),
