@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import NoReturn, TypeVar
 
 import asyncpg
@@ -89,8 +90,10 @@ async def patiently(what: str, probe: Callable[[], Awaitable[T]],
                 raise Unreachable(f"cannot reach {what} ({reason}); gave up after {attempt} "
                                   f"attempts in {timeout:g} s (STARTUP_TIMEOUT_SECONDS)") from None
             wait = min(delay, left)
-            if isinstance(exc, RetryAfter):
-                wait = min(max(wait, float(exc.retry_after)), left)  # type: ignore[arg-type]
+            if isinstance(exc, RetryAfter):  # flood control says how long to wait
+                after = exc.retry_after
+                seconds = after.total_seconds() if isinstance(after, timedelta) else after
+                wait = min(max(wait, float(seconds)), left)
             log.warning("%s is not reachable yet (%s); attempt %d, trying again in %.0f s",
                         what, reason, attempt, wait)
             await asyncio.sleep(wait)

@@ -43,7 +43,7 @@ def run_checks(args: list[str], say: Callable[[str], None] = print) -> int:
         say(f"FAIL settings: {exc}")
         return 1
     web = web or bool(settings.webhook_url)
-    operators = (f"{len(settings.admin_user_ids)} operators in ADMIN_USER_IDS"
+    operators = (f"operators in ADMIN_USER_IDS: {len(settings.admin_user_ids)}"
                  if settings.admin_user_ids else
                  "no operators: set ADMIN_USER_IDS to use /stats and /invite")
     say(f"ok   settings ({'webhook' if web else 'long polling'} mode, {operators})")

@@ -112,6 +112,8 @@ async def privacy(turn: Turn) -> Answer:
             "your weekly summary;\n"
             "• the messages planned for you (your next break, the weekly summary): to "
             "send them on time.\n"
+            "• the group whose invitation link you started through, if any: so the studio "
+            "sees its figures per group.\n"
             "Not your name, phone number, messages or location (a shared location is "
             "only turned into a time zone).\n"
             "/export sends you your breaks, ratings and self-check answers as a CSV file "
