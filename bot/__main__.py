@@ -27,6 +27,7 @@ from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 
 from bot.config import (
     DEFAULT_DATABASE_URL,
+    WRONG_TOKEN,
     ConfigError,
     Settings,
     load_settings,
@@ -111,7 +112,7 @@ def database_down(exc: BaseException) -> str | None:
     while seen is not None:
         if isinstance(seen, OSError | asyncpg.CannotConnectNowError |
                       asyncpg.TooManyConnectionsError):
-            return _first_line(seen) or type(seen).__name__
+            return _first_line(seen)
         seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
     return None
 
@@ -121,7 +122,7 @@ def telegram_down(exc: BaseException) -> str | None:
     if isinstance(exc, InvalidToken):
         return None
     if isinstance(exc, NetworkError | RetryAfter | TimeoutError):
-        return _first_line(exc) or type(exc).__name__
+        return _first_line(exc)
     return None
 
 
@@ -150,8 +151,7 @@ def _wait_for_telegram(settings: Settings) -> str:
                                      lambda: who_am_i(settings), telegram_down,
                                      settings.startup_timeout_seconds))
     except InvalidToken:
-        _fail("Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): copy it again from "
-              "BotFather")
+        _fail(WRONG_TOKEN)
     except Unreachable as exc:
         _fail(str(exc), code=1)
     except TelegramError as exc:
@@ -212,8 +212,7 @@ def main(argv: list[str]) -> None:
                 stop_signals=(signal.SIGINT, signal.SIGTERM), allowed_updates=ALLOWED_UPDATES
             )
     except InvalidToken:
-        _fail("Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): copy it again from "
-              "BotFather")
+        _fail(WRONG_TOKEN)
     except NetworkError as exc:
         # Start-up could not reach Telegram; the platform restarts the process.
         where = settings.telegram_api_base_url or "api.telegram.org"

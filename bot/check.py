@@ -18,7 +18,7 @@ from alembic.util import CommandError
 from telegram.error import InvalidToken, TelegramError
 
 from bot.adapter.app import who_am_i
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import WRONG_TOKEN, ConfigError, Settings, load_settings
 from bot.domain.content import CONTENT_DIR, ContentError, load_program
 from bot.storage.db import Database
 from bot.storage.migrate import current_revision, missing
@@ -118,8 +118,7 @@ async def _token(settings: Settings) -> str:
     try:
         username = await asyncio.wait_for(who_am_i(settings), PROBE_TIMEOUT)
     except InvalidToken:
-        raise Failed("Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): copy it again "
-                     "from BotFather") from None
+        raise Failed(WRONG_TOKEN) from None
     except (TelegramError, TimeoutError) as exc:
         raise Failed(f"cannot reach the Telegram Bot API at {where} ({exc or 'timed out'}): "
                      f"check the network or TELEGRAM_API_BASE_URL") from None

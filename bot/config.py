@@ -18,6 +18,10 @@ TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{Path.cwd() / 'move_better.db'}"
 
 
+WRONG_TOKEN = ("Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): copy it again from "
+               "BotFather")
+
+
 class ConfigError(Exception):
     """A setting is missing or wrong; the message says what to set."""
 

@@ -96,11 +96,9 @@ def _api_urls(base_url: str) -> tuple[str, str]:
 async def who_am_i(settings: Settings) -> str:
     """The bot's @name from getMe: proves Telegram is reachable and accepts the token.
     Raises telegram.error.InvalidToken (401) or NetworkError (unreachable) otherwise."""
-    urls = _api_urls(settings.telegram_api_base_url) if settings.telegram_api_base_url \
-        else (None, None)
     # No retries here: the caller decides when to try again, and says so in one line.
-    bot = Bot(settings.telegram_bot_token, base_url=urls[0] or "https://api.telegram.org/bot",
-              base_file_url=urls[1] or "https://api.telegram.org/file/bot")
+    base, files = _api_urls(settings.telegram_api_base_url or "https://api.telegram.org/bot")
+    bot = Bot(settings.telegram_bot_token, base_url=base, base_file_url=files)
     async with bot:
         return bot.username
 
