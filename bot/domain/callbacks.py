@@ -280,7 +280,10 @@ class GroupMove(CallbackData):
     move: bool
 
     def pack(self) -> str:
-        return f"g:{self.group_id}:{'yes' if self.move else 'no'}"
+        data = f"g:{self.group_id}:{'yes' if self.move else 'no'}"
+        if unpack(data) != self:
+            raise ValueError(f"not a valid GroupMove: {data!r}")
+        return data
 
     @classmethod
     def read(cls, match: re.Match[str]) -> GroupMove | None:
