@@ -75,7 +75,8 @@ def test_every_kind_has_an_example() -> None:
     "ob:days:no", "ob:tz:Not/AZone", "ob:redo:days", "ob:edit:tz", "set:edit:nonsense",
     "set:cancel:now", "set:redo:tz", "pz:forever", "pz:", "b:0:go", f"b:{MAX_ID + 1}:go",
     "b:1:later", "b:01:go", "s:1:0:0:x", "s:1:0:0:n:", "s:١:0:0:n", "r:5:11", "r:5:3:11",
-    "r:0:3", "a:1:Q:x", "a:start:now", "a:0:q:a", "zz:1", "g:0:yes", "g:7:maybe", "g:7", "ob:tz:" + "A" * 70,
+    "r:0:3", "a:1:Q:x", "a:start:now", "a:0:q:a", "zz:1", "g:0:yes", "g:7:maybe", "g:7",
+    "ob:tz:" + "A" * 70,
 ])
 def test_forged_or_stale_data_unpacks_to_nothing(forged: str | None) -> None:
     assert unpack(forged) is None
