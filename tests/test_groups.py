@@ -103,14 +103,17 @@ async def test_stats_per_group_beside_the_total(database_url: str) -> None:
         admin = Chat(application, request, services.database, ADMIN)
         await admin.command("start")
         await _invite(admin, "office")
+        await _invite(admin, "solo")
         async with services.database.session() as session:
-            office = await session.scalar(select(Group.id))
-            for user_id in (21, 22, 23, 24):
+            office, solo = await session.scalars(select(Group.id).order_by(Group.id))
+            for user_id, group in ((21, office), (22, office), (23, office), (24, None),
+                                   (25, solo)):
                 session.add(new_user(user_id, created_at=now - timedelta(days=40),
-                                     group_id=office if user_id != 24 else None))
+                                     group_id=group))
             await session.flush()
-            # Three office users rated for three weeks: pain 6 -> 4, stiffness 6 -> 5.
-            for user_id in (21, 22, 23):
+            # Three office users and the one of "solo" rated for three weeks: pain 6 -> 4,
+            # stiffness 6 -> 5.
+            for user_id in (21, 22, 23, 25):
                 session.add(Rating(user_id=user_id, kind="baseline", pain=6, stiffness=6,
                                    rated_at=now - timedelta(days=40)))
                 for days_ago in (21, 2):
@@ -122,7 +125,7 @@ async def test_stats_per_group_beside_the_total(database_url: str) -> None:
             session.add(new_break(23, now - timedelta(days=1), "missed"))
             session.add(new_break(24, now - timedelta(days=1), "done"))
         report = text_of(await admin.command("stats"))
-        assert "Users: 5 registered" in report  # the operator, the office and user 24
+        assert "Users: 6 registered" in report  # the operator, the groups and user 24
         assert ("office: users 3, set up 3, active 3; breaks done 3, missed 1; pain −2.0, "
                 "stiffness −1.0") in report
         one = text_of(await admin.command("stats", "OFFICE")).splitlines()
@@ -130,6 +133,11 @@ async def test_stats_per_group_beside_the_total(database_url: str) -> None:
         assert "Users: 3 registered, 3 set up and subscribed." in one
         assert "Breaks done: 3 / 6" in one and "Missed: 1 / 1" in one
         assert "over the 3 users" in one[-1]
+        # One person's change is never shown as a group's.
+        assert "solo: users 1, set up 1, active 1; breaks done 1, missed 0\n" in report + "\n"
+        solo_report = text_of(await admin.command("stats", "solo"))
+        assert solo_report.endswith("Mean change since baseline: shown once 3 users have "
+                                    "rated for two weeks.")
         assert "There is no group called “nope”" in text_of(await admin.command("stats", "nope"))
 
 
