@@ -18,6 +18,10 @@ TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{Path.cwd() / 'move_better.db'}"
 
 
+WRONG_TOKEN = ("Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): copy it again from "
+               "BotFather")
+
+
 class ConfigError(Exception):
     """A setting is missing or wrong; the message says what to set."""
 
@@ -63,6 +67,9 @@ class Settings(BaseSettings):
     webhook_secret: str | None = Field(default=None, repr=False)
     webhook_path: str = "/telegram"
     port: int = 8080
+    # At start-up, how long to keep trying to reach Telegram and the database before giving
+    # up (exit 1): platforms may start the process before its network is ready.
+    startup_timeout_seconds: float = Field(default=120.0, ge=0)
     # Reminders: how long an unanswered one stays open, and how late one may still go out.
     reminder_expiry_minutes: int = 30
     late_grace_minutes: int = 20
@@ -113,6 +120,8 @@ _HINTS = {
     "(it looks like 123456789:AA…)",
     "database_url": "set DATABASE_URL to a postgres:// or sqlite:// URL, or leave it unset",
     "admin_user_ids": "set ADMIN_USER_IDS to Telegram user ids separated by commas",
+    "startup_timeout_seconds": "set STARTUP_TIMEOUT_SECONDS to a number of seconds (0: try "
+    "once)",
     "webhook_secret": "set WEBHOOK_SECRET to a random string, e.g. from `openssl rand -hex 32`",
 }
 

@@ -26,9 +26,29 @@ class RedactToken(logging.Filter):
         return True
 
 
+class QuietStartup(logging.Filter):
+    """Until the bot has started, a library's failure is one line, not a traceback: start-up
+    problems are reported by the bot itself, once, with what to do about them."""
+
+    starting = True
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if QuietStartup.starting and record.exc_info and not record.name.startswith("bot"):
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+            record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
+def started() -> None:
+    """From now on errors log their tracebacks (token still redacted)."""
+    QuietStartup.starting = False
+
+
 def setup_logging(level: str, token: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(QuietStartup())
     handler.addFilter(RedactToken(token))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     # httpx logs every request URL (with the token) at INFO: keep it to warnings.

@@ -15,7 +15,7 @@ from bot.domain.replies import Answer, Button
 from bot.outbox import due
 from bot.storage import users
 from bot.storage.models import User
-from handlers import onboarding
+from handlers import groups, onboarding
 from handlers.planning import describe_next, replan
 from handlers.turn import Turn
 
@@ -40,6 +40,13 @@ def _welcome(turn: Turn) -> Answer:
 
 
 async def start(turn: Turn) -> Answer:
+    """/start, or /start <code> from a group's invitation link (handlers/groups.py)."""
+    before, after = await groups.arrive(turn)
+    greeting = await _greet(turn)
+    return Answer([*before, *greeting.replies, *after])
+
+
+async def _greet(turn: Turn) -> Answer:
     user = turn.user
     if user.consented_at is None:
         return _welcome(turn)
@@ -105,6 +112,8 @@ async def privacy(turn: Turn) -> Answer:
             "your weekly summary;\n"
             "• the messages planned for you (your next break, the weekly summary): to "
             "send them on time.\n"
+            "• the group whose invitation link you started through, if any: so the studio "
+            "sees its figures per group.\n"
             "Not your name, phone number, messages or location (a shared location is "
             "only turned into a time zone).\n"
             "/export sends you your breaks, ratings and self-check answers as a CSV file "

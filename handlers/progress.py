@@ -31,7 +31,8 @@ in time order. Times are ISO 8601 in the user's time zone with its offset
                       90-90 comfortable for you? Hard to hold"), separated by " / "
 
 /stats answers only the users in ADMIN_USER_IDS (its route's gate), with counts over
-everyone and no user's own data.
+everyone, then per group (handlers/groups.py), and no user's own data: a group's mean change
+shows only from MIN_RATERS users up.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from bot.domain.progress_text import progress_text
 from bot.domain.replies import Answer
 from bot.domain.timefmt import local_day_and_time
 from bot.domain.zones import tzinfo_for
+from bot.storage import groups
 from bot.storage.models import User
 from bot.storage.records import Usage, load_checks, load_history, load_records, load_usage
 from handlers.planning import next_planned, preferences
@@ -229,9 +231,11 @@ def _signed(value: float) -> str:
     return f"{value:+.1f}".replace("-", "−")
 
 
-def usage_text(usage: Usage, language: str) -> str:
-    """The /stats text: counts over all users, nothing about any one of them."""
+def usage_text(usage: Usage, language: str, group: str | None = None) -> str:
+    """The /stats text: counts over all users (or one group's), nothing about any one."""
     lines = [
+        _("Usage in the group “{group}” (last 7 days / last 30 days):", language, group=group)
+        if group is not None else
         _("Usage, over all users (last 7 days / last 30 days):", language),
         _("Users: {registered} registered, {subscribed} set up and subscribed.", language,
           registered=usage.registered, subscribed=usage.subscribed),
@@ -244,18 +248,60 @@ def usage_text(usage: Usage, language: str) -> str:
         week, month = usage.breaks.get(key, (0, 0))
         lines.append(_("{label}: {week} / {month}", language, label=_(label, language),
                        week=week, month=month))
-    pain, stiffness = usage.pain_change, usage.stiffness_change
-    if usage.rating_users and pain is not None and stiffness is not None:
-        lines.append(_("Mean change since baseline, over the {users} users rating for two "
-                       "weeks or more (last 7 days): pain {pain}, stiffness {stiffness}.",
-                       language, users=usage.rating_users, pain=_signed(pain),
-                       stiffness=_signed(stiffness)))
-    else:
-        lines.append(_("Mean change since baseline: no user has rated for two weeks yet.",
-                       language))
+    lines.append(_mean_change(usage, language, minimum=1 if group is None else MIN_RATERS))
     return "\n".join(lines)
 
 
+# A group's mean change is shown from this many users up, so it is never one person's.
+MIN_RATERS = 3
+# /stats lists this many groups at most (a message holds 4096 characters).
+MAX_GROUPS_LISTED = 25
+
+
+def _mean_change(usage: Usage, language: str, minimum: int) -> str:
+    pain, stiffness = usage.pain_change, usage.stiffness_change
+    if usage.rating_users >= minimum and pain is not None and stiffness is not None:
+        return _("Mean change since baseline, over the {users} users rating for two weeks or "
+                 "more (last 7 days): pain {pain}, stiffness {stiffness}.", language,
+                 users=usage.rating_users, pain=_signed(pain), stiffness=_signed(stiffness))
+    if usage.rating_users and minimum > 1:
+        return _("Mean change since baseline: shown once {minimum} users have rated for two "
+                 "weeks.", language, minimum=minimum)
+    return _("Mean change since baseline: no user has rated for two weeks yet.", language)
+
+
+def group_line(name: str, usage: Usage, language: str) -> str:
+    """One group's figures on one line, beside the total in /stats."""
+    done, missed = usage.breaks.get("done", (0, 0))[0], usage.breaks.get("missed", (0, 0))[0]
+    line = _("{name}: users {users}, set up {set_up}, active {active}; breaks done {done}, "
+             "missed {missed}", language, name=name, users=usage.registered,
+             set_up=usage.subscribed, active=usage.active[0], done=done, missed=missed)
+    pain, stiffness = usage.pain_change, usage.stiffness_change
+    if usage.rating_users >= MIN_RATERS and pain is not None and stiffness is not None:
+        line += _("; pain {pain}, stiffness {stiffness}", language, pain=_signed(pain),
+                  stiffness=_signed(stiffness))
+    return line
+
+
 async def stats(turn: Turn) -> Answer:
-    usage = await load_usage(turn.session, turn.now)
-    return Answer().say(usage_text(usage, turn.user.language))
+    """/stats: the total, then each group; /stats <group>: that group in full."""
+    language, name = turn.user.language, " ".join(turn.text.split())
+    if name:
+        group = await groups.named(turn.session, name)
+        if group is None:
+            return Answer().say(turn.t("There is no group called “{name}”. /invite lists the "
+                                       "groups.", name=name))
+        usage = await load_usage(turn.session, turn.now, group.id)
+        return Answer().say(usage_text(usage, language, group=group.name))
+    lines = [usage_text(await load_usage(turn.session, turn.now), language)]
+    every_group = await groups.all_groups(turn.session)
+    if every_group:
+        lines += ["", turn.t("By group (last 7 days; /stats followed by a group's name shows "
+                             "it in full):")]
+        for group in every_group[:MAX_GROUPS_LISTED]:
+            usage = await load_usage(turn.session, turn.now, group.id)
+            lines.append(group_line(group.name, usage, language))
+        if len(every_group) > MAX_GROUPS_LISTED:
+            lines.append(turn.t("…and {more} more groups.",
+                                more=len(every_group) - MAX_GROUPS_LISTED))
+    return Answer().say("\n".join(lines))

@@ -20,6 +20,7 @@ from bot.domain.callbacks import (
     CallbackData,
     Consent,
     Erase,
+    GroupMove,
     PauseChoice,
     RatingTap,
     ReminderChoice,
@@ -33,6 +34,7 @@ from handlers import (
     account,
     assessment,
     breaks,
+    groups,
     onboarding,
     pause,
     progress,
@@ -95,6 +97,7 @@ COMMANDS: dict[str, Route] = {
     "pause": Route(pause.pause, SET_UP),
     "resume": Route(pause.resume, SET_UP),
     "stats": Route(progress.stats, OPERATORS),
+    "invite": Route(groups.invite, OPERATORS),
 }
 UNKNOWN_COMMAND = Route(account.unknown_command, CONSENTED)
 
@@ -102,6 +105,7 @@ UNKNOWN_COMMAND = Route(account.unknown_command, CONSENTED)
 _BUTTONS: tuple[ButtonRoute[Any], ...] = (
     ButtonRoute(Consent, account.consent, OPEN),
     ButtonRoute(Erase, account.delete_confirmed, OPEN),
+    ButtonRoute(GroupMove, groups.on_move, OPEN),
     ButtonRoute(SetupChoice, onboarding.on_button, CONSENTED),
     ButtonRoute(SettingsChoice, settings.on_button, SET_UP),
     ButtonRoute(PauseChoice, pause.on_button, SET_UP),

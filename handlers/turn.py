@@ -32,6 +32,8 @@ class Services:
     database: Database
     clock: Clock
     program: Program
+    # The bot's @name without the "@", known once Telegram answered getMe (invitation links).
+    bot_username: str = ""
 
     @property
     def studio(self) -> Studio:

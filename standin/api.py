@@ -22,6 +22,8 @@ METHODS = (
     "sendMessage", "editMessageText", "editMessageReplyMarkup", "editMessageCaption",
     "deleteMessage", "deleteMessages", "answerCallbackQuery", "sendPhoto", "sendDocument",
     "setMyCommands", "getMyCommands", "deleteMyCommands", "sendChatAction", "getFile",
+    "setMyDescription", "getMyDescription", "setMyShortDescription", "getMyShortDescription",
+    "setChatMenuButton", "getChatMenuButton",
 )
 CANONICAL = {name.lower(): name for name in METHODS}
 

@@ -51,6 +51,10 @@ class ApiMethods:
         self.messages: dict[tuple[int, int], ChatMessage] = {}
         self.files: dict[str, StoredFile] = {}
         self.commands: dict[str, list[JSON]] = {}
+        # The profile, by language code ("" = every language without its own).
+        self.descriptions: dict[str, str] = {}
+        self.short_descriptions: dict[str, str] = {}
+        self.menu_buttons: dict[int | None, JSON] = {}  # chat id (None = default) -> button
         self.calls: list[CallRecord] = []
         self._open_queries: dict[str, SimulatedUser] = {}
         self._message_seq = 0
@@ -70,6 +74,12 @@ class ApiMethods:
             "senddocument": self._send_document, "setmycommands": self._set_commands,
             "getmycommands": self._get_commands, "deletemycommands": self._delete_commands,
             "sendchataction": self._send_chat_action, "getfile": self._get_file,
+            "setmydescription": self._set_description,
+            "getmydescription": self._get_description,
+            "setmyshortdescription": self._set_short_description,
+            "getmyshortdescription": self._get_short_description,
+            "setchatmenubutton": self._set_menu_button,
+            "getchatmenubutton": self._get_menu_button,
         }
 
     def _set_bot_id(self, bot_id: int) -> None:
@@ -412,3 +422,43 @@ class ApiMethods:
             raise bad_request("invalid file_id")
         return {"file_id": file.file_id, "file_unique_id": file.file_unique_id,
                 "file_size": len(file.data), "file_path": f"documents/{file.file_unique_id}"}
+
+    # -- the bot's profile
+    async def _set_description(self, token: str, p: Params) -> bool:
+        return self._set_profile_text(self.descriptions, p, "description", 512)
+
+    async def _get_description(self, token: str, p: Params) -> JSON:
+        return {"description": self.descriptions.get(p.get_str("language_code") or "", "")}
+
+    async def _set_short_description(self, token: str, p: Params) -> bool:
+        return self._set_profile_text(self.short_descriptions, p, "short_description", 120)
+
+    async def _get_short_description(self, token: str, p: Params) -> JSON:
+        return {"short_description":
+                self.short_descriptions.get(p.get_str("language_code") or "", "")}
+
+    @staticmethod
+    def _set_profile_text(texts: dict[str, str], p: Params, name: str, limit: int) -> bool:
+        text = p.get_str(name) or ""
+        if len(text) > limit:
+            raise bad_request(f"{name.upper()}_INVALID")
+        language = p.get_str("language_code") or ""
+        if text:
+            texts[language] = text
+        else:
+            texts.pop(language, None)
+        return True
+
+    async def _set_menu_button(self, token: str, p: Params) -> bool:
+        button = p.get_json("menu_button") or {"type": "default"}
+        if not isinstance(button, dict) or button.get("type") not in (
+                "commands", "web_app", "default"):
+            raise bad_request("can't parse menu button JSON object")
+        chat_id = p.get_int("chat_id")
+        self.menu_buttons[chat_id] = button
+        return True
+
+    async def _get_menu_button(self, token: str, p: Params) -> JSON:
+        chat_id = p.get_int("chat_id")
+        return self.menu_buttons.get(chat_id) or self.menu_buttons.get(None) or \
+            {"type": "default"}

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+import socket
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -101,6 +102,7 @@ class BotAPIStandIn(ApiMethods):
         self._slow: dict[str, float] = {}
         self._limits: _Limits | None = None
         self._runner: web.AppRunner | None = None
+        self._opening: asyncio.Task[None] | None = None
 
     # -- lifecycle
     @property
@@ -116,18 +118,36 @@ class BotAPIStandIn(ApiMethods):
     def base_file_url(self) -> str:
         return f"{self.url}/file/bot"
 
-    async def start(self, port: int | None = None) -> BotAPIStandIn:
+    async def start(self, port: int | None = None, *,
+                    refuse_for: float = 0) -> BotAPIStandIn:
+        """Listen on `port` (default: the one given, or a free one). With `refuse_for`, the
+        port is reserved at once but connections are refused for that many seconds, like a
+        network that is not up yet (or a Bot API that is down)."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
                                      shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port if port is None else port)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
+        # Bound but not listening: the kernel answers connection attempts with a reset.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port if port is None else port))
+        self.port = int(sock.getsockname()[1])
+        site = web.SockSite(self._runner, sock)
+        if refuse_for > 0:
+            self._opening = asyncio.create_task(self._open_later(site, refuse_for))
+        else:
+            await site.start()
         return self
 
+    async def _open_later(self, site: web.SockSite, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        await site.start()
+        self.stats["opened"] += 1
+
     async def stop(self) -> None:
+        if self._opening is not None:
+            self._opening.cancel()
         await self.hub.close()  # ends held getUpdates requests and webhook deliveries
         if self._runner is not None:
             await self._runner.cleanup()

@@ -466,6 +466,7 @@ async def in_process(database_url: str, clock: Clock, program: Program | None = 
     application = build_application(services, dispatch=False, polling=False, request=request)
     application.add_error_handler(_record_error)
     await application.initialize()
+    services.bot_username = application.bot.username  # what start-up's getMe fills in
     try:
         yield application, request, services
     finally:

@@ -50,13 +50,16 @@ async def test_a_malformed_token_and_a_bad_database_url_are_named(tmp_path: Path
     assert (code, err.count("\n")) == (2, 1) and "DATABASE_URL" in err
 
 
-async def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+async def test_an_unreachable_database_is_one_line(tmp_path: Path,
+                                                    standin: BotAPIStandIn) -> None:
     code, err = await _run_and_fail(
-        tmp_path, TELEGRAM_BOT_TOKEN=TOKEN,
+        tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=standin.base_url,
         DATABASE_URL="postgres://nobody@127.0.0.1:1/nothing?sslmode=disable",
+        STARTUP_TIMEOUT_SECONDS="0",  # try once
     )
-    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
-    assert "cannot use the database" in err
+    assert code == 1 and err.count("\n") == 2 and "Traceback" not in err, err
+    assert "accepts the token" in err.splitlines()[0]
+    assert "cannot reach the database" in err.splitlines()[-1]
 
 
 async def test_start_consent_restart_and_sigterm(standin: BotAPIStandIn, run_bot: Any) -> None:
@@ -140,9 +143,12 @@ async def test_delete_erases_every_row_about_the_user(
 async def test_an_unreachable_bot_api_ends_with_a_clear_last_line(tmp_path: Path) -> None:
     code, err = await _run_and_fail(
         tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, DATABASE_URL=f"sqlite:///{tmp_path / 'b.db'}",
-        TELEGRAM_API_BASE_URL="http://127.0.0.1:9/bot",
+        TELEGRAM_API_BASE_URL="http://127.0.0.1:9/bot", STARTUP_TIMEOUT_SECONDS="2",
     )
     assert code == 1
-    assert "cannot reach the Telegram Bot API at http://127.0.0.1:9/bot" in \
-        err.strip().splitlines()[-1]
-    assert TOKEN not in err
+    lines = err.strip().splitlines()
+    assert "cannot reach the Telegram Bot API at http://127.0.0.1:9/bot" in lines[-1]
+    assert "gave up after" in lines[-1] and "STARTUP_TIMEOUT_SECONDS" in lines[-1]
+    # One line per attempt before it, nothing else.
+    assert len(lines) >= 2 and all("not reachable yet" in line for line in lines[:-1]), err
+    assert TOKEN not in err and "Traceback" not in err

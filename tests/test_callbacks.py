@@ -14,6 +14,7 @@ from bot.domain.callbacks import (
     CallbackData,
     Consent,
     Erase,
+    GroupMove,
     PauseChoice,
     RatingTap,
     ReminderChoice,
@@ -52,6 +53,8 @@ EXAMPLES: list[tuple[CallbackData, str]] = [
     (SelfCheckStart(), "a:start"),
     (SelfCheckAnswer(MAX_ID, "abcdefghijkl", "mnopqrstuvwx"),
      f"a:{MAX_ID}:abcdefghijkl:mnopqrstuvwx"),
+    (GroupMove(7, move=True), "g:7:yes"),
+    (GroupMove(MAX_ID, move=False), f"g:{MAX_ID}:no"),
 ]
 
 
@@ -72,7 +75,8 @@ def test_every_kind_has_an_example() -> None:
     "ob:days:no", "ob:tz:Not/AZone", "ob:redo:days", "ob:edit:tz", "set:edit:nonsense",
     "set:cancel:now", "set:redo:tz", "pz:forever", "pz:", "b:0:go", f"b:{MAX_ID + 1}:go",
     "b:1:later", "b:01:go", "s:1:0:0:x", "s:1:0:0:n:", "s:١:0:0:n", "r:5:11", "r:5:3:11",
-    "r:0:3", "a:1:Q:x", "a:start:now", "a:0:q:a", "zz:1", "ob:tz:" + "A" * 70,
+    "r:0:3", "a:1:Q:x", "a:start:now", "a:0:q:a", "zz:1", "g:0:yes", "g:7:maybe", "g:7",
+    "ob:tz:" + "A" * 70,
 ])
 def test_forged_or_stale_data_unpacks_to_nothing(forged: str | None) -> None:
     assert unpack(forged) is None
@@ -85,7 +89,7 @@ def test_anything_unpacks_without_raising_and_only_to_what_it_packs_back_to(data
         assert button.pack() == data
 
 
-@given(st.sampled_from(["b", "s", "r", "a", "ob", "set", "pz", "del", "c"]),
+@given(st.sampled_from(["b", "s", "r", "a", "ob", "set", "pz", "del", "c", "g"]),
        st.text(alphabet="0123456789:abcdefghijklmnopqrstuvwxyz_/-+", max_size=60))
 def test_data_near_the_real_formats_never_raises(prefix: str, fields: str) -> None:
     data = f"{prefix}:{fields}"
@@ -98,6 +102,7 @@ def test_a_button_that_would_be_refused_cannot_be_made() -> None:
     with pytest.raises(ValueError, match="64 bytes"):
         SetupChoice("tz", "Europe/" + "X" * 60).pack()
     for invalid in (BreakControl(MAX_ID + 1, 0, 0, "n"), RatingTap(1, 11),
-                    SetupChoice("breaks", "9"), SettingsChoice("edit", "nonsense")):
+                    SetupChoice("breaks", "9"), SettingsChoice("edit", "nonsense"),
+                    GroupMove(0, move=True)):
         with pytest.raises(ValueError, match="not a valid"):
             invalid.pack()

@@ -23,7 +23,7 @@ MONDAY_8_UTC = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
 def test_every_command_and_button_kind_has_a_route_to_a_named_feature_function() -> None:
     # /cancel is left out of the menu: it only makes sense inside a question.
-    assert {name for name, _label in MENU} | {"stats", "cancel"} == set(routes.COMMANDS)
+    assert {name for name, _label in MENU} | {"stats", "invite", "cancel"} == set(routes.COMMANDS)
     assert set(routes.BUTTONS) == set(KINDS)
     answers: list[Callable[..., object]] = [route.answer for route in routes.COMMANDS.values()]
     answers += [route.answer for route in routes.BUTTONS.values()]

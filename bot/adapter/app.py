@@ -12,16 +12,19 @@ import logging
 import signal
 from datetime import timedelta
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import Bot, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
+from bot.adapter.profile import update_profile
 from bot.adapter.router import register_handlers
 from bot.adapter.sender import TelegramSender
 from bot.adapter.wakeup import tick
+from bot.config import Settings
 from bot.domain.clock import real_seconds
 from bot.domain.i18n import _
+from bot.logs import started
 from bot.outbox.dispatcher import Dispatcher
 from handlers.account import unsubscribe
 from handlers.jobs import make_jobs
@@ -75,14 +78,30 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if settings.telegram_api_base_url:
-        base = settings.telegram_api_base_url.rstrip("/")
-        builder = builder.base_url(base).base_file_url(base.removesuffix("/bot") + "/file/bot")
+        base, files = _api_urls(settings.telegram_api_base_url)
+        builder = builder.base_url(base).base_file_url(files)
     application = builder.build()
     application.bot_data["services"] = services
     application.bot_data["dispatch"] = dispatch
     register_handlers(application)
     application.add_error_handler(_on_error)
     return application
+
+
+def _api_urls(base_url: str) -> tuple[str, str]:
+    """(base_url, base_file_url) of a local Bot API server given as TELEGRAM_API_BASE_URL."""
+    base = base_url.rstrip("/")
+    return base, base.removesuffix("/bot") + "/file/bot"
+
+
+async def who_am_i(settings: Settings) -> str:
+    """The bot's @name from getMe: proves Telegram is reachable and accepts the token.
+    Raises telegram.error.InvalidToken (401) or NetworkError (unreachable) otherwise."""
+    # No retries here: the caller decides when to try again, and says so in one line.
+    base, files = _api_urls(settings.telegram_api_base_url or "https://api.telegram.org/bot")
+    bot = Bot(settings.telegram_bot_token, base_url=base, base_file_url=files)
+    async with bot:
+        return bot.username
 
 
 def services_of(application: Application) -> Services:
@@ -92,7 +111,8 @@ def services_of(application: Application) -> Services:
 
 async def _post_init(application: Application) -> None:
     services = services_of(application)
-    await _set_menu(application, services)
+    services.bot_username = application.bot.username
+    await update_profile(application.bot, services.settings, MENU)
     if application.bot_data.get("dispatch", True):
         dispatcher = Dispatcher(
             services.database,
@@ -111,20 +131,14 @@ async def _post_init(application: Application) -> None:
         application.job_queue.run_repeating(tick, interval=max(interval, 0.5), first=0.1,
                                             name="dispatcher-safety",
                                             job_kwargs={"max_instances": 2})
+    assert application.job_queue is not None
+    # The job queue runs once the application has started: from then on, errors of
+    # third-party libraries keep their tracebacks (bot.logs).
+    application.job_queue.run_once(_started, 0, name="started")
 
 
-async def _set_menu(application: Application, services: Services) -> None:
-    commands = [BotCommand(name, _(text)) for name, text in MENU]
-    try:
-        await application.bot.set_my_commands(commands)
-        for admin in services.settings.admin_user_ids:
-            await application.bot.set_my_commands(
-                [*commands, BotCommand("stats", _("Usage figures for operators"))],
-                scope=BotCommandScopeChat(admin),
-            )
-    except TelegramError as exc:
-        # The menu is a convenience; the bot works without it.
-        log.warning("could not set the command menu: %s", exc)
+async def _started(_context: ContextTypes.DEFAULT_TYPE) -> None:
+    started()
 
 
 async def _post_shutdown(application: Application) -> None:

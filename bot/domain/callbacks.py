@@ -270,9 +270,30 @@ class SelfCheckAnswer(CallbackData):
         return cls(assessment_id, match[2], match[3]) if assessment_id is not None else None
 
 
+@dataclass(frozen=True)
+class GroupMove(CallbackData):
+    """The answer to "move to the group of this new invitation link?"."""
+
+    prefix = "g"
+    pattern = _fields(rf"{_NUMBER}:(yes|no)")
+    group_id: int
+    move: bool
+
+    def pack(self) -> str:
+        data = f"g:{self.group_id}:{'yes' if self.move else 'no'}"
+        if unpack(data) != self:
+            raise ValueError(f"not a valid GroupMove: {data!r}")
+        return data
+
+    @classmethod
+    def read(cls, match: re.Match[str]) -> GroupMove | None:
+        group_id = _id(match[1])
+        return cls(group_id, match[2] == "yes") if group_id is not None else None
+
+
 KINDS: Final[tuple[type[CallbackData], ...]] = (
     Consent, Erase, SetupChoice, SettingsChoice, PauseChoice, ReminderChoice, BreakControl,
-    RatingTap, SelfCheckStart, SelfCheckAnswer,
+    RatingTap, SelfCheckStart, SelfCheckAnswer, GroupMove,
 )
 _BY_PREFIX: Final[dict[str, list[type[CallbackData]]]] = {}
 for _kind in KINDS:

@@ -66,6 +66,21 @@ class User(Base):
     paused_until: Mapped[datetime | None]
     # Where the next desk break starts in the sequence, so breaks rotate through it.
     rotation: Mapped[int] = mapped_column(Integer, default=0)
+    # The group whose invitation link the user first started through (/invite), if any.
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("groups.id", ondelete="SET NULL"), index=True)
+
+
+class Group(Base):
+    """A group of users an operator invites with one link (a class, an office, a clinic)."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    # The link's start payload: random, so a link cannot be guessed from another.
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime]
 
 
 class Break(Base):

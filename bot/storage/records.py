@@ -4,18 +4,22 @@
     checks = await load_checks(session, user_id)              # completed self-checks
     history = await load_history(session, user_id)           # every row, for /export
     usage = await load_usage(session, now)                   # the /stats figures
+    usage = await load_usage(session, now, group_id)         # the same, one group's users
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import Select, case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.progress import BreakRecord, CheckRecord, RatingRecord
 from bot.storage.models import Assessment, Break, Rating, User
+
+Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
 
 # /stats: a user's change since baseline counts once they have rated for this long.
 STATS_HISTORY = timedelta(days=14)
@@ -78,7 +82,7 @@ async def load_history(session: AsyncSession, user_id: int) -> History:
 
 @dataclass(frozen=True)
 class Usage:
-    """Counts over all users; (last 7 days, last 30 days) where a pair."""
+    """Counts over all users (or one group's); (last 7 days, last 30 days) where a pair."""
 
     registered: int
     subscribed: int
@@ -89,47 +93,64 @@ class Usage:
     stiffness_change: float | None
 
 
-async def load_usage(session: AsyncSession, now: datetime) -> Usage:
-    registered = await session.scalar(select(func.count()).select_from(User)) or 0
-    subscribed = await session.scalar(select(func.count()).where(
-        User.active.is_(True), User.onboarded_at.is_not(None))) or 0
-    users, pain, stiffness = await mean_change(session, now)
-    return Usage(int(registered), int(subscribed), await _break_counts(session, now),
-                 await _active(session, now), users, pain, stiffness)
+class _Among:
+    """Narrows queries to one group's users, or leaves them over everyone."""
+
+    def __init__(self, group_id: int | None) -> None:
+        self.members = None if group_id is None else \
+            select(User.id).where(User.group_id == group_id).scalar_subquery()
+
+    def __call__(self, query: Query, user_id: Any) -> Query:
+        return query if self.members is None else query.where(user_id.in_(self.members))
 
 
-async def _break_counts(session: AsyncSession, now: datetime) -> dict[str, tuple[int, int]]:
+async def load_usage(session: AsyncSession, now: datetime,
+                     group_id: int | None = None) -> Usage:
+    among = _Among(group_id)
+    registered = await session.scalar(among(select(func.count()).select_from(User),
+                                            User.id)) or 0
+    subscribed = await session.scalar(among(select(func.count()).where(
+        User.active.is_(True), User.onboarded_at.is_not(None)), User.id)) or 0
+    users, pain, stiffness = await mean_change(session, now, among)
+    return Usage(int(registered), int(subscribed), await _break_counts(session, now, among),
+                 await _active(session, now, among), users, pain, stiffness)
+
+
+async def _break_counts(session: AsyncSession, now: datetime,
+                        among: _Among) -> dict[str, tuple[int, int]]:
     week, month = now - timedelta(days=7), now - timedelta(days=30)
     in_week = func.sum(case((Break.planned_at >= week, 1), else_=0))
     counts: dict[str, tuple[int, int]] = {}
-    for status, last_week, last_month in await session.execute(
+    for status, last_week, last_month in await session.execute(among(
             select(Break.status, in_week, func.count()).where(Break.planned_at >= month)
-            .group_by(Break.status)):
+            .group_by(Break.status), Break.user_id)):
         counts[status] = (int(last_week or 0), int(last_month))
     sent = select(in_week, func.count()).where(
         Break.planned_at >= month, Break.kind == "reminder", Break.message_id.is_not(None))
-    last_week, last_month = (await session.execute(sent)).one()
+    last_week, last_month = (await session.execute(among(sent, Break.user_id))).one()
     counts["sent"] = (int(last_week or 0), int(last_month))
     return counts
 
 
-async def _active(session: AsyncSession, now: datetime) -> tuple[int, int]:
+async def _active(session: AsyncSession, now: datetime, among: _Among) -> tuple[int, int]:
     counts = []
     for since in (now - timedelta(days=7), now - timedelta(days=30)):
-        active = await session.scalar(
+        active = await session.scalar(among(
             select(func.count(distinct(Break.user_id)))
-            .where(Break.planned_at >= since, Break.status.in_(("done", "partial"))))
+            .where(Break.planned_at >= since, Break.status.in_(("done", "partial"))),
+            Break.user_id))
         counts.append(int(active or 0))
     return counts[0], counts[1]
 
 
-async def mean_change(session: AsyncSession, now: datetime) -> tuple[int, float | None,
-                                                                     float | None]:
+async def mean_change(session: AsyncSession, now: datetime,
+                      among: _Among | None = None) -> tuple[int, float | None, float | None]:
     """(users, mean pain change, mean stiffness change) since their latest baseline, over the
     users who began rating breaks two weeks ago or more and rated in the last 7 days."""
-    veterans = (select(Rating.user_id).where(Rating.kind == "break")
-                .group_by(Rating.user_id)
-                .having(func.min(Rating.rated_at) <= now - STATS_HISTORY).subquery())
+    among = among or _Among(None)
+    veterans = among(select(Rating.user_id).where(Rating.kind == "break"), Rating.user_id) \
+        .group_by(Rating.user_id) \
+        .having(func.min(Rating.rated_at) <= now - STATS_HISTORY).subquery()
     recent = (select(Rating.user_id, func.avg(Rating.pain).label("pain"),
                      func.avg(Rating.stiffness).label("stiffness"))
               .where(Rating.kind == "break", Rating.rated_at >= now - STATS_RECENT)
