@@ -4,8 +4,8 @@
 as its caption: the last 4 weeks, or everything since sign-up with `/progress all`.
 
 /report sends a one-page PDF for a clinician (bot.domain.report). Names are not stored: the
-first name on it is the one given with the command (`/report Ana`); without one the page
-has a blank to write it in.
+first name on it is the one Telegram gives with the command, or the one typed after it
+(`/report Ana`).
 
 /export sends a CSV file (UTF-8, comma-separated, a header row first), one row per record
 in time order. Times are ISO 8601 in the user's time zone with its offset
@@ -99,7 +99,7 @@ NAME_LENGTH = 40
 
 
 def first_name(text: str) -> str | None:
-    """The first word typed after /report, as a name: letters, apostrophes and hyphens."""
+    """The first word of `text` as a name: letters, apostrophes and hyphens."""
     word = text.strip().split(maxsplit=1)[0] if text.strip() else ""
     name = "".join(c for c in word if c.isalpha() or c in "'-")[:NAME_LENGTH]
     return name or None
@@ -109,7 +109,7 @@ async def report(turn: Turn) -> Answer:
     user = turn.user
     ratings, breaks = await load_records(turn.session, user.id)
     checks = await load_checks(turn.session, user.id)
-    name = first_name(turn.text)
+    name = first_name(turn.text) or first_name(turn.first_name)
     # matplotlib loads on the first /report, not at start-up.
     from bot.domain.report import build_report, render_in_thread
 
@@ -120,9 +120,6 @@ async def report(turn: Turn) -> Answer:
     text = turn.t("Your one-page report for your physiotherapist or doctor: your pain and "
                   "stiffness since you joined, your breaks week by week and your self-check "
                   "answers. It prints well in black and white.")
-    if name is None:
-        text += "\n" + turn.t("Names are not stored: to put your first name on it, send "
-                              "/report and your name, e.g. /report Ana.")
     day = local_date(turn.now, user.time_zone or "UTC")
     return Answer().say(text, document=pdf, filename=f"move-better-report-{day.isoformat()}.pdf")
 

@@ -54,6 +54,7 @@ class Turn:
     user: User
     now: datetime
     text: str = ""  # the typed text or the command's arguments
+    first_name: str = ""  # as Telegram gives it with the update; never stored
     latitude: float | None = None
     longitude: float | None = None
     # The soonest due message this turn scheduled, so the dispatcher can wake for it.

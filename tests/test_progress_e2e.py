@@ -165,7 +165,7 @@ async def test_day_one_progress_and_the_report_as_a_one_page_pdf(
     assert "Pain 4 (baseline 5, −1): a trend, not a result yet." in caption
     assert "Next planned break: today at " in caption
 
-    report = await answer_to(cleo, "/report Cleo")
+    report = await answer_to(cleo, "/report")
     assert report.document is not None and report.filename == \
         "move-better-report-2026-12-01.pdf", report
     reader = PdfReader(io.BytesIO(report.document))

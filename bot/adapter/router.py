@@ -67,7 +67,7 @@ async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Rou
             user = found
         message = update.effective_message
         location = message.location if message is not None else None
-        turn = Turn(session, services, user, now, text=text,
+        turn = Turn(session, services, user, now, text=text, first_name=tg_user.first_name,
                     latitude=location.latitude if location else None,
                     longitude=location.longitude if location else None)
         chosen = route or routes.step(user.step)
