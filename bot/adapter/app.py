@@ -1,7 +1,7 @@
 """The application factory: wires python-telegram-bot to the database and the dispatcher.
 
-    application = build_application(settings, services)
-    application.run_polling()
+    run_polling(services)            # or run_dispatcher_only; web.py: run_webhook
+    application = build_application(services, dispatch=False, request=recorder)  # tests
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def start_services(application: Application) -> None:
-    """What run_polling does around polling, for the modes that do not poll."""
+    """Starts the dispatcher and the application (every mode runs its own serve loop)."""
     await _post_init(application)
     await application.start()
 
@@ -211,9 +211,11 @@ def run_polling(services: Services) -> None:
     async def serve() -> None:
         stop = stop_requested()
         async with application:
-            await start_services(application)
+            await _post_init(application)
             assert application.updater is not None
+            # Polling first, then the dispatcher, as PTB's own run_polling does.
             await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            await application.start()
             await stop.wait()
             log.info("stopping: no more updates or due messages; finishing what is in flight")
             await application.updater.stop()

@@ -33,7 +33,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.clock import Clock
+from bot.domain.clock import Clock, clock_delta
 from bot.domain.replies import Reply
 from bot.outbox import due
 from bot.outbox.delivery import Blocked, Rejected, Sender, TryLater
@@ -299,8 +299,8 @@ class Dispatcher:
         if exc.retry_after is not None:
             # Flood control is not the message's fault: wait as told, never give up.
             async with self.database.session() as session:
-                await due.release(session, row.id, self.worker,
-                                  now + timedelta(seconds=exc.retry_after), f"retry: {exc}",
+                wait = clock_delta(self.clock, timedelta(seconds=exc.retry_after))
+                await due.release(session, row.id, self.worker, now + wait, f"retry: {exc}",
                                   count_attempt=False)
             return
         if row.attempts >= self.max_attempts:
