@@ -19,7 +19,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,6 +36,7 @@ from bot.adapter.render import render
 from bot.adapter.wakeup import wake_at
 from bot.domain.callbacks import unpack
 from bot.storage import users
+from bot.storage.db import insert_for
 from bot.storage.models import HandledUpdate
 from handlers import account, routes
 from handlers.routes import Route
@@ -59,10 +59,8 @@ delivery: ContextVar[Delivery | None] = ContextVar("delivery", default=None)
 
 async def _first_time(session: AsyncSession, update_id: int, now: Any) -> bool:
     """Records the update id; False if some instance already handled this update."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" \
-        else sqlite.insert
     result = await session.execute(
-        insert(HandledUpdate).values(update_id=update_id, handled_at=now)
+        insert_for(session)(HandledUpdate).values(update_id=update_id, handled_at=now)
         .on_conflict_do_nothing(index_elements=["update_id"]))
     return bool(cast(CursorResult[Any], result).rowcount)
 

@@ -26,11 +26,10 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.db import UTCDateTime
+from bot.storage.db import UTCDateTime, insert_for
 from bot.storage.models import DueMessage
 
 PENDING, CLAIMED = "pending", "claimed"
@@ -58,10 +57,8 @@ async def schedule(
         break_id=break_id,
         attempts=0,
     )
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     await session.execute(
-        insert(DueMessage).values(**values).on_conflict_do_nothing(
+        insert_for(session)(DueMessage).values(**values).on_conflict_do_nothing(
             index_elements=["user_id", "key"]
         )
     )

@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import delete, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.i18n import language_for
+from bot.storage.db import insert_for
 from bot.storage.models import USER_TABLES, Break, User
 
 OPEN_BREAK_STATES = ("pending", "active", "rating")
@@ -37,11 +37,10 @@ async def register(
     Only the Telegram id (and chat id, to write back) is kept until consent. Two instances
     registering the same new user at once insert one row; both then hold it locked.
     """
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" \
-        else sqlite.insert
     result = await session.execute(
-        insert(User).values(id=user_id, chat_id=chat_id, language=language_for(language_code),
-                            created_at=now, active=True, draft={})
+        insert_for(session)(User)
+        .values(id=user_id, chat_id=chat_id, language=language_for(language_code),
+                created_at=now, active=True, draft={})
         .on_conflict_do_nothing(index_elements=["id"]))
     new = bool(cast(CursorResult[Any], result).rowcount)
     user = await lock(session, user_id)
