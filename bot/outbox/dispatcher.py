@@ -152,8 +152,12 @@ class Dispatcher:
         if self._next_prune is not None and now < self._next_prune:
             return
         self._next_prune = now + timedelta(hours=1)
-        async with self.database.session() as session:
-            pruned = await due.prune(session, now - self.keep_ended)
+        pruned, batch = 0, due.PRUNE_BATCH
+        # Short transactions, one batch each: claims by other instances are never held up.
+        while batch == due.PRUNE_BATCH and not self._stopping:
+            async with self.database.session() as session:
+                batch = await due.prune(session, now - self.keep_ended)
+            pruned += batch
         if pruned:
             log.info("pruned %s ended due messages", pruned)
 

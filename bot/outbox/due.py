@@ -184,7 +184,10 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
     return _as_utc(pending) if pending is not None else None
 
 
-async def prune(session: AsyncSession, before: datetime, batch: int = 5000) -> int:
+PRUNE_BATCH = 5000
+
+
+async def prune(session: AsyncSession, before: datetime, batch: int = PRUNE_BATCH) -> int:
     """Deletes up to `batch` rows that ended before `before`; how many it deleted."""
     ended = (select(DueMessage.id)
              .where(DueMessage.status.in_(FINISHED), DueMessage.done_at < before)
