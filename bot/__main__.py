@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -198,7 +197,7 @@ def main(argv: list[str]) -> None:
     services = Services(settings, Database(settings.database_url,
                                            settings.database_pool_size),
                         _clock(settings), program)
-    from bot.adapter.app import ALLOWED_UPDATES, build_application, run_dispatcher_only
+    from bot.adapter.app import run_dispatcher_only, run_polling
     from bot.adapter.web import run_webhook
 
     try:
@@ -208,9 +207,7 @@ def main(argv: list[str]) -> None:
             run_webhook(services)
         else:
             log.info("starting long polling")
-            build_application(services).run_polling(
-                stop_signals=(signal.SIGINT, signal.SIGTERM), allowed_updates=ALLOWED_UPDATES
-            )
+            run_polling(services)
     except InvalidToken:
         _fail(WRONG_TOKEN)
     except NetworkError as exc:

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     studio_contact: str | None = None
     # How often the dispatcher looks for due messages even when nothing woke it.
     dispatch_interval_seconds: float = 15.0
+    # Telegram allows a bot about 30 messages a second in all: with N instances sending due
+    # messages, give each 30/N or less (a 429 is survived, but delays everyone).
+    dispatch_messages_per_second: float = 25.0
     database_pool_size: int = 5
     # Webhook mode (`python -m bot web`): Telegram posts updates to WEBHOOK_URL, which must
     # reach this process on PORT at WEBHOOK_PATH; WEBHOOK_SECRET proves a request is Telegram's.

@@ -131,6 +131,12 @@ async def unsubscribe(session: AsyncSession, user: User, now: datetime) -> None:
     await users.end_open_breaks(session, user.id, now)
 
 
+async def blocked(turn: Turn) -> Answer:
+    """The user blocked the bot: nothing can reach them now, so everything stops at once."""
+    await unsubscribe(turn.session, turn.user, turn.now)
+    return Answer()
+
+
 async def stop(turn: Turn) -> Answer:
     await unsubscribe(turn.session, turn.user, turn.now)
     return Answer().say(

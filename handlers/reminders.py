@@ -44,6 +44,12 @@ def _reminder(user: User, brk: Break) -> Reply:
     return Reply(text, reminder_buttons(user, brk.id))
 
 
+async def _locked(session: AsyncSession, break_id: int | None) -> Break | None:
+    """The break, locked until the job's commit: a button pressed meanwhile waits for it
+    (and then sees what the job decided) instead of being overwritten by it."""
+    return await session.get(Break, break_id, with_for_update=True) if break_id else None
+
+
 async def _close_unanswered(session: AsyncSession, user_id: int, now: datetime) -> None:
     """A reminder still unanswered when the next one comes counts as missed."""
     await session.execute(
@@ -69,7 +75,7 @@ class ReminderJob:
             await plan_next(session, user, row.due_at)
             brk = await self._break_for(session, row, user, now)
         else:
-            found = await session.get(Break, row.break_id) if row.break_id else None
+            found = await _locked(session, row.break_id)
             if found is None or found.status != "pending":
                 return Skip("answered before the snooze ended", status="cancelled")
             brk = found
@@ -82,7 +88,7 @@ class ReminderJob:
         self, session: AsyncSession, row: DueMessage, user: User, now: datetime
     ) -> Break:
         if row.break_id is not None:  # a retried row: the break already exists
-            existing = await session.get(Break, row.break_id)
+            existing = await _locked(session, row.break_id)
             if existing is not None:
                 return existing
         await _close_unanswered(session, user.id, now)
@@ -100,7 +106,7 @@ class ReminderJob:
         self, session: AsyncSession, row: DueMessage, user: User, message_id: int | None,
         now: datetime,
     ) -> None:
-        brk = await session.get(Break, row.break_id) if row.break_id else None
+        brk = await _locked(session, row.break_id)
         if brk is None:
             return
         brk.message_id = message_id
@@ -118,9 +124,11 @@ class ReminderJob:
     async def undeliverable(
         self, session: AsyncSession, row: DueMessage, user: User, now: datetime, reason: str
     ) -> None:
-        brk = await session.get(Break, row.break_id) if row.break_id else None
+        brk = await _locked(session, row.break_id)
         if brk is not None and brk.status == "pending":
             brk.status, brk.ended_at = "missed", now
+        if row.kind == "reminder":  # the chain of reminders goes on
+            await plan_next(session, user, row.due_at)
 
 
 class ExpiryJob:
@@ -129,7 +137,7 @@ class ExpiryJob:
     async def prepare(
         self, session: AsyncSession, row: DueMessage, user: User, now: datetime
     ) -> Action:
-        brk = await session.get(Break, row.break_id) if row.break_id else None
+        brk = await _locked(session, row.break_id)
         if brk is None or brk.status != "pending" or row.key != f"expire:{brk.id}:{brk.snoozes}":
             return Skip("answered in time", status="cancelled")
         brk.status, brk.ended_at = "missed", now

@@ -128,6 +128,8 @@ STEPS: dict[str, Route] = {
 NO_STEP = Route(account.unknown_text, OPEN)
 # Stickers, photos, voice notes: anything but text, commands, buttons and locations.
 ANYTHING_ELSE = Route(account.unknown_message, OPEN)
+# The user blocked the bot (unblocking it is a return: the route of /start).
+BLOCKED = Route(account.blocked, OPEN)
 
 
 def command(name: str) -> Route:

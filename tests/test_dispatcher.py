@@ -184,17 +184,22 @@ async def test_an_abandoned_claim_is_taken_over_after_its_lease(database: Databa
         session.add(User(id=1, chat_id=1, created_at=MONDAY, draft={}))
         await session.flush()
         await due.schedule(session, 1, "reminder", "k", MONDAY)
-    lease = timedelta(seconds=90)
+    # Leases run on the database's clock: the bot's clock (here far ahead) does not count.
+    lease = timedelta(seconds=0.5)
     async with database.session() as session:
-        assert len(await due.claim(session, MONDAY, "dead", lease)) == 1
+        [claimed] = await due.claim(session, MONDAY, "dead", lease)
     async with database.session() as session:
-        assert await due.claim(session, MONDAY + timedelta(seconds=30), "alive", lease) == []
+        assert await due.claim(session, MONDAY + timedelta(days=1), "alive", lease) == []
+    assert claimed.lease_until is not None
+    # Real time has to pass for a lease to run out.
+    await asyncio.sleep((claimed.lease_until - datetime.now(UTC)).total_seconds() + 0.1)
     async with database.session() as session:
-        taken = await due.claim(session, MONDAY + timedelta(seconds=91), "alive", lease)
+        taken = await due.claim(session, MONDAY, "alive", lease)
     assert [row.claimed_by for row in taken] == ["alive"]
     async with database.session() as session:
         # The dead process's late finish must not overwrite the new owner's claim.
         assert not await due.finish(session, taken[0].id, "dead", "sent", MONDAY)
+        assert not await due.renew(session, taken[0].id, "dead", lease)
 
 
 async def _one_user(database: Database, start: datetime) -> User:

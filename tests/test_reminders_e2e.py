@@ -182,11 +182,11 @@ async def test_a_429_storm_delays_but_loses_nothing(
     url = f"sqlite:///{tmp_path / 'bot.storage.db'}"
     user_ids = list(range(2001, 2021))
     await _seed(url, *user_ids)
+    users = [standin.user(user_id) for user_id in user_ids]
     standin.fail_next("sendMessage", status=429, retry_after=1, times=15)
     # A slower clock here: each 429 costs a real second, which must stay inside the grace.
     bot = await run_bot(database_url=url, clock_start=START + timedelta(minutes=6),
                         clock_speed=10)
-    users = [standin.user(user_id) for user_id in user_ids]
     await standin.wait_until(lambda: all(len(_reminders(u)) == 1 for u in users), timeout=60)
     assert sum(1 for call in standin.calls if call.status == 429) == 15
     # The bot records a send right after Telegram accepts it.

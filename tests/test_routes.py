@@ -116,7 +116,7 @@ async def test_quick_taps_of_one_user_are_taken_one_at_a_time(
     await chat.command("start")
     await chat.press("c:yes")
     await chat.send("Madrid")
-    real_get = users.get
+    real_get = users.lock
     second_read = asyncio.Event()
     reads = 0
 
@@ -131,6 +131,6 @@ async def test_quick_taps_of_one_user_are_taken_one_at_a_time(
             second_read.set()
         return user
 
-    monkeypatch.setattr(users, "get", get)
+    monkeypatch.setattr(users, "lock", get)
     await asyncio.gather(chat.press("ob:day:5"), chat.press("ob:day:6"))
     assert (await chat.user()).draft == {"days": 0b1111111}

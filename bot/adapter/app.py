@@ -1,7 +1,7 @@
 """The application factory: wires python-telegram-bot to the database and the dispatcher.
 
-    application = build_application(settings, services)
-    application.run_polling()
+    run_polling(services)            # or run_dispatcher_only; web.py: run_webhook
+    application = build_application(services, dispatch=False, request=recorder)  # tests
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from datetime import timedelta
 from telegram import Bot, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.adapter.profile import update_profile
-from bot.adapter.router import register_handlers
+from bot.adapter.router import delivery, register_handlers
 from bot.adapter.sender import TelegramSender
 from bot.adapter.wakeup import tick
 from bot.config import Settings
@@ -31,6 +31,9 @@ from handlers.jobs import make_jobs
 from handlers.turn import Services
 
 log = logging.getLogger(__name__)
+
+# What a stopping process gives its sends in flight: platforms kill it 30 s after SIGTERM.
+STOP_GRACE_SECONDS = 8.0
 
 MENU = [
     ("start", "Subscribe and set up"),
@@ -50,8 +53,9 @@ MENU = [
 ]
 
 
-# The updates the bot answers; everything else Telegram need not send.
-ALLOWED_UPDATES = ["message", "callback_query"]
+# The updates the bot answers; everything else Telegram need not send. my_chat_member says
+# at once that a user blocked (or unblocked) the bot.
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
 
 def build_application(
@@ -67,7 +71,8 @@ def build_application(
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
         .defaults(Defaults(parse_mode=None, disable_notification=False))
-        # Telegram's flood control answers 429 with retry_after: wait and try again.
+        # Answers to a user's own taps: on a 429, wait as told and try again. (Due messages
+        # go out through the dispatcher's own Bot: see _dispatcher_sender.)
         .rate_limiter(AIORateLimiter(max_retries=5))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
@@ -77,9 +82,8 @@ def build_application(
         builder = builder.updater(None)
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
-    if settings.telegram_api_base_url:
-        base, files = _api_urls(settings.telegram_api_base_url)
-        builder = builder.base_url(base).base_file_url(files)
+    base, files = _api_urls(settings)
+    builder = builder.base_url(base).base_file_url(files)
     application = builder.build()
     application.bot_data["services"] = services
     application.bot_data["dispatch"] = dispatch
@@ -88,9 +92,10 @@ def build_application(
     return application
 
 
-def _api_urls(base_url: str) -> tuple[str, str]:
-    """(base_url, base_file_url) of a local Bot API server given as TELEGRAM_API_BASE_URL."""
-    base = base_url.rstrip("/")
+def _api_urls(settings: Settings) -> tuple[str, str]:
+    """(base_url, base_file_url): Telegram's, or a local Bot API server's given as
+    TELEGRAM_API_BASE_URL."""
+    base = (settings.telegram_api_base_url or "https://api.telegram.org/bot").rstrip("/")
     return base, base.removesuffix("/bot") + "/file/bot"
 
 
@@ -98,7 +103,7 @@ async def who_am_i(settings: Settings) -> str:
     """The bot's @name from getMe: proves Telegram is reachable and accepts the token.
     Raises telegram.error.InvalidToken (401) or NetworkError (unreachable) otherwise."""
     # No retries here: the caller decides when to try again, and says so in one line.
-    base, files = _api_urls(settings.telegram_api_base_url or "https://api.telegram.org/bot")
+    base, files = _api_urls(settings)
     bot = Bot(settings.telegram_bot_token, base_url=base, base_file_url=files)
     async with bot:
         return bot.username
@@ -116,7 +121,7 @@ async def _post_init(application: Application) -> None:
     if application.bot_data.get("dispatch", True):
         dispatcher = Dispatcher(
             services.database,
-            TelegramSender(application.bot),
+            await _dispatcher_sender(application, services.settings),
             services.clock,
             make_jobs(services),
             on_blocked=unsubscribe,
@@ -141,7 +146,33 @@ async def _started(_context: ContextTypes.DEFAULT_TYPE) -> None:
     started()
 
 
+async def _dispatcher_sender(application: Application, settings: Settings) -> TelegramSender:
+    """Due messages go out through a Bot of their own, without the application's rate
+    limiter: it would sleep through 429s inside a send, past the row's lease. Flood control
+    has one owner on this path, the dispatcher: a 429 sends the row back with retry_after."""
+    base, files = _api_urls(settings)
+    bot = Bot(settings.telegram_bot_token, request=HTTPXRequest(connection_pool_size=32),
+              base_url=base, base_file_url=files)
+    await bot.initialize()
+    application.bot_data["dispatcher_bot"] = bot
+    return TelegramSender(bot, settings.dispatch_messages_per_second)
+
+
+async def stop_dispatching(application: Application) -> None:
+    """Stops claiming due messages and lets the sends in flight end (within the grace)."""
+    dispatcher: Dispatcher | None = application.bot_data.get("dispatcher")
+    if dispatcher is None:
+        return
+    try:
+        await asyncio.wait_for(dispatcher.stop(), STOP_GRACE_SECONDS)
+    except TimeoutError:
+        log.warning("sends still in flight at shutdown; their leases will run out")
+
+
 async def _post_shutdown(application: Application) -> None:
+    bot: Bot | None = application.bot_data.get("dispatcher_bot")
+    if bot is not None:
+        await bot.shutdown()
     await services_of(application).database.close()
     log.info("stopped; database closed")
 
@@ -150,6 +181,9 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     user_id = update.effective_user.id if isinstance(update, Update) and update.effective_user \
         else None
     log.error("update for user %s failed", user_id, exc_info=context.error)
+    webhook = delivery.get()
+    if webhook is not None and webhook.failed:
+        return  # nothing was done: Telegram delivers the update again
     if isinstance(update, Update) and update.effective_chat is not None:
         # The apology is best effort: the failure is already logged above.
         with contextlib.suppress(TelegramError):
@@ -160,7 +194,7 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def start_services(application: Application) -> None:
-    """What run_polling does around polling, for the modes that do not poll."""
+    """Starts the dispatcher and the application (every mode runs its own serve loop)."""
     await _post_init(application)
     await application.start()
 
@@ -178,6 +212,28 @@ def stop_requested() -> asyncio.Event:
     return stop
 
 
+def run_polling(services: Services) -> None:
+    """Long polling (one process per token), stopping cleanly on SIGTERM."""
+    application = build_application(services)
+
+    async def serve() -> None:
+        stop = stop_requested()
+        async with application:
+            await _post_init(application)
+            assert application.updater is not None
+            # Polling first, then the dispatcher, as PTB's own run_polling does.
+            await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            await application.start()
+            await stop.wait()
+            log.info("stopping: no more updates or due messages; finishing what is in flight")
+            await application.updater.stop()
+            await stop_dispatching(application)
+            await application.stop()
+        await stop_services(application)
+
+    asyncio.run(serve())
+
+
 def run_dispatcher_only(services: Services) -> None:
     """Runs only the dispatcher (no updates): an extra sender beside a poller or webhook."""
     application = build_application(services, polling=False)
@@ -188,6 +244,8 @@ def run_dispatcher_only(services: Services) -> None:
             await start_services(application)
             log.info("dispatcher running")
             await stop.wait()
+            log.info("stopping: no more due messages; finishing the sends in flight")
+            await stop_dispatching(application)
             await application.stop()
         await stop_services(application)
 

@@ -8,8 +8,9 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TypeVar
 
+import httpx
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, NetworkError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ContextTypes
 
 from bot.adapter.sender import markup_for, send_reply
@@ -22,14 +23,36 @@ T = TypeVar("T")
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 
 
-async def retrying(call: Callable[[], Awaitable[T]]) -> T:
-    """Runs a Bot API call again after 5xx answers, timeouts and refused connections."""
+class MaybeDelivered(Exception):
+    """A send failed in a way that leaves open whether Telegram delivered it."""
+
+
+def never_arrived(exc: NetworkError) -> bool:
+    """Whether a failed call certainly did not reach Telegram: the connection was never
+    made, or Telegram answered with an error (5xx, 429). A call that timed out or broke off
+    after it was sent may have been delivered."""
+    if isinstance(exc, RetryAfter):
+        return True
+    cause = exc.__cause__
+    if isinstance(exc, TimedOut):
+        return isinstance(cause, httpx.ConnectTimeout | httpx.PoolTimeout)
+    if isinstance(cause, httpx.HTTPError):
+        return isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    return True  # an HTTP error answer: nothing was done
+
+
+async def retrying(call: Callable[[], Awaitable[T]], idempotent: bool = False) -> T:
+    """Runs a Bot API call again after a passing failure. A new message is sent again only
+    if it certainly did not arrive (a duplicate is worse than a lost reply: the user can
+    tap again); edits and button answers may be repeated."""
     for delay in RETRY_DELAYS:
         try:
             return await call()
         except (BadRequest, Forbidden):
             raise  # our mistake or the user's choice: trying again will not help
         except NetworkError as exc:
+            if not (idempotent or never_arrived(exc)):
+                raise MaybeDelivered(str(exc)) from exc
             log.warning("Telegram call failed (%s); trying again in %ss", exc, delay)
             await asyncio.sleep(delay)
     return await call()
@@ -39,7 +62,7 @@ async def render(update: Update, context: ContextTypes.DEFAULT_TYPE, answer: Ans
     query = update.callback_query
     if query is not None:
         # Always answer a pressed button, or its spinner keeps turning.
-        await retrying(lambda: query.answer(answer.toast))
+        await retrying(lambda: query.answer(answer.toast), idempotent=True)
     chat = update.effective_chat
     if chat is None:
         return
@@ -52,11 +75,17 @@ async def render(update: Update, context: ContextTypes.DEFAULT_TYPE, answer: Ans
                 inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
                 await retrying(partial(context.bot.edit_message_text, reply.text,
                                        chat_id=chat.id, message_id=message_id,
-                                       reply_markup=inline))
+                                       reply_markup=inline), idempotent=True)
                 continue
             except BadRequest as exc:
                 if "not modified" in exc.message.lower():
                     continue
                 log.info("could not edit message %s: %s; sending instead",
                          query.message.message_id, exc.message)
-        await retrying(partial(send_reply, context.bot, chat.id, reply))
+        try:
+            await retrying(partial(send_reply, context.bot, chat.id, reply))
+        except MaybeDelivered as exc:
+            # The turn is committed; an apology or a resend could only add a duplicate.
+            log.warning("a reply to chat %s may not have arrived (%s); not sent again",
+                        chat.id, exc)
+            return

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+from aiolimiter import AsyncLimiter
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -69,25 +70,30 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> Message:
 
 
 class TelegramSender:
-    def __init__(self, bot: Bot) -> None:
+    """Sends due messages, paced to `per_second`; never retries (the dispatcher does)."""
+
+    def __init__(self, bot: Bot, per_second: float = 25.0) -> None:
         self.bot = bot
+        self._pace = AsyncLimiter(per_second, 1)
 
     async def send(self, chat_id: int, reply: Reply) -> int:
-        with _mapped_errors():
-            message = await send_reply(self.bot, chat_id, reply)
+        async with self._pace:
+            with _mapped_errors():
+                message = await send_reply(self.bot, chat_id, reply)
         return message.message_id
 
     async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None:
         markup = markup_for(reply)
-        with _mapped_errors():
-            try:
-                await self.bot.edit_message_text(
-                    reply.text, chat_id=chat_id, message_id=message_id,
-                    reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
-                )
-            except BadRequest as exc:
-                if "not modified" not in exc.message.lower():
-                    raise
+        async with self._pace:
+            with _mapped_errors():
+                try:
+                    await self.bot.edit_message_text(
+                        reply.text, chat_id=chat_id, message_id=message_id,
+                        reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
+                    )
+                except BadRequest as exc:
+                    if "not modified" not in exc.message.lower():
+                        raise
 
 
 @contextmanager

@@ -4,7 +4,8 @@
 
 Each instance also runs the dispatcher; claims in the database keep every due message to
 one sender. An update delivered twice (Telegram retries a webhook that failed or timed out)
-is handled once: its id is recorded before it is processed.
+is handled once: its id is recorded in the same transaction as the turn's work, and a
+request whose transaction failed answers 503, so Telegram delivers the update again.
 """
 
 from __future__ import annotations
@@ -14,12 +15,9 @@ import hmac
 import json
 import logging
 from datetime import timedelta
-from typing import Any, cast
 
 from aiohttp import web
 from sqlalchemy import delete, text
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import TelegramError
@@ -30,9 +28,11 @@ from bot.adapter.app import (
     build_application,
     services_of,
     start_services,
+    stop_dispatching,
     stop_requested,
     stop_services,
 )
+from bot.adapter.router import Delivery, delivery
 from bot.storage.models import HandledUpdate
 from handlers.turn import Services
 
@@ -40,19 +40,6 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 KEEP_HANDLED_IDS = timedelta(days=2)
-
-
-async def _first_time(application: Application, update_id: int) -> bool:
-    """Records the update id; False if some instance already took this update."""
-    services = services_of(application)
-    async with services.database.session() as session:
-        insert = postgresql.insert if services.database.is_postgres else sqlite.insert
-        result = await session.execute(
-            insert(HandledUpdate)
-            .values(update_id=update_id, handled_at=services.clock())
-            .on_conflict_do_nothing(index_elements=["update_id"])
-        )
-        return bool(cast(CursorResult[Any], result).rowcount)
 
 
 def make_web_app(application: Application) -> web.Application:
@@ -69,14 +56,17 @@ def make_web_app(application: Application) -> web.Application:
             update = Update.de_json(payload, application.bot)
         except (json.JSONDecodeError, TypeError, ValueError, KeyError):
             return web.Response(status=400)
+        handling = Delivery(update.update_id)
+        token = delivery.set(handling)
         try:
-            if not await _first_time(application, update.update_id):
-                return web.Response(status=200)
-        except SQLAlchemyError as exc:
-            # Telegram delivers it again later: nothing is lost while the database is away.
-            log.warning("database unavailable, update %s refused: %s", update.update_id, exc)
+            await application.process_update(update)
+        finally:
+            delivery.reset(token)
+        if handling.failed:
+            # Nothing was committed: Telegram delivers it again, and it is handled then.
+            log.warning("update %s not handled (database unavailable); refused",
+                        update.update_id)
             return web.Response(status=503)
-        await application.process_update(update)
         return web.Response(status=200)
 
     async def health(_request: web.Request) -> web.Response:
@@ -106,7 +96,7 @@ def run_webhook(services: Services) -> None:
 
     async def serve() -> None:
         stop = stop_requested()
-        runner = web.AppRunner(make_web_app(application), shutdown_timeout=10)
+        runner = web.AppRunner(make_web_app(application), shutdown_timeout=5)
         async with application:
             await start_services(application)
             await _forget_old_updates(services)
@@ -122,8 +112,8 @@ def run_webhook(services: Services) -> None:
                 log.error("could not register the webhook: %s", exc)
             log.info("webhook listening on port %s", settings.port)
             await stop.wait()
-            log.info("stopping: no new requests; finishing the ones in flight")
-            await runner.cleanup()
+            log.info("stopping: no new requests or due messages; finishing what is in flight")
+            await asyncio.gather(runner.cleanup(), stop_dispatching(application))
             await application.stop()
         await stop_services(application)
 

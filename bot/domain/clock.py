@@ -33,6 +33,11 @@ def real_seconds(clock: Clock, delta: timedelta) -> float:
     return delta.total_seconds() / getattr(clock, "speed", 1.0)
 
 
+def clock_delta(clock: Clock, real: timedelta) -> timedelta:
+    """How much of this clock's time passes in `real` time (Telegram's waits are real)."""
+    return real * getattr(clock, "speed", 1.0)
+
+
 class ManualClock:
     """A clock that stands still until moved: `clock.now = …`. For tests and simulations."""
 

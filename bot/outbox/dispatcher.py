@@ -10,22 +10,30 @@ record afterwards. The dispatcher itself knows nothing about breaks:
 Exactly once: a row is claimed atomically before sending and finished after; a process
 that dies in between leaves a claim whose lease runs out, and the row is sent again. That
 window (between Telegram accepting the message and our commit) is the only place a
-duplicate can come from.
+duplicate can come from. A live worker never loses a row to another: the claim is checked
+and renewed just before the send and kept renewed while it is in flight.
+
+Every row ends: a job that raises is tried again with a back-off and, after
+`max_attempts`, the row ends "failed" with the error as its reason. On a stop request
+(`await dispatcher.stop()`) no more rows are claimed; claimed rows not yet started go
+back to the queue for other instances.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.clock import Clock
+from bot.domain.clock import Clock, clock_delta
 from bot.domain.replies import Reply
 from bot.outbox import due
 from bot.outbox.delivery import Blocked, Rejected, Sender, TryLater
@@ -99,6 +107,7 @@ class Dispatcher:
         batch: int = 200,
         concurrency: int = 32,
         max_attempts: int = 5,
+        keep_ended: timedelta = timedelta(days=7),
     ) -> None:
         self.database = database
         self.sender = sender
@@ -109,24 +118,53 @@ class Dispatcher:
         self.lease = lease
         self.batch = batch
         self.max_attempts = max_attempts
+        # Ended rows are kept this long (for an operator looking into a complaint), then
+        # pruned: the product's history lives in breaks and ratings.
+        self.keep_ended = keep_ended
         self._slots = asyncio.Semaphore(concurrency)
         self._lock = asyncio.Lock()
+        self._stopping = False
+        self._next_prune: datetime | None = None
 
     async def tick(self) -> datetime | None:
         """Sends everything due now, then returns when the next row falls due.
 
         A tick already running (a long drain) will find the rows itself: return at once.
         """
-        if self._lock.locked():
+        if self._lock.locked() or self._stopping:
             return None
         async with self._lock:
-            while await self.run_once() >= self.batch:
+            while not self._stopping and await self.run_once() >= self.batch:
                 pass
+            await self._prune_if_due()
             async with self.database.session() as session:
                 return await due.next_due_at(session)
 
+    async def stop(self) -> None:
+        """Claims nothing more; returns once the sends in flight have ended (rows claimed
+        but not started are given back to the queue at once)."""
+        self._stopping = True
+        async with self._lock:
+            pass
+
+    async def _prune_if_due(self) -> None:
+        now = self.clock()
+        if self._next_prune is not None and now < self._next_prune:
+            return
+        self._next_prune = now + timedelta(hours=1)
+        pruned, batch = 0, due.PRUNE_BATCH
+        # Short transactions, one batch each: claims by other instances are never held up.
+        while batch == due.PRUNE_BATCH and not self._stopping:
+            async with self.database.session() as session:
+                batch = await due.prune(session, now - self.keep_ended)
+            pruned += batch
+        if pruned:
+            log.info("pruned %s ended due messages", pruned)
+
     async def run_once(self) -> int:
         """Claims one batch of due rows and handles them concurrently."""
+        if self._stopping:
+            return 0
         now = self.clock()
         async with self.database.session() as session:
             rows = await due.claim(session, now, self.worker, self.lease, self.batch)
@@ -144,21 +182,34 @@ class Dispatcher:
 
     async def _handle_guarded(self, row: DueMessage) -> None:
         async with self._slots:
+            if self._stopping:
+                # Not started: another instance (or this one after a restart) sends it.
+                async with self.database.session() as session:
+                    await due.release(session, row.id, self.worker, row.due_at,
+                                      "released at shutdown", count_attempt=False)
+                return
             try:
                 await self._handle(row)
-            except Exception:
-                # The lease will expire and the row will be tried again; one bad row must
-                # not stop the others.
+            except Exception as exc:
+                # One bad row must not stop the others, nor be retried forever.
                 log.exception("due message %s (%s) for user %s failed", row.id, row.kind,
                               row.user_id)
+                await self._failed(row, exc)
 
     async def _handle(self, row: DueMessage) -> None:
         job = self.jobs.get(row.kind)
         async with self.database.session() as session:
-            user = await session.get(User, row.user_id)
+            # The user's row first, as every turn takes it: the job and a tap of the same
+            # user never interleave, and locks are always taken in the same order.
+            user = await session.get(User, row.user_id, with_for_update=True)
             if job is None or user is None or not user.active:
                 reason = "unknown kind" if job is None else "user inactive"
                 await due.finish(session, row.id, self.worker, "cancelled", self.clock(), reason)
+                return
+            # A full lease for the send, and proof that the row is still ours: a claim
+            # lost (this process stalled past its lease) is never sent.
+            if not await due.renew(session, row.id, self.worker, self.lease):
+                log.warning("due message %s was taken over; not sending it", row.id)
                 return
             action = await job.prepare(session, row, user, self.clock())
             if isinstance(action, Skip):
@@ -167,11 +218,12 @@ class Dispatcher:
                 return
         chat_id = user.chat_id
         try:
-            if isinstance(action, Send):
-                message_id: int | None = await self.sender.send(chat_id, action.reply)
-            else:
-                await self.sender.edit(chat_id, action.message_id, action.reply)
-                message_id = action.message_id
+            async with self._renewing(row):
+                if isinstance(action, Send):
+                    message_id: int | None = await self.sender.send(chat_id, action.reply)
+                else:
+                    await self.sender.edit(chat_id, action.message_id, action.reply)
+                    message_id = action.message_id
         except Blocked as exc:
             await self._blocked(row, str(exc))
         except TryLater as exc:
@@ -179,12 +231,63 @@ class Dispatcher:
         except Rejected as exc:
             await self._give_up(row, job, f"rejected: {exc}")
         else:
+            await self._sent(row, job, message_id)
+
+    @contextlib.asynccontextmanager
+    async def _renewing(self, row: DueMessage) -> AsyncIterator[None]:
+        """Keeps renewing the row's lease while its send is in flight."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self.lease.total_seconds() / 3)
+                try:
+                    async with self.database.session() as session:
+                        await due.renew(session, row.id, self.worker, self.lease)
+                except Exception:
+                    log.exception("could not renew the lease of due message %s", row.id)
+
+        heartbeat = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _sent(self, row: DueMessage, job: Job, message_id: int | None) -> None:
+        try:
             async with self.database.session() as session:
                 now = self.clock()
                 if await due.finish(session, row.id, self.worker, "sent", now):
                     user = await session.get(User, row.user_id)
                     if user is not None:
                         await job.delivered(session, row, user, message_id, now)
+        except Exception as exc:
+            # It reached the user: record that much, or the row would be sent again.
+            log.exception("recording due message %s as sent failed", row.id)
+            async with self.database.session() as session:
+                await due.finish(session, row.id, self.worker, "sent", self.clock(),
+                                 f"sent; recording failed: {exc!r}"[:500])
+
+    async def _failed(self, row: DueMessage, exc: Exception) -> None:
+        """A job (or the database) raised: back off and retry, or end the row."""
+        reason = f"{type(exc).__name__}: {exc}"[:500]
+        if row.attempts < self.max_attempts:
+            backoff = timedelta(seconds=min(60, 2 ** row.attempts))
+            with contextlib.suppress(Exception):  # else the lease runs out: tried again
+                async with self.database.session() as session:
+                    await due.release(session, row.id, self.worker, self.clock() + backoff,
+                                      f"retry: {reason}")
+            return
+        try:
+            await self._give_up(row, self.jobs[row.kind],
+                                f"gave up after {row.attempts} attempts: {reason}")
+        except Exception:
+            log.exception("ending due message %s failed too; ending it alone", row.id)
+            with contextlib.suppress(Exception):
+                async with self.database.session() as session:
+                    await due.finish(session, row.id, self.worker, "failed", self.clock(),
+                                     reason)
 
     async def _blocked(self, row: DueMessage, reason: str) -> None:
         log.info("user %s blocked the bot; pausing everything for them", row.user_id)
@@ -200,8 +303,8 @@ class Dispatcher:
         if exc.retry_after is not None:
             # Flood control is not the message's fault: wait as told, never give up.
             async with self.database.session() as session:
-                await due.release(session, row.id, self.worker,
-                                  now + timedelta(seconds=exc.retry_after), f"retry: {exc}",
+                wait = clock_delta(self.clock, timedelta(seconds=exc.retry_after))
+                await due.release(session, row.id, self.worker, now + wait, f"retry: {exc}",
                                   count_attempt=False)
             return
         if row.attempts >= self.max_attempts:

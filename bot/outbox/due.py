@@ -2,6 +2,10 @@
 
     await schedule(session, user_id, "reminder", key, due_at, payload)   # idempotent per key
     rows = await claim(session, now, worker="host:pid", lease=timedelta(seconds=60))
+
+`due_at` is on the bot's clock (`now`, which tests and the playground run fast); leases are
+on the database's clock, the one clock every instance shares, so a claim lasts `lease` of
+real time whatever clock the processes run on.
 """
 
 from __future__ import annotations
@@ -10,14 +14,27 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    ColumnElement,
+    Interval,
+    and_,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage.db import UTCDateTime, insert_for
 from bot.storage.models import DueMessage
 
 PENDING, CLAIMED = "pending", "claimed"
+# Rows that have ended; their history lives in breaks and ratings, so they are pruned.
+FINISHED = ("sent", "expired", "cancelled", "failed")
 
 
 async def schedule(
@@ -40,10 +57,8 @@ async def schedule(
         break_id=break_id,
         attempts=0,
     )
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     await session.execute(
-        insert(DueMessage).values(**values).on_conflict_do_nothing(
+        insert_for(session)(DueMessage).values(**values).on_conflict_do_nothing(
             index_elements=["user_id", "key"]
         )
     )
@@ -59,13 +74,26 @@ async def drop_pending(
     await session.execute(stmt)
 
 
-def _claimable(now: datetime) -> Any:
+def database_now(session: AsyncSession) -> ColumnElement[datetime]:
+    """The database's clock. SQLite is local use only: one machine, so its clock is ours."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.now(type_=UTCDateTime())
+    return literal(datetime.now(UTC), UTCDateTime())
+
+
+def _lease_end(session: AsyncSession, lease: timedelta) -> ColumnElement[datetime]:
+    if session.get_bind().dialect.name == "postgresql":
+        return type_coerce(func.now() + literal(lease, Interval()), UTCDateTime())
+    return literal(datetime.now(UTC) + lease, UTCDateTime())
+
+
+def _claimable(session: AsyncSession, now: datetime) -> Any:
     return and_(
         DueMessage.due_at <= now,
         or_(
             DueMessage.status == PENDING,
             # A claim whose process died before finishing is taken over after its lease.
-            and_(DueMessage.status == CLAIMED, DueMessage.lease_until < now),
+            and_(DueMessage.status == CLAIMED, DueMessage.lease_until < database_now(session)),
         ),
     )
 
@@ -74,7 +102,8 @@ async def claim(
     session: AsyncSession, now: datetime, worker: str, lease: timedelta, limit: int = 200
 ) -> list[DueMessage]:
     """Atomically marks up to `limit` due rows as ours and returns them, oldest first."""
-    candidates = select(DueMessage.id).where(_claimable(now)).order_by(DueMessage.due_at)
+    candidates = select(DueMessage.id).where(_claimable(session, now))
+    candidates = candidates.order_by(DueMessage.due_at)
     candidates = candidates.limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         # Another process's claim in flight is skipped instead of waited for.
@@ -82,11 +111,11 @@ async def claim(
     stmt = (
         update(DueMessage)
         # The condition is repeated so a row changed since the sub-select is left alone.
-        .where(DueMessage.id.in_(candidates.scalar_subquery()), _claimable(now))
+        .where(DueMessage.id.in_(candidates.scalar_subquery()), _claimable(session, now))
         .values(
             status=CLAIMED,
             claimed_by=worker,
-            lease_until=now + lease,
+            lease_until=_lease_end(session, lease),
             attempts=DueMessage.attempts + 1,
         )
         .returning(DueMessage)
@@ -95,6 +124,17 @@ async def claim(
     rows = list((await session.execute(stmt)).scalars())
     rows.sort(key=lambda row: (row.due_at, row.id))
     return rows
+
+
+async def renew(session: AsyncSession, row_id: int, worker: str, lease: timedelta) -> bool:
+    """Extends our claim by `lease` from now; False if it is no longer ours (never send it)."""
+    result = await session.execute(
+        update(DueMessage)
+        .where(DueMessage.id == row_id, DueMessage.claimed_by == worker,
+               DueMessage.status == CLAIMED)
+        .values(lease_until=_lease_end(session, lease))
+    )
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 async def finish(
@@ -135,16 +175,28 @@ async def release(
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
-    """When the earliest waiting row falls due (claimed rows count at their lease end)."""
+    """When the earliest waiting row falls due. A lost claim is found by the safety tick:
+    its lease is on the database's clock, not the bot's."""
     pending = await session.scalar(
         select(func.min(DueMessage.due_at)).where(DueMessage.status == PENDING)
     )
-    leased = await session.scalar(
-        select(func.min(DueMessage.lease_until)).where(DueMessage.status == CLAIMED)
-    )
-    times = [t for t in (pending, leased) if t is not None]
     # min() over a UTCDateTime column comes back raw on SQLite: normalise it.
-    return min(_as_utc(t) for t in times) if times else None
+    return _as_utc(pending) if pending is not None else None
+
+
+PRUNE_BATCH = 5000
+
+
+async def prune(session: AsyncSession, before: datetime, batch: int = PRUNE_BATCH) -> int:
+    """Deletes up to `batch` rows that ended before `before`; how many it deleted."""
+    ended = (select(DueMessage.id)
+             .where(DueMessage.status.in_(FINISHED), DueMessage.done_at < before)
+             .limit(batch))
+    result = await session.execute(
+        delete(DueMessage).where(DueMessage.id.in_(ended.scalar_subquery()))
+        .execution_options(synchronize_session=False)
+    )
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def _as_utc(value: datetime | str) -> datetime:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -142,7 +143,12 @@ class DueMessage(Base):
     __tablename__ = "due_messages"
     __table_args__ = (
         UniqueConstraint("user_id", "key", name="uq_due_messages_user_key"),
-        Index("ix_due_messages_status_due", "status", "due_at"),
+        # Claims read only rows still waiting: a small index however many rows have ended.
+        Index("ix_due_messages_waiting", "due_at",
+              postgresql_where=text("status IN ('pending', 'claimed')"),
+              sqlite_where=text("status IN ('pending', 'claimed')")),
+        # Pruning finds ended rows by when they ended.
+        Index("ix_due_messages_done_at", "done_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -6,11 +6,14 @@ Functions take an `AsyncSession` in a transaction and the current time; they nev
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy import delete, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.i18n import language_for
+from bot.storage.db import insert_for
 from bot.storage.models import USER_TABLES, Break, User
 
 OPEN_BREAK_STATES = ("pending", "active", "rating")
@@ -20,28 +23,30 @@ async def get(session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, user_id)
 
 
+async def lock(session: AsyncSession, user_id: int) -> User | None:
+    """The user, locked until the transaction ends: one turn per user at a time, across
+    every instance sharing the database."""
+    return await session.get(User, user_id, with_for_update=True)
+
+
 async def register(
     session: AsyncSession, user_id: int, chat_id: int, language_code: str | None, now: datetime
 ) -> tuple[User, bool]:
     """Returns the user, creating them on first contact; True when they are new.
 
-    Only the Telegram id (and chat id, to write back) is kept until consent.
+    Only the Telegram id (and chat id, to write back) is kept until consent. Two instances
+    registering the same new user at once insert one row; both then hold it locked.
     """
-    user = await session.get(User, user_id)
-    if user is not None:
-        user.chat_id = chat_id
-        return user, False
-    user = User(
-        id=user_id,
-        chat_id=chat_id,
-        language=language_for(language_code),
-        created_at=now,
-        active=True,
-        draft={},
-    )
-    session.add(user)
-    await session.flush()
-    return user, True
+    result = await session.execute(
+        insert_for(session)(User)
+        .values(id=user_id, chat_id=chat_id, language=language_for(language_code),
+                created_at=now, active=True, draft={})
+        .on_conflict_do_nothing(index_elements=["id"]))
+    new = bool(cast(CursorResult[Any], result).rowcount)
+    user = await lock(session, user_id)
+    assert user is not None  # inserted now, or by the instance that won the race
+    user.chat_id = chat_id
+    return user, new
 
 
 async def end_open_breaks(session: AsyncSession, user_id: int, now: datetime) -> None:
