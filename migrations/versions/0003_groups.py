@@ -1,6 +1,6 @@
 """groups: invitation links per group, and the group a user came through
 
-Revision ID: 0003_groups
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-05 01:30:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import bot.storage.db
 
-revision: str = "0003_groups"
+revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
