@@ -54,6 +54,8 @@ class Turn:
     text: str = ""  # the typed text or the command's arguments
     latitude: float | None = None
     longitude: float | None = None
+    # The message whose button was pressed (what an edit replaces), if any.
+    message_id: int | None = None
     # The soonest due message this turn scheduled, so the dispatcher can wake for it.
     wake_at: datetime | None = field(default=None)
 

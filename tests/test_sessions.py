@@ -35,9 +35,12 @@ from bot.domain.content import PLACES, load_program
 from bot.domain.guided_break import (
     ABANDON_AFTER,
     RATING_WAIT,
+    DESK_BREAK_MAX_SECONDS,
+    Item,
     Studio,
-    cue_for,
-    follow_ups,
+    hold_reply,
+    hold_seconds,
+    hold_steps,
     outcome,
     pain_alarm,
     plan_desk_break,
@@ -45,6 +48,7 @@ from bot.domain.guided_break import (
     rating_prompt,
     safety_text,
     sequence_of,
+    side_seconds,
 )
 from bot.domain.parsing import Ratings, parse_ratings
 from bot.domain.replies import Reply
@@ -77,50 +81,78 @@ def test_four_desk_breaks_a_day_cover_the_whole_sequence_within_two_days() -> No
         seen.update(positions)
         breaks += 1
     assert breaks <= 8
-    assert seen == {position_id for position_id, _seconds in SEQUENCE}
+    assert seen == {item.position_id for item in SEQUENCE}
 
 
-@given(st.lists(st.integers(10, 600), min_size=1, max_size=20), st.integers(0, 10_000))
-def test_desk_breaks_are_short_and_walk_the_sequence_in_order(
-    seconds: list[int], rotation: int
+def test_a_desk_break_is_one_two_sided_position_or_two_one_sided_ones() -> None:
+    rotation, plans = 0, []
+    for _break in range(7):
+        positions, rotation = plan_desk_break(SEQUENCE, rotation)
+        plans.append(positions)
+    assert plans == [["fh_9090"], ["fh_side"], ["fh_introt"], ["lat_dist"], ["post_hip"],
+                     ["twist"], ["ham_fold", "ham_stagger", "hf_static"]]
+    assert rotation == 0  # the top again
+    # With short holds (1 minute a side) two two-sided positions fit.
+    short = sequence_of(PROGRAM, short=True)
+    assert plan_desk_break(short, 0) == (["fh_9090", "fh_side"], 2)
+
+
+@given(st.lists(st.integers(10, 600), min_size=1, max_size=20), st.integers(0, 3),
+       st.integers(0, 10_000))
+def test_desk_breaks_are_short_walk_the_sequence_and_never_leave_the_bonus_alone(
+    seconds: list[int], bonuses: int, rotation: int
 ) -> None:
-    sequence = [(f"p{i}", s) for i, s in enumerate(seconds)]
-    ids = [position_id for position_id, _s in sequence]
+    sequence = [Item(f"p{i}", s, bonus=i >= len(seconds) - bonuses and i > 0)
+                for i, s in enumerate(seconds)]
+    mobility = [item.position_id for item in sequence if not item.bonus]
+    bonus = [item.position_id for item in sequence if item.bonus]
+    length = {item.position_id: item.seconds for item in sequence}
     covered: list[str] = []
     for _break in range(len(sequence)):
         positions, following = plan_desk_break(sequence, rotation)
-        assert 1 <= len(positions) <= 2
-        if len(positions) == 2:
-            assert sum(dict(sequence)[p] for p in positions) <= 300
-        start = rotation % len(sequence)
-        # Consecutive positions, never running past the end (bonus stretches stay last).
-        assert positions == ids[start:start + len(positions)]
-        assert following == (start + len(positions)) % len(sequence)
+        worked = [p for p in positions if p not in bonus]
+        assert worked, "a bonus never comes alone"
+        assert len(worked) == 1 or sum(length[p] for p in worked) <= DESK_BREAK_MAX_SECONDS
+        start = rotation % len(mobility)
+        assert worked == mobility[start:start + len(worked)]  # consecutive, in order
+        # The bonus only ever follows the last of the mobility work.
+        assert positions[len(worked):] == (bonus if worked[-1] == mobility[-1] else [])
+        assert following == (start + len(worked)) % len(mobility)
         covered += positions
         rotation = following
-    assert set(covered) == set(ids)
+    assert set(covered) == {item.position_id for item in sequence}
 
 
-def test_cues_breathing_first_then_the_others_in_turn() -> None:
-    cues = ["Back neutral.", "Breathe slowly.", "Let the band work.", "Find the stuck spot."]
-    assert cue_for(cues, 0) == cue_for(cues, 0, attempt=5) == "Breathe slowly."
-    assert [cue_for(cues, 1, attempt) for attempt in range(4)] == [
-        "Back neutral.", "Let the band work.", "Find the stuck spot.", "Back neutral."]
-    assert cue_for([], 1) is None and cue_for(["Hold."], 1) == "Hold."
+def test_holds_meet_the_articles_two_minutes_a_side_unless_short() -> None:
+    for stretch, position in PROGRAM.positions():
+        if not stretch.bonus:  # the article: "about 2 min in each position"
+            assert side_seconds(position, short=False) >= 120, position.id
+        assert side_seconds(position, short=True) <= 60, position.id
+        assert hold_seconds(position, False) == side_seconds(position, False) * (
+            2 if position.sides == "both" else 1)
+
+
+@pytest.mark.parametrize("short", [False, True])
+def test_every_cue_is_shown_and_at_most_two_messages_notify_per_side(short: bool) -> None:
     for _stretch, position in PROGRAM.positions():
         for place in PLACES:
-            assert "breath" in (cue_for(position.cues_for(place), 0) or "").lower()
+            steps = hold_steps(position, place, short)
+            side, total = side_seconds(position, short), hold_seconds(position, short)
+            # The hold opens with cue 0; each later cue arrives at its moment.
+            assert sorted({0, *(step.cue for step in steps)}) == list(
+                range(len(position.cues_for(place)))), (position.id, place)
+            assert steps[-1] == (steps[-1].__class__("done", total, steps[-1].cue))
+            switches = [step.at for step in steps if step.stage == "switch"]
+            assert switches == ([side] if position.sides == "both" else [])
+            # Side one: the position message (+ a silent start of the clock); side two: the
+            # switch and "Time!". Cues are edits, which never notify.
+            notifying = [step for step in steps if step.stage != "cue"]
+            assert len(notifying) == position.side_count
+            assert all(0 < step.at <= total for step in steps)
 
 
-def test_follow_ups_fall_at_half_time_and_at_the_end() -> None:
-    assert [(f.stage, f.offset.total_seconds()) for f in follow_ups(120, "both")] == [
-        ("switch", 60), ("done", 120)]
-    assert [(f.stage, f.offset.total_seconds()) for f in follow_ups(45, "none")] == [
-        ("halfway", 22), ("done", 45)]
-
-
-def test_the_whole_routine_takes_about_twenty_minutes() -> None:
-    assert 15 * 60 <= sum(seconds for _id, seconds in SEQUENCE) <= 25 * 60
+def test_the_whole_routine_takes_about_thirty_five_minutes() -> None:
+    assert 28 * 60 <= sum(item.seconds for item in SEQUENCE) <= 40 * 60
 
 
 # Near misses of real callback data: numbers (some out of range, some with leading zeros or
@@ -192,16 +224,20 @@ def test_pain_stops_at_seven_or_two_above_the_baseline() -> None:
 
 @pytest.mark.parametrize("place", PLACES)
 def test_every_position_message_fits_telegram(place: str) -> None:
-    ids = [position_id for position_id, _s in SEQUENCE]
+    ids = [item.position_id for item in SEQUENCE]
     for index in range(len(ids)):
         brk = Break(id=MAX_ID, positions=ids, positions_done=[], position_index=index,
-                    attempt=999, place=place)
-        reply = position_reply(PROGRAM, brk, "desk", "en")
-        assert len(reply.text) < 4096
-        assert all(len(b.data.encode()) <= 64 for row in reply.buttons for b in row)
-        assert all(unpack(b.data) == b.callback for row in reply.buttons for b in row)
+                    attempt=999, place=place, short=False)
         variant = PROGRAM.position(ids[index]).variant(place)  # type: ignore[arg-type]
-        assert variant.instructions in reply.text
+        total = hold_seconds(PROGRAM.position(ids[index]), False)
+        for reply in (position_reply(PROGRAM, brk, "desk", "en"),
+                      *(hold_reply(PROGRAM, brk, "desk", "en", t) for t in range(0, total, 15))):
+            assert len(reply.text) < 1024
+            assert all(len(b.data.encode()) <= 64 for row in reply.buttons for b in row)
+            assert all(unpack(b.data) == b.callback for row in reply.buttons for b in row)
+        setup = position_reply(PROGRAM, brk, "desk", "en").text
+        assert variant.name in setup and variant.setup in setup
+        assert variant.instructions in setup
     prompt = rating_prompt(brk, "en", finished=True, repeat=None)
     assert [b.label for row in prompt.buttons for b in row] == [str(n) for n in range(11)]
 

@@ -69,12 +69,19 @@ async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Rou
         location = message.location if message is not None else None
         turn = Turn(session, services, user, now, text=text,
                     latitude=location.latitude if location else None,
-                    longitude=location.longitude if location else None)
+                    longitude=location.longitude if location else None,
+                    message_id=_pressed_message_id(update))
         chosen = route or routes.step(user.step)
         answer = await routes.gated(chosen, turn)(turn)
     await render(update, context, answer)
     if turn.wake_at is not None:
         wake_at(context.application, turn.wake_at)
+
+
+def _pressed_message_id(update: Update) -> int | None:
+    query = update.callback_query
+    return query.message.message_id if query is not None and query.message is not None \
+        else None
 
 
 async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
