@@ -35,6 +35,7 @@ from bot.domain.content import PLACES, load_program
 from bot.domain.guided_break import (
     ABANDON_AFTER,
     RATING_WAIT,
+    SETUP_WAIT,
     DESK_BREAK_MAX_SECONDS,
     Item,
     Studio,
@@ -377,29 +378,43 @@ def texts(world: World) -> list[str]:
     return [s.reply.text for s in world.sender.sent]
 
 
-async def test_a_desk_break_runs_from_stretch_to_two_tap_rating(world: World) -> None:
-    chat = world.chat()
-    answer = await chat.command("stretch")
-    first = answer.replies[0]
-    brk = await world.brk()
-    assert (brk.kind, brk.status, brk.positions) == ("stretch", "active", ["fh_9090", "fh_side"])
-    assert "Half-kneeling 90-90" in first.text and "1/2" in first.text
-    # The desk variant: no band at the desk.
-    assert PROGRAM.position("fh_9090").variant("desk").instructions in first.text
-    user = await world.user()
-    assert user.rotation == 2
+def opening(sent: Sent) -> str:
+    return sent.reply.text[:12]
 
-    await world.live_for(timedelta(seconds=130))
-    assert [(s.reply.text.split(".")[0], s.at - MONDAY_9) for s in world.sender.sent] == [
-        ("Switch sides now", timedelta(seconds=60)),
-        ("Time! Half-kneeling 90-90 is done", timedelta(seconds=120))]
-    done = world.sender.sent[-1]
-    second = (await press_on(chat, done, "Next")).replies[0]
-    assert "2/2" in second.text and second.edit and second.message_id == done.message_id
-    started = world.clock.now
-    await world.live_for(timedelta(seconds=130))
-    prompt = world.sender.sent[-1]
-    assert prompt.at - started == timedelta(seconds=120)
+
+async def test_a_desk_break_runs_from_ready_to_two_tap_rating(world: World) -> None:
+    chat = world.chat()
+    first = (await chat.command("stretch")).replies[0]
+    brk = await world.brk()
+    assert (brk.kind, brk.status, brk.positions) == ("stretch", "active", ["fh_9090"])
+    desk = PROGRAM.position("fh_9090").variant("desk")
+    assert desk.cues is not None
+    for text in (desk.name, desk.setup, desk.instructions, "2 minutes on each side",
+                 "Tap Ready"):
+        assert text in first.text
+    assert "band" not in first.text.lower() and "kneel" not in first.text.lower()
+    assert (await world.user()).rotation == 1
+    # Setting up takes the time it takes: nothing arrives, then Ready starts the clock in
+    # the same message.
+    await world.live_for(timedelta(seconds=20))
+    assert world.sender.sent == [] and world.sender.edits == []
+    held = (await chat.press(data_of(first, "Ready"), first.message_id)).replies[0]
+    assert held.edit and held.message_id == first.message_id
+    for text in ("Side 1 of 2 · 2:00 left", desk.cues[0], "6 out of 10"):
+        assert text in held.text
+    ready_at = world.clock.now
+    await world.live_for(timedelta(seconds=250))
+    # Two messages notify: the switch with its how-to after 2 minutes, the rating after 4.
+    assert [(opening(s), s.at - ready_at) for s in world.sender.sent] == [
+        ("Switch sides", timedelta(seconds=120)), ("Time! That's", timedelta(seconds=240))]
+    switch, prompt = world.sender.sent
+    assert desk.switch is not None and desk.switch in switch.reply.text
+    assert "Side 2 of 2 · 2:00 left" in switch.reply.text and desk.cues[2] in switch.reply.text
+    # The other cues arrive as edits of the live message: side one's, then side two's.
+    assert [(message_id, reply.text.split("\n💬 ")[-1].split("\n")[0])
+            for message_id, reply in world.sender.edits] == [
+        (first.message_id, desk.cues[1]), (switch.message_id, desk.cues[3])]
+    assert "1:00 left" in world.sender.edits[1][1].text
     assert "pain" in prompt.reply.text
     stiffness = (await press_on(chat, prompt, "4")).replies[0]
     assert stiffness.edit and "Pain 4/10" in stiffness.text
@@ -410,7 +425,7 @@ async def test_a_desk_break_runs_from_stretch_to_two_tap_rating(world: World) ->
     assert saved.replies[0].edit and saved.replies[0].message_id == prompt.message_id
 
     brk = await world.brk()
-    assert brk.status == "done" and brk.positions_done == ["fh_9090", "fh_side"]
+    assert brk.status == "done" and brk.positions_done == ["fh_9090"]
     assert not brk.stopped_for_pain
     async with world.database.session() as session:
         rating = await session.scalar(select(Rating).where(Rating.kind == "break"))
@@ -422,6 +437,26 @@ async def test_a_desk_break_runs_from_stretch_to_two_tap_rating(world: World) ->
     assert not [r for r in await world.rows(status="pending") if r.break_id == brk.id]
 
 
+async def test_without_ready_the_hold_starts_after_the_set_up_time(world: World) -> None:
+    chat = world.chat()
+    first = (await chat.command("routine")).replies[0]
+    assert "Tap Ready" in first.text and "by itself in 1 minute" in first.text
+    await world.live_for(timedelta(seconds=59))
+    assert world.sender.sent == []
+    # The /routine message came as an answer to a command; the clock starts in a message
+    # of its own that makes no sound, and the cues edit that one.
+    await world.live_for(timedelta(seconds=2))
+    started = world.sender.sent[0]
+    assert started.at == MONDAY_9 + SETUP_WAIT and started.reply.silent
+    assert "Side 1 of 2 · 2:00 left" in started.reply.text
+    await world.live_for(timedelta(seconds=70))
+    assert world.sender.edits[0][0] == started.message_id
+    brk = await world.brk()
+    assert brk.hold_started_at == MONDAY_9 + SETUP_WAIT
+    late = await chat.press(data_of(first, "Ready"))
+    assert late.toast == "The clock is already running."
+
+
 async def test_the_next_desk_break_starts_where_the_last_one_stopped(world: World) -> None:
     chat = world.chat()
     await chat.command("stretch")
@@ -429,30 +464,35 @@ async def test_the_next_desk_break_starts_where_the_last_one_stopped(world: Worl
     await chat.press(BreakControl(first.id, 0, first.attempt, "h").pack())
     await chat.command("stretch")
     second = await world.brk()
-    assert second.id != first.id and second.positions == ["fh_introt", "lat_dist"]
+    assert second.id != first.id and second.positions == ["fh_side"]
 
 
 async def test_repeat_restarts_the_hold_and_stale_follow_ups_stay_silent(world: World) -> None:
     chat = world.chat()
     first = (await chat.command("stretch")).replies[0]
-    await world.live_for(timedelta(seconds=90))  # the switch cue went out at 60 s
-    again = await chat.press(data_of(first, "Repeat"))
-    assert again.replies[0].edit and "1/2" in again.replies[0].text
+    held = (await chat.press(data_of(first, "Ready"), first.message_id)).replies[0]
+    await world.live_for(timedelta(seconds=130))  # the switch went out at 120 s
+    again = await chat.press(data_of(held, "Repeat"), first.message_id)
+    assert again.replies[0].edit and "Tap Ready" in again.replies[0].text
     restarted = world.clock.now
-    await world.live_for(timedelta(seconds=125))
-    assert [(s.reply.text.split(".")[0], s.at) for s in world.sender.sent] == [
-        ("Switch sides now", MONDAY_9 + timedelta(seconds=60)),
-        ("Switch sides now", restarted + timedelta(seconds=60)),
-        ("Time! Half-kneeling 90-90 is done", restarted + timedelta(seconds=120))]
+    # A button from before the repeat changes nothing.
+    stale = await chat.press(data_of(held, "Finish"))
+    assert stale.toast and "earlier step" in stale.toast
+    # No Ready this time: the clock starts by itself, in the message that was pressed.
+    await world.live_for(SETUP_WAIT + timedelta(seconds=245))
+    assert [(opening(s), s.at) for s in world.sender.sent] == [
+        ("Switch sides", MONDAY_9 + timedelta(seconds=120)),
+        ("Switch sides", restarted + SETUP_WAIT + timedelta(seconds=120)),
+        ("Time! That's", restarted + SETUP_WAIT + timedelta(seconds=240))]
+    assert (first.message_id, restarted + SETUP_WAIT) in [
+        (message_id, restarted + SETUP_WAIT) for message_id, reply in world.sender.edits
+        if "2:00 left" in reply.text]
     brk = await world.brk()
     assert brk.attempt == 1 and brk.positions_done == ["fh_9090"]
-    # The old "done" at 120 s never went out: it was dropped or skipped.
-    old = [r for r in await world.rows() if r.key == f"step:{brk.id}:0:0:done"]
-    assert old == [] or old[0].status == "cancelled"
-    # A button from before the repeat changes nothing.
-    stale = await chat.press(data_of(first, "Next"))
-    assert stale.toast and "earlier step" in stale.toast
-    assert (await world.brk()).position_index == 0
+    # The first attempt's moments after the repeat never went out: dropped or skipped.
+    old = [r for r in await world.rows() if r.key.startswith(f"step:{brk.id}:0:0:")
+           and r.due_at > restarted]
+    assert all(r.status == "cancelled" for r in old)
 
 
 async def test_it_hurts_ends_the_break_with_the_safety_message(database_url: str) -> None:
@@ -476,16 +516,17 @@ async def test_it_hurts_ends_the_break_with_the_safety_message(database_url: str
 
 async def test_an_abandoned_break_ends_quietly_as_partial(world: World) -> None:
     chat = world.chat()
-    await chat.command("stretch")
+    await chat.command("routine")
     await world.live_for(timedelta(hours=2))
     brk = await world.brk()
     assert brk.status == "partial" and brk.positions_done == ["fh_9090"]
-    assert brk.ended_at == MONDAY_9 + timedelta(seconds=120) + ABANDON_AFTER
+    assert brk.ended_at == MONDAY_9 + SETUP_WAIT + timedelta(seconds=240) + ABANDON_AFTER
     # The "Time!" message lost its buttons and says what happened; nothing new was sent.
-    assert len(world.sender.sent) == 2
-    assert world.sender.edits[0][0] == world.sender.sent[-1].message_id
-    assert "saved as partial" in world.sender.edits[0][1].text
-    assert world.sender.edits[0][1].buttons == ()
+    assert [opening(s) for s in world.sender.sent] == [
+        "1/9 · Standi", "Switch sides", "Time! Standi"]
+    assert world.sender.edits[-1][0] == world.sender.sent[-1].message_id
+    assert "saved as partial" in world.sender.edits[-1][1].text
+    assert world.sender.edits[-1][1].buttons == ()
 
 
 async def test_an_unrated_break_is_saved_without_ratings(world: World) -> None:
@@ -493,8 +534,9 @@ async def test_an_unrated_break_is_saved_without_ratings(world: World) -> None:
     first = (await chat.command("routine")).replies[0]
     brk = await world.brk()
     assert brk.kind == "routine" and len(brk.positions) == len(SEQUENCE)
+    held = (await chat.press(data_of(first, "Ready"))).replies[0]
     await world.live_for(timedelta(seconds=30))
-    ended = await chat.press(data_of(first, "Next"))
+    ended = await chat.press(data_of(held, "Next"))
     assert "2/9" in ended.replies[0].text
     state = await world.brk()
     await chat.press(BreakControl(state.id, 1, state.attempt, "n").pack())
@@ -524,14 +566,15 @@ async def test_typed_ratings_and_pain_safety(world: World, typed: str, expected_
                                              stopped: bool) -> None:
     chat = world.chat()
     await chat.command("stretch")
-    await world.live_for(timedelta(seconds=121))
-    await press_on(chat, world.sender.sent[-1], "Next")
-    await world.live_for(timedelta(seconds=121))
+    await world.live_for(SETUP_WAIT + timedelta(seconds=241))
     assert "pain" in world.sender.sent[-1].reply.text
     unclear = await chat.send("hello")
     assert "for example: 3 5" in unclear.replies[0].text
     out_of_range = await chat.send("12 3")
     assert "from 0 to 10" in out_of_range.replies[0].text
+    for number in ("11", "-1"):
+        one = await chat.send(number)
+        assert one.replies[0].text.startswith("0 to 10, please. For example: 3")
     answer = await chat.send(typed)
     brk = await world.brk()
     assert (brk.status, brk.stopped_for_pain) == (expected_status, stopped)
@@ -547,7 +590,7 @@ async def test_buttons_from_another_user_or_forged_change_nothing(world: World) 
     other = world.chat(2002)
     # Well-formed, but naming a break or self-check that is not 2002's (or does not exist):
     # the feature refuses it with a note on the button.
-    for data in (data_of(first, "It hurts"), data_of(first, "Next"), "s:99999:0:0:n",
+    for data in (data_of(first, "It hurts"), data_of(first, "Ready"), "s:99999:0:0:n",
                  "r:1:3", "r:1:3:4", "a:1:sit_90_90:easy"):
         answer = await other.press(data)
         assert answer.toast == STALE and not answer.replies, data
@@ -570,13 +613,96 @@ async def test_a_reminder_break_starts_from_its_button(world: World) -> None:
                            MONDAY_9 + timedelta(minutes=1))
     await world.live_for(timedelta(minutes=1))
     reminder = world.sender.sent[-1]
+    # It says truthfully what is coming: one position, both sides, with setting up.
+    assert "Standing split-stance hip opener: about 5 minutes, setting up included" in (
+        reminder.reply.text)
     started = await press_on(world.chat(), reminder, "Start now")
     brk = await world.brk()
-    assert (brk.kind, brk.status, len(brk.positions)) == ("reminder", "active", 2)
-    assert started.replies[0].edit and "1/2" in started.replies[0].text
-    assert started.replies[0].message_id == reminder.message_id
+    assert (brk.kind, brk.status, brk.positions) == ("reminder", "active", ["fh_9090"])
+    assert started.replies[0].edit and "1/1" in started.replies[0].text
+    assert started.replies[0].message_id == reminder.message_id == brk.message_id
     await world.live_for(timedelta(hours=1))  # the reminder's expiry finds it answered
-    assert (await world.brk(brk.id)).status == "partial"
+    assert (await world.brk(brk.id)).status == "done"  # held to the end, left unrated
+    # The clock started in the reminder's own message, which the cues then edited.
+    assert world.sender.edits[0][0] == reminder.message_id
+
+
+async def test_a_single_typed_number_is_the_pain_then_the_stiffness(world: World) -> None:
+    chat = world.chat()
+    await chat.command("stretch")
+    await world.live_for(SETUP_WAIT + timedelta(seconds=241))
+    asked = await chat.send("5")
+    assert "Pain 5/10" in asked.replies[0].text and not asked.replies[0].edit
+    saved = await chat.send("2")
+    assert saved.replies[0].text.startswith("Saved: pain 5/10, stiffness 2/10")
+    brk = await world.brk()
+    assert brk.status == "done" and (await world.user()).step is None
+
+
+async def test_a_reminder_due_during_a_break_arrives_after_it(world: World) -> None:
+    chat = world.chat()
+    async with world.database.session() as session:
+        await due.schedule(session, 1001, "reminder", "remind:test",
+                           MONDAY_9 + timedelta(minutes=2))
+    first = (await chat.command("stretch")).replies[0]
+    await chat.press(data_of(first, "Ready"), first.message_id)
+    await world.live_for(timedelta(minutes=3))
+    # The break runs from 9:00 to 9:04: no reminder in it.
+    assert not [s for s in world.sender.sent if "stretch break" in s.reply.text]
+    await world.live_for(timedelta(minutes=2))
+    prompt, reminder = [s for s in world.sender.sent if s.at >= MONDAY_9 + timedelta(
+        minutes=4)]
+    assert "pain" in prompt.reply.text and prompt.at == MONDAY_9 + timedelta(minutes=4)
+    assert "stretch break" in reminder.reply.text
+    assert reminder.message_id > prompt.message_id
+    assert timedelta(0) <= reminder.at - prompt.at <= timedelta(seconds=20)
+    # Its break is the next in the sequence; rating the last one does not name another
+    # break while this reminder is live above.
+    saved = await chat.send("2 3")
+    assert "A break reminder is waiting above" in text_of(saved)
+    assert "Your next break" not in text_of(saved)
+
+
+async def test_short_holds_are_a_choice_in_settings(world: World) -> None:
+    chat = world.chat()
+    overview = (await chat.command("settings")).replies[0]
+    assert "Holds: 2 minutes a side, as the article suggests" in overview.text
+    asked = (await chat.press(data_of(overview, "Hold length"))).replies[0]
+    chosen = (await chat.press(data_of(asked, "Short: 1 minute a side"))).replies[0]
+    assert "article suggests longer holds" in chosen.text
+    assert (await world.user()).short_holds
+    first = (await chat.command("stretch")).replies[0]
+    brk = await world.brk()
+    assert brk.short and brk.positions == ["fh_9090", "fh_side"]
+    assert "1 minute on each side" in first.text
+    assert "the article suggests 2 minutes or more" in first.text
+    held = (await chat.press(data_of(first, "Ready"), first.message_id)).replies[0]
+    assert "Side 1 of 2 · 1:00 left" in held.text
+    await world.live_for(timedelta(seconds=125))
+    assert [(opening(s), s.at - world.clock.now + timedelta(seconds=125))
+            for s in world.sender.sent] == [
+        ("Switch sides", timedelta(seconds=60)), ("Time! Standi", timedelta(seconds=120))]
+
+
+async def test_the_equipment_is_listed_before_the_first_break_that_needs_it(
+    database_url: str,
+) -> None:
+    async with make_world(database_url) as world:
+        await add_user(world, place="band")
+        chat = world.chat()
+        first = (await chat.command("stretch")).replies[0]
+        assert first.text.startswith("Before you start, have these ready:")
+        for item in ("Strong elastic bands", "A secure anchor point", "A small towel"):
+            assert item in first.text
+        assert "kettlebell" not in first.text.lower()  # not at the band place
+        brk = await world.brk()
+        await chat.press(BreakControl(brk.id, 0, brk.attempt, "e").pack())
+        second = (await chat.command("stretch")).replies[0]
+        assert "have these ready" not in second.text  # told once
+        brk = await world.brk()
+        await chat.press(BreakControl(brk.id, 0, brk.attempt, "e").pack())
+        routine = (await chat.command("routine")).replies[0]
+        assert routine.text.startswith("Before you start, have these ready:")
 
 
 async def test_the_variant_switches_for_this_break_only(world: World) -> None:

@@ -17,6 +17,7 @@ The buttons are `BreakControl` and `RatingTap` (bot.domain.callbacks).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -201,7 +202,7 @@ def break_minutes(program: Program, positions: Sequence[str], short: bool) -> in
     """About how long a break takes, setting up included (what the reminder promises)."""
     seconds = sum(hold_seconds(program.position(p), short) + SETUP_WAIT.total_seconds() / 2
                   for p in positions)
-    return max(1, round(seconds / 60))
+    return max(1, math.ceil(seconds / 60))
 
 
 def break_summary(program: Program, positions: Sequence[str], place: str, short: bool,
