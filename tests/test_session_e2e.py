@@ -139,7 +139,7 @@ async def test_a_reminder_break_from_ready_to_rating_at_each_place(
     await edited_to(ana, reminder, "Side 1 of 2 · 2:00 left")
     switch = await message_with(ana, "Switch sides")
     assert variant.switch is not None and variant.switch in (switch.text or "")
-    prompt = await message_with(ana, "How is your pain right now")
+    await message_with(ana, "How is your pain right now")
 
     # Every cue and caution reached the user, in a message or an edit of one.
     seen = everything_shown(standin)

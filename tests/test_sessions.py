@@ -34,9 +34,9 @@ from bot.domain.clock import ManualClock
 from bot.domain.content import PLACES, load_program
 from bot.domain.guided_break import (
     ABANDON_AFTER,
+    DESK_BREAK_MAX_SECONDS,
     RATING_WAIT,
     SETUP_WAIT,
-    DESK_BREAK_MAX_SECONDS,
     Item,
     Studio,
     hold_reply,
