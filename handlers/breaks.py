@@ -20,10 +20,10 @@ latest baseline stops the break and points to a professional (and the operator's
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import guided_break as plan
@@ -333,7 +333,62 @@ async def stop_for_pain(turn: Turn, brk: Break, reason: str, pain: int | None = 
 
 
 # ------------------------------------------------------------------------------------------
-# Due rows: the follow-ups of a hold, and the end of an abandoned break
+# The countdown: what each running hold's live message shows now (bot/adapter/countdown.py)
+
+
+@dataclass(frozen=True)
+class LiveHold:
+    chat_id: int
+    message_id: int
+    reply: Reply
+
+
+async def outbox_behind(session: AsyncSession, now: datetime) -> bool:
+    """Whether any due message (a reminder, a moment of a hold) is waiting to go out now:
+    those always go before a countdown update."""
+    found = await session.scalar(
+        select(DueMessage.id).where(DueMessage.due_at <= now,
+                                    DueMessage.status.in_(("pending", "claimed"))).limit(1))
+    return found is not None
+
+
+async def live_holds(session: AsyncSession, program: Program, now: datetime,
+                     limit: int) -> tuple[list[LiveHold], int]:
+    """Up to `limit` running holds (a random pick, so none is always left out) with the
+    live message each should show now, and how many holds are running in all."""
+    running = (Break.status == ACTIVE, Break.hold_started_at.is_not(None),
+               Break.message_id.is_not(None))
+    total = await session.scalar(select(func.count()).select_from(Break).where(*running)) or 0
+    rows = (await session.execute(
+        select(Break, User).join(User, User.id == Break.user_id)
+        .where(*running, User.active.is_(True)).order_by(func.random()).limit(limit))).all()
+    # A side-two view belongs in the switch message: wait for that to be sent.
+    switched = set((await session.execute(
+        select(DueMessage.break_id, DueMessage.key).where(
+            DueMessage.break_id.in_([brk.id for brk, _user in rows]),
+            DueMessage.kind == STEP_KIND, DueMessage.status == "sent",
+            DueMessage.key.like("%:switch%")))).all())
+    holds: list[LiveHold] = []
+    for brk, user in rows:
+        try:
+            position = _current_position(program, brk)
+        except (KeyError, IndexError):
+            continue
+        assert brk.hold_started_at is not None and brk.message_id is not None
+        elapsed = (now - brk.hold_started_at).total_seconds()
+        side = plan.side_seconds(position, brk.short)
+        if not 0 <= elapsed < plan.hold_seconds(position, brk.short):
+            continue
+        switch_key = f"step:{brk.id}:{brk.position_index}:{brk.attempt}:switch{side}"
+        if position.side_count == 2 and (elapsed >= side) != ((brk.id, switch_key) in switched):
+            continue
+        holds.append(LiveHold(user.chat_id, brk.message_id,
+                              plan.hold_reply(program, brk, user.place, user.language, elapsed)))
+    return holds, total
+
+
+# ------------------------------------------------------------------------------------------
+# Due rows: the moments of a hold, and the end of an abandoned break
 
 
 def _current(row: DueMessage, brk: Break) -> bool:

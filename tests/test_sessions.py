@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from telegram.ext import Application
 
+from bot.adapter.countdown import Countdown
 from bot.domain.callbacks import (
     MAX_BYTES,
     MAX_ID,
@@ -55,6 +56,7 @@ from bot.domain.parsing import Ratings, parse_ratings
 from bot.domain.replies import Reply
 from bot.domain.schedule import PAUSED_INDEFINITELY
 from bot.outbox import due
+from bot.outbox.delivery import TryLater
 from bot.outbox.dispatcher import Dispatcher
 from bot.storage.db import Database
 from bot.storage.models import Assessment, Break, DueMessage, Rating, User
@@ -782,3 +784,67 @@ async def test_a_paused_invitation_waits_for_resume_and_shows_answers_side_by_si
     assert "and at your last check" in message.text
     assert "(last time: Hard to hold)" in message.text
     assert "more freely" in message.text
+
+
+# ------------------------------------------------------------------------------------------
+# The countdown: best effort, after everything the outbox has due
+
+
+@dataclass
+class SlowDownSender(RecordingSender):
+    """Telegram saying "too many requests" to every edit."""
+
+    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None:
+        raise TryLater("429", retry_after=5)
+
+
+async def test_the_countdown_shows_the_time_left_and_yields_to_due_messages(
+    world: World,
+) -> None:
+    chat = world.chat()
+    first = (await chat.command("stretch")).replies[0]
+    await chat.press(data_of(first, "Ready"), first.message_id)
+    countdown = Countdown(world.services, world.sender)
+    world.clock.now += timedelta(seconds=25)
+    await countdown.tick()
+    assert [(m, r.text.split("\n💬")[0].split("\n")[-1]) for m, r in world.sender.edits] == [
+        (first.message_id, "⏱ Side 1 of 2 · 1:35 left")]
+    # Something falls due (another user's reminder): it goes first, the countdown waits.
+    await add_user(world, user_id=2002)
+    async with world.database.session() as session:
+        await due.schedule(session, 2002, "reminder", "remind:now", world.clock.now)
+    await countdown.tick()
+    assert len(world.sender.edits) == 1 and countdown.tally.shed == 1
+    await world.live_for(timedelta(seconds=1))  # the reminder goes out
+    # Side two is shown only in the switch message, once that is sent.
+    world.clock.now = MONDAY_9 + timedelta(seconds=125)
+    await countdown.tick()
+    assert len(world.sender.edits) == 1
+    await world.live_until(MONDAY_9 + timedelta(seconds=125))
+    switch = world.sender.sent[-1]
+    assert switch.reply.text.startswith("Switch sides")
+    await countdown.tick()
+    assert world.sender.edits[-1][0] == switch.message_id
+    assert "Side 2 of 2 · 1:55 left" in world.sender.edits[-1][1].text
+    assert countdown.tally.edited == 2
+
+
+async def test_the_countdown_sheds_beyond_its_share_and_when_told_to_slow_down(
+    database_url: str,
+) -> None:
+    async with make_world(database_url) as world:
+        for user_id in range(3001, 3031):  # 30 holds running at once
+            await add_user(world, user_id=user_id)
+            first = (await world.chat(user_id).command("stretch")).replies[0]
+            await world.chat(user_id).press(data_of(first, "Ready"), first.message_id)
+        world.clock.now += timedelta(seconds=25)
+        # A share of 1 edit/s over a 20 s period: 20 edits, 10 shed.
+        countdown = Countdown(world.services, world.sender, share_per_second=1.0)
+        await countdown.tick()
+        assert (countdown.tally.edited, countdown.tally.shed) == (20, 10)
+        assert len({message_id for message_id, _reply in world.sender.edits}) == 20
+        # Flood control: the first refused chunk ends the tick; nothing is retried.
+        refused = Countdown(world.services, SlowDownSender(world.clock))
+        await refused.tick()
+        assert refused.tally.edited == 0 and refused.tally.failed == 10
+        assert refused.tally.shed == 20

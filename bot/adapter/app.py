@@ -17,6 +17,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
+from bot.adapter.countdown import start_countdown
 from bot.adapter.router import register_handlers
 from bot.adapter.sender import TelegramSender
 from bot.adapter.wakeup import tick
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 MENU = [
     ("start", "Subscribe and set up"),
     ("stretch", "A stretch break now"),
-    ("routine", "The whole sequence (about 20 minutes)"),
+    ("routine", "The whole sequence (about 35 minutes)"),
     ("assess", "The hip self-assessment"),
     ("progress", "Your progress"),
     ("settings", "Change your settings"),
@@ -93,9 +94,10 @@ async def _post_init(application: Application) -> None:
     services = services_of(application)
     await _set_menu(application, services)
     if application.bot_data.get("dispatch", True):
+        sender = TelegramSender(application.bot)
         dispatcher = Dispatcher(
             services.database,
-            TelegramSender(application.bot),
+            sender,
             services.clock,
             make_jobs(services),
             on_blocked=unsubscribe,
@@ -110,6 +112,7 @@ async def _post_init(application: Application) -> None:
         application.job_queue.run_repeating(tick, interval=max(interval, 0.5), first=0.1,
                                             name="dispatcher-safety",
                                             job_kwargs={"max_instances": 2})
+        start_countdown(application, services, sender)
 
 
 async def _set_menu(application: Application, services: Services) -> None:
