@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     studio_contact: str | None = None
     # How often the dispatcher looks for due messages even when nothing woke it.
     dispatch_interval_seconds: float = 15.0
+    # How often a running hold's countdown is updated in place (best effort).
+    countdown_seconds: float = Field(default=20.0, gt=0)
     database_pool_size: int = 5
     # Webhook mode (`python -m bot web`): Telegram posts updates to WEBHOOK_URL, which must
     # reach this process on PORT at WEBHOOK_PATH; WEBHOOK_SECRET proves a request is Telegram's.
