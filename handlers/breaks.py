@@ -343,11 +343,15 @@ class LiveHold:
     reply: Reply
 
 
+# A due message still unsent this long after its time means sends are behind.
+BEHIND_AFTER = timedelta(seconds=0.5)
+
+
 async def outbox_behind(session: AsyncSession, now: datetime) -> bool:
-    """Whether any due message (a reminder, a moment of a hold) is waiting to go out now:
-    those always go before a countdown update."""
+    """Whether a due message (a reminder, a moment of a hold) is late going out: those
+    always go before a countdown update. (One being sent right now is not late.)"""
     found = await session.scalar(
-        select(DueMessage.id).where(DueMessage.due_at <= now,
+        select(DueMessage.id).where(DueMessage.due_at <= now - BEHIND_AFTER,
                                     DueMessage.status.in_(("pending", "claimed"))).limit(1))
     return found is not None
 

@@ -798,21 +798,27 @@ class SlowDownSender(RecordingSender):
         raise TryLater("429", retry_after=5)
 
 
+async def no_wait(_seconds: float) -> None:
+    return None
+
+
 async def test_the_countdown_shows_the_time_left_and_yields_to_due_messages(
     world: World,
 ) -> None:
     chat = world.chat()
     first = (await chat.command("stretch")).replies[0]
     await chat.press(data_of(first, "Ready"), first.message_id)
-    countdown = Countdown(world.services, world.sender)
+    countdown = Countdown(world.services, world.sender, sleep=no_wait)
     world.clock.now += timedelta(seconds=25)
     await countdown.tick()
     assert [(m, r.text.split("\n💬")[0].split("\n")[-1]) for m, r in world.sender.edits] == [
         (first.message_id, "⏱ Side 1 of 2 · 1:35 left")]
-    # Something falls due (another user's reminder): it goes first, the countdown waits.
+    # Sends are behind (another user's reminder is late): it goes first, the countdown
+    # waits.
     await add_user(world, user_id=2002)
     async with world.database.session() as session:
-        await due.schedule(session, 2002, "reminder", "remind:now", world.clock.now)
+        await due.schedule(session, 2002, "reminder", "remind:now",
+                           world.clock.now - timedelta(seconds=5))
     await countdown.tick()
     assert len(world.sender.edits) == 1 and countdown.tally.shed == 1
     await world.live_for(timedelta(seconds=1))  # the reminder goes out
@@ -838,13 +844,20 @@ async def test_the_countdown_sheds_beyond_its_share_and_when_told_to_slow_down(
             first = (await world.chat(user_id).command("stretch")).replies[0]
             await world.chat(user_id).press(data_of(first, "Ready"), first.message_id)
         world.clock.now += timedelta(seconds=25)
-        # A share of 1 edit/s over a 20 s period: 20 edits, 10 shed.
-        countdown = Countdown(world.services, world.sender, share_per_second=1.0)
+        # A share of 1 edit/s over a 20 s period, paced to end within 16 s: 16 edits, one
+        # a second; the 14 others are shed.
+        pauses: list[float] = []
+
+        async def pause(seconds: float) -> None:
+            pauses.append(seconds)
+
+        countdown = Countdown(world.services, world.sender, share_per_second=1.0, sleep=pause)
         await countdown.tick()
-        assert (countdown.tally.edited, countdown.tally.shed) == (20, 10)
-        assert len({message_id for message_id, _reply in world.sender.edits}) == 20
-        # Flood control: the first refused chunk ends the tick; nothing is retried.
-        refused = Countdown(world.services, SlowDownSender(world.clock))
+        assert (countdown.tally.edited, countdown.tally.shed) == (16, 14)
+        assert len({message_id for message_id, _reply in world.sender.edits}) == 16
+        assert len(pauses) == 16 and all(0.9 < p <= 1.0 for p in pauses)
+        # Flood control: the first refused edit ends the tick; nothing is retried.
+        refused = Countdown(world.services, SlowDownSender(world.clock), sleep=pause)
         await refused.tick()
-        assert refused.tally.edited == 0 and refused.tally.failed == 10
-        assert refused.tally.shed == 20
+        assert refused.tally.edited == 0 and refused.tally.failed == 1
+        assert refused.tally.shed == 29

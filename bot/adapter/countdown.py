@@ -1,17 +1,20 @@
 """The countdown: each running hold's live message, edited in place every ~20 seconds to
 show the time left and the cue of the moment.
 
-Best effort, below everything else the bot sends. A tick is skipped while the outbox has
-anything due (reminders and the moments of a hold go first), its edits are capped at a
-share of Telegram's ~30 messages/s, it stops as soon as something falls due or Telegram
-says to slow down, and a failed edit is simply dropped: the next tick shows the right time
-anyway. Nothing here is stored, so a restart loses nothing.
+Best effort, below everything else the bot sends. A tick is skipped while the outbox is
+late with anything (reminders and the moments of a hold go first); its edits are capped
+at a share of Telegram's ~30 messages/s and sent one at a time; it stops as soon as
+something is late or Telegram says to slow down; and a failed edit is simply dropped:
+the next tick shows the right time anyway. Nothing here is stored, so a restart loses
+nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,7 +28,9 @@ from handlers.turn import Services
 log = logging.getLogger(__name__)
 
 SHARE_PER_SECOND = 10.0  # edits/s at most: a third of Telegram's ~30/s per bot
-CHUNK = 10  # edits sent together before looking again whether the outbox fell behind
+LOOK_AGAIN = 5  # edits between two looks at whether the outbox fell behind
+# A tick's edits, paced at the share, end well before the next tick.
+TICK_FILL = 0.8
 
 
 @dataclass
@@ -39,9 +44,11 @@ class Tally:
 
 class Countdown:
     def __init__(self, services: Services, sender: Sender,
-                 share_per_second: float = SHARE_PER_SECOND) -> None:
+                 share_per_second: float = SHARE_PER_SECOND,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.services = services
         self.sender = sender
+        self.sleep = sleep
         # Of the bot's clock; COUNTDOWN_SECONDS, 20 by default (15-30 s is plenty).
         self.every = timedelta(seconds=services.settings.countdown_seconds)
         self.share = share_per_second
@@ -56,24 +63,27 @@ class Countdown:
 
     async def _tick(self) -> None:
         services = self.services
-        budget = max(1, int(self.share * real_seconds(services.clock, self.every)))
+        every = real_seconds(services.clock, self.every)
+        budget = max(1, int(self.share * every * TICK_FILL))
         now = services.clock()
         async with services.database.session() as session:
             behind = await outbox_behind(session, now)
             holds, total = await live_holds(session, services.program, now,
                                             0 if behind else budget)
         self.tally.shed += total - len(holds)
-        for start in range(0, len(holds), CHUNK):
-            chunk = holds[start:start + CHUNK]
-            if start:
+        # One edit at a time, paced at the share: a reminder falling due meanwhile finds at
+        # most one edit ahead of it in the rate limiter's queue.
+        for done, hold in enumerate(holds):
+            if done and done % LOOK_AGAIN == 0:
                 async with services.database.session() as session:
                     if await outbox_behind(session, services.clock()):
-                        self.tally.shed += len(holds) - start
+                        self.tally.shed += len(holds) - done
                         return
-            results = await asyncio.gather(*(self._edit(hold) for hold in chunk))
-            if not all(results):  # Telegram asked us to slow down: the rest can wait
-                self.tally.shed += len(holds) - start - len(chunk)
+            started = time.monotonic()
+            if not await self._edit(hold):  # Telegram asked us to slow down: the rest waits
+                self.tally.shed += len(holds) - done - 1
                 return
+            await self.sleep(max(0.0, 1 / self.share - (time.monotonic() - started)))
 
     async def _edit(self, hold: LiveHold) -> bool:
         """One edit; False when Telegram says to slow down."""
