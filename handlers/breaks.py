@@ -1,12 +1,16 @@
-"""Guided breaks: starting one, each position and its timed follow-ups, stopping for pain.
+"""Guided breaks: starting one, each position and the moments of its hold, stopping for pain.
 
     answer = await start_break(turn, brk)     # e.g. a pending reminder's "Start now"
 
 /stretch starts a desk break now (a pending reminder's break if there is one), /routine
-the whole sequence. Each position is one message; its follow-ups ("switch" or "halfway",
-then "done") are due rows of kind "step", sent by `StepJob`, so a restart mid-hold
-resumes on time. Every row carries the break's position index and attempt: pressing
-next, repeat or continue bumps the attempt, and older rows then skip themselves.
+the whole sequence; the first break needing equipment, and every /routine, opens with a
+checklist. Each position is one message: set-up first, then Ready (or a "ready" row after
+SETUP_WAIT) starts its hold in that message, the live message. The moments of the hold
+(a cue as an edit of the live message, the side switch, "done") are due rows of kind
+"step", sent by `StepJob`, so a restart mid-hold resumes on time. Every row carries the
+break's position index and attempt: pressing next, repeat or continue bumps the attempt,
+and older rows then skip themselves. Between the moments, bot/adapter/countdown.py keeps
+the live message's time left up to date (`live_holds`), when the outbox is not behind.
 
 After a hold's "done" the break waits for a button. An "abandon" row (`AbandonJob`),
 ABANDON_AFTER the end of the current hold, ends a break nobody continued as partial and
