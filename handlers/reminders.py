@@ -37,10 +37,6 @@ def _planned_at(row: DueMessage) -> datetime:
     return datetime.fromisoformat(planned) if isinstance(planned, str) else row.due_at
 
 
-def _waited(row: DueMessage) -> bool:
-    return bool(row.payload and "planned" in row.payload)
-
-
 def reminder_buttons(user: User, break_id: int) -> tuple[tuple[Button, ...], ...]:
     def label(text: str) -> str:
         return _(text, user.language)
@@ -100,9 +96,9 @@ class ReminderJob:
             if found is None or found.status != "pending":
                 return Skip("answered before the snooze ended", status="cancelled")
             brk = found
-        if not still_useful(prefs, brk.planned_at, now, self.grace) \
-                and not (row.kind == "reminder" and _waited(row)
-                         and self._after_break_useful(user, brk.planned_at, now)):
+        # (A reminder that waited out a break was checked against its window when it was
+        # queued again: see _wait.)
+        if not still_useful(prefs, row.due_at, now, self.grace):
             brk.status, brk.ended_at = "missed", now
             return Skip("too late to be useful")
         return Send(_reminder(self.program, user, brk))
