@@ -4,8 +4,9 @@ Load once at start-up and keep the result; it is immutable:
 
     program = load_program()                  # the repo's content/ folder
     for stretch, position in program.positions():
-        variant = position.variant("desk")    # what to show a user at the desk
-        cues = position.cues_for("desk")      # one cue per message
+        variant = position.variant("desk")    # name, set-up, how-to, side switch at the desk
+        cues = position.cues_for("desk")      # spread over the hold
+        cautions = stretch.cautions_for("desk")  # only those that apply there
 
 Anything wrong in the files raises `ContentError`, whose one-line message names the file,
 the line, the entry (stretch, position, question...) and the field. Texts are plain: they
