@@ -44,6 +44,10 @@ class Sizes:
     s4_burst: int
     s4_alone: int
     s5_repeats: int
+    s6_holds: int = 1_000
+    s6_reminders: int = 600
+    s6_spread: float = 60
+    s6_every: float = 20
 
 
 FULL = Sizes(s1_count=5000, s1_rounds=1, s2_count=3000, s2_spread=60, s2_baseline=600,
@@ -52,7 +56,8 @@ FULL = Sizes(s1_count=5000, s1_rounds=1, s2_count=3000, s2_spread=60, s2_baselin
              s4_burst=200, s4_alone=20, s5_repeats=20)
 QUICK = Sizes(s1_count=200, s1_rounds=1, s2_count=60, s2_spread=2, s2_baseline=40,
               s3_sqlite=(100, 1_000), s3_pg=(2_000,), s3_naive=(100, 1_000), s3_rounds=1,
-              s3_repeats=3, s3_naive_cap=60, s4_burst=20, s4_alone=3, s5_repeats=3)
+              s3_repeats=3, s3_naive_cap=60, s4_burst=20, s4_alone=3, s5_repeats=3,
+              s6_holds=60, s6_reminders=20, s6_spread=4, s6_every=2)
 
 
 def _log(message: str) -> None:
@@ -61,7 +66,7 @@ def _log(message: str) -> None:
 
 async def _scenarios(sizes: Sizes, only: set[str], postgres: bool, logs: Path,
                      profile: bool, proposals: bool) -> tuple[list[Figure], list[str]]:
-    from bench import s1_engine, s2_ceiling, s3_growth, s4_responsive, s5_chart
+    from bench import s1_engine, s2_ceiling, s3_growth, s4_responsive, s5_chart, s6_countdown
 
     figures: list[Figure] = []
     failures: list[str] = []
@@ -82,12 +87,15 @@ async def _scenarios(sizes: Sizes, only: set[str], postgres: bool, logs: Path,
         ("4", s4_responsive.NAME, lambda: s4_responsive.run(
             dbs, burst=sizes.s4_burst, alone=sizes.s4_alone, logs=logs)),
         ("5", s5_chart.NAME, None),
+        ("6", s6_countdown.NAME, lambda: s6_countdown.run(
+            dbs, holds=sizes.s6_holds, reminders=sizes.s6_reminders, spread=sizes.s6_spread,
+            every=sizes.s6_every, logs=logs)),
     ]
     try:
         for key, name, start in steps:
             if key not in only:
                 continue
-            if key == "2" and not postgres:
+            if key in ("2", "6") and not postgres:
                 figures.append(Figure(name, "not run", None, "", None, "",
                                       note="needs PostgreSQL (--no-postgres given)"))
                 continue
@@ -144,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes (CI)")
-    parser.add_argument("--only", default="1,2,3,4,5", help="scenarios to run, e.g. 1,3")
+    parser.add_argument("--only", default="1,2,3,4,5,6", help="scenarios to run, e.g. 1,3")
     parser.add_argument("--no-postgres", action="store_true",
                         help="skip the PostgreSQL parts (they are part of the full table)")
     parser.add_argument("--profile", action="store_true",

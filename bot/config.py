@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # Telegram allows a bot about 30 messages a second in all: with N instances sending due
     # messages, give each 30/N or less (a 429 is survived, but delays everyone).
     dispatch_messages_per_second: float = 25.0
+    # How often a running hold's countdown is updated in place (best effort).
+    countdown_seconds: float = Field(default=20.0, gt=0)
     database_pool_size: int = 5
     # Webhook mode (`python -m bot web`): Telegram posts updates to WEBHOOK_URL, which must
     # reach this process on PORT at WEBHOOK_PATH; WEBHOOK_SECRET proves a request is Telegram's.

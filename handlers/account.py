@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.callbacks import Consent, Erase
+from bot.domain.guided_break import INTENSITY
 from bot.domain.i18n import _
 from bot.domain.replies import Answer, Button
 from bot.outbox import due
@@ -87,15 +88,16 @@ async def help_(turn: Turn) -> Answer:
     return Answer().say(
         turn.t(
             "How it works: during your work hours I send a short stretch break. Press "
-            "Start to be guided through it, Snooze for 10 minutes, or Skip.\n\n"
-            "/stretch a break now · /routine the whole sequence (about 20 minutes) · "
+            "Start to be guided through it, Snooze for 10 minutes, or Skip. Each stretch "
+            "starts when you tap Ready and is held about 2 minutes on each side.\n\n"
+            "/stretch a break now · /routine the whole sequence (about 35 minutes) · "
             "/assess the hip self-check · /progress your charts · /settings · /pause · "
             "/resume · /export · /privacy · /delete · /stop\n\n"
             "Stop stretching and see a doctor or physiotherapist if you notice: numbness, "
             "tingling or weakness in a leg; pain that wakes you at night or comes with "
             "fever or weight loss; loss of bladder or bowel control; pain after a fall or "
             "injury; a hip that locks, catches or gives way; pain that keeps getting worse."
-        )
+        ) + "\n\n" + turn.t(INTENSITY)
     )
 
 

@@ -1,12 +1,16 @@
-"""Guided breaks: starting one, each position and its timed follow-ups, stopping for pain.
+"""Guided breaks: starting one, each position and the moments of its hold, stopping for pain.
 
     answer = await start_break(turn, brk)     # e.g. a pending reminder's "Start now"
 
 /stretch starts a desk break now (a pending reminder's break if there is one), /routine
-the whole sequence. Each position is one message; its follow-ups ("switch" or "halfway",
-then "done") are due rows of kind "step", sent by `StepJob`, so a restart mid-hold
-resumes on time. Every row carries the break's position index and attempt: pressing
-next, repeat or continue bumps the attempt, and older rows then skip themselves.
+the whole sequence; the first break needing equipment, and every /routine, opens with a
+checklist. Each position is one message: set-up first, then Ready (or a "ready" row after
+SETUP_WAIT) starts its hold in that message, the live message. The moments of the hold
+(a cue as an edit of the live message, the side switch, "done") are due rows of kind
+"step", sent by `StepJob`, so a restart mid-hold resumes on time. Every row carries the
+break's position index and attempt: pressing next, repeat or continue bumps the attempt,
+and older rows then skip themselves. Between the moments, bot/adapter/countdown.py keeps
+the live message's time left up to date (`live_holds`), when the outbox is not behind.
 
 After a hold's "done" the break waits for a button. An "abandon" row (`AbandonJob`),
 ABANDON_AFTER the end of the current hold, ends a break nobody continued as partial and
@@ -20,14 +24,15 @@ latest baseline stops the break and points to a professional (and the operator's
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import guided_break as plan
 from bot.domain.callbacks import BreakControl
+from bot.domain.content import Position, Program, as_place
 from bot.domain.replies import Answer, Reply
 from bot.outbox import due
 from bot.outbox.dispatcher import Action, Edit, Send, Skip
@@ -57,26 +62,57 @@ async def drop_rows(session: AsyncSession, brk: Break) -> None:
     )
 
 
-async def _begin_position(session: AsyncSession, brk: Break, now: datetime,
-                          seconds: int, sides: str) -> datetime:
-    """Schedules the current position's follow-ups and its abandon row; the first due."""
+def _current_position(program: Program, brk: Break) -> Position:
+    return program.position(brk.positions[brk.position_index])
+
+
+async def _begin_setup(session: AsyncSession, program: Program, brk: Break,
+                       now: datetime) -> datetime:
+    """The current position waits for Ready; a "ready" row starts its hold if nobody taps.
+    Returns when that row is due."""
     await drop_rows(session, brk)
-    stages = plan.follow_ups(seconds, sides)
-    abandon_at = now + plan.abandon_offset(seconds)
-    for number, follow_up in enumerate(stages):
-        later = stages[number + 1].offset if number + 1 < len(stages) else None
-        payload = {"index": brk.position_index, "attempt": brk.attempt,
-                   "stage": follow_up.stage, "number": number + 1,
-                   # A cue that would arrive after the next one is due is not worth sending.
-                   "until": (now + later).isoformat() if later else abandon_at.isoformat()}
+    brk.hold_started_at = None
+    position = _current_position(program, brk)
+    ready_at = now + plan.SETUP_WAIT
+    payload = {"index": brk.position_index, "attempt": brk.attempt, "stage": "ready"}
+    await due.schedule(session, brk.user_id, STEP_KIND,
+                       f"step:{brk.id}:{brk.position_index}:{brk.attempt}:ready",
+                       ready_at, payload, brk.id)
+    await _schedule_abandon(session, brk, ready_at + plan.abandon_offset(
+        plan.hold_seconds(position, brk.short)))
+    return ready_at
+
+
+async def _schedule_abandon(session: AsyncSession, brk: Break, at: datetime) -> None:
+    await due.schedule(
+        session, brk.user_id, ABANDON_KIND,
+        f"abandon:{brk.id}:{brk.position_index}:{brk.attempt}:{int(at.timestamp())}",
+        at, {"index": brk.position_index, "attempt": brk.attempt}, brk.id)
+
+
+async def begin_hold(session: AsyncSession, program: Program, brk: Break,
+                     now: datetime) -> datetime:
+    """Starts the current position's clock: each moment of the hold becomes a due row (a
+    cue edit, the side switch, "Time!"), so a restart mid-hold resumes on time. Returns
+    when the first is due."""
+    await drop_rows(session, brk)
+    brk.hold_started_at = now
+    position = _current_position(program, brk)
+    steps = plan.hold_steps(position, as_place(brk.place), brk.short)
+    for number, step in enumerate(steps):
+        # A cue that would arrive after the next moment is due is not worth sending.
+        later = steps[number + 1].at if number + 1 < len(steps) else None
+        until = now + timedelta(seconds=later) if later is not None \
+            else now + plan.abandon_offset(step.at)
+        payload = {"index": brk.position_index, "attempt": brk.attempt, "stage": step.stage,
+                   "at": step.at, "until": until.isoformat()}
         await due.schedule(
             session, brk.user_id, STEP_KIND,
-            f"step:{brk.id}:{brk.position_index}:{brk.attempt}:{follow_up.stage}",
-            now + follow_up.offset, payload, brk.id)
-    await due.schedule(
-        session, brk.user_id, ABANDON_KIND, f"abandon:{brk.id}:{brk.position_index}:{brk.attempt}",
-        abandon_at, {"index": brk.position_index, "attempt": brk.attempt}, brk.id)
-    return now + stages[0].offset
+            f"step:{brk.id}:{brk.position_index}:{brk.attempt}:{step.stage}{step.at}",
+            now + timedelta(seconds=step.at), payload, brk.id)
+    await _schedule_abandon(session, brk, now + plan.abandon_offset(
+        plan.hold_seconds(position, brk.short)))
+    return now + timedelta(seconds=steps[0].at)
 
 
 def mark_done(brk: Break) -> None:
@@ -98,7 +134,7 @@ async def _ask_rating(session: AsyncSession, user: User, brk: Break, now: dateti
 
 
 def clear_step(user: User, brk: Break) -> None:
-    if user.step == f"rate:{brk.id}":
+    if user.step == f"rate:{brk.id}" or (user.step or "").startswith(f"rate:{brk.id}:"):
         user.step = None
 
 
@@ -132,14 +168,37 @@ async def start_break(turn: Turn, brk: Break) -> Answer:
     if going is not None and going.id != brk.id:
         return answer_with(plan.already_going(going, user.language), edit=False)
     await _close_unrated(turn.session, user)
-    known = {position_id for position_id, _seconds in plan.sequence_of(program)}
-    positions = [p for p in brk.positions if p in known]
-    if not positions:
-        positions, user.rotation = plan.plan_desk_break(plan.sequence_of(program), user.rotation)
+    sequence = plan.sequence_of(program, user.short_holds)
+    if brk.kind == "routine":
+        positions = [item.position_id for item in sequence]
+    else:  # planned now, from where the last break stopped (the reminder named the same)
+        positions, user.rotation = plan.plan_desk_break(sequence, user.rotation)
     brk.positions, brk.positions_done = positions, []
     brk.status, brk.started_at, brk.ended_at = ACTIVE, turn.now, None
     brk.place, brk.position_index, brk.attempt = user.place, 0, (brk.attempt or 0)
-    return answer_with(await _show_position(turn, brk), toast=turn.t("Let's go!"))
+    brk.short = user.short_holds
+    reply = await _show_position(turn, brk)
+    ready = _to_have_ready(program, user, brk)
+    if ready:
+        reply = replace(reply, text=plan.checklist(program, ready, user.language) + "\n\n"
+                        + reply.text)
+    return answer_with(reply, toast=turn.t("Let's go!"))
+
+
+def _to_have_ready(program: Program, user: User, brk: Break) -> list[str]:
+    """The equipment to list before this break: all of it for /routine, otherwise what
+    the user has not been told about yet (a desk has nothing to fetch)."""
+    at_desk = set(program.places.offers("desk"))
+    place = as_place(brk.place)
+    needed = dict.fromkeys(item for position_id in brk.positions
+                           for item in program.position(position_id).variant(place).equipment
+                           if item not in at_desk)
+    items = list(needed) if brk.kind == "routine" else \
+        [item for item in needed if item not in user.equipment_told]
+    if items:
+        user.equipment_told = [*user.equipment_told,
+                               *(item for item in items if item not in user.equipment_told)]
+    return items
 
 
 def answer_with(reply: Reply, toast: str | None = None, edit: bool = True) -> Answer:
@@ -148,10 +207,22 @@ def answer_with(reply: Reply, toast: str | None = None, edit: bool = True) -> An
 
 
 async def _show_position(turn: Turn, brk: Break) -> Reply:
-    position = turn.services.program.position(brk.positions[brk.position_index])
-    turn.wake(await _begin_position(turn.session, brk, turn.now, position.seconds,
-                                    position.sides))
+    """The current position's set-up message; it replaces the pressed message when there is
+    one, which then becomes the live message its hold edits."""
+    brk.message_id = turn.message_id
+    turn.wake(await _begin_setup(turn.session, turn.services.program, brk, turn.now))
     return plan.position_reply(turn.services.program, brk, turn.user.place, turn.user.language)
+
+
+async def _ready(turn: Turn, brk: Break) -> Answer:
+    """Ready: the hold's clock starts now, in the message whose button was pressed."""
+    if brk.hold_started_at is not None:
+        return Answer(toast=turn.t("The clock is already running."))
+    program = turn.services.program
+    brk.message_id = turn.message_id
+    turn.wake(await begin_hold(turn.session, program, brk, turn.now))
+    return answer_with(plan.hold_reply(program, brk, turn.user.place, turn.user.language, 0),
+                       toast=turn.t("Go!"))
 
 
 async def _new_break(turn: Turn, kind: str) -> Answer:
@@ -163,10 +234,8 @@ async def _new_break(turn: Turn, kind: str) -> Answer:
     pending = await _latest(turn.session, turn.user.id, "pending")
     if kind == "stretch" and pending is not None:
         return await start_break(turn, pending)  # the reminder's break, now
-    positions = [p for p, _seconds in plan.sequence_of(turn.services.program)] \
-        if kind == "routine" else []
     brk = Break(user_id=turn.user.id, kind=kind, status="pending", planned_at=turn.now,
-                place=turn.user.place, positions=positions, positions_done=[],
+                place=turn.user.place, positions=[], positions_done=[],
                 position_index=0, attempt=0, snoozes=0, stopped_for_pain=False)
     turn.session.add(brk)
     await turn.session.flush()
@@ -210,6 +279,8 @@ async def on_session_button(turn: Turn, control: BreakControl) -> Answer:
         return Answer(toast=turn.t("That button is from an earlier step of this break."))
     if control.action == "n":
         return await _next(turn, brk)
+    if control.action == "g":
+        return await _ready(turn, brk)
     if control.action == "v":
         brk.place = plan.other_place(brk.place, turn.user.place)
     return await _restart(turn, brk, turn.t("Again!") if control.action == "r"
@@ -266,7 +337,66 @@ async def stop_for_pain(turn: Turn, brk: Break, reason: str, pain: int | None = 
 
 
 # ------------------------------------------------------------------------------------------
-# Due rows: the follow-ups of a hold, and the end of an abandoned break
+# The countdown: what each running hold's live message shows now (bot/adapter/countdown.py)
+
+
+@dataclass(frozen=True)
+class LiveHold:
+    chat_id: int
+    message_id: int
+    reply: Reply
+
+
+# A due message still unsent this long after its time means sends are behind.
+BEHIND_AFTER = timedelta(seconds=0.5)
+
+
+async def outbox_behind(session: AsyncSession, now: datetime) -> bool:
+    """Whether a due message (a reminder, a moment of a hold) is late going out: those
+    always go before a countdown update. (One being sent right now is not late.)"""
+    found = await session.scalar(
+        select(DueMessage.id).where(DueMessage.due_at <= now - BEHIND_AFTER,
+                                    DueMessage.status.in_(("pending", "claimed"))).limit(1))
+    return found is not None
+
+
+async def live_holds(session: AsyncSession, program: Program, now: datetime,
+                     limit: int) -> tuple[list[LiveHold], int]:
+    """Up to `limit` running holds (a random pick, so none is always left out) with the
+    live message each should show now, and how many holds are running in all."""
+    running = (Break.status == ACTIVE, Break.hold_started_at.is_not(None),
+               Break.message_id.is_not(None))
+    total = await session.scalar(select(func.count()).select_from(Break).where(*running)) or 0
+    rows = (await session.execute(
+        select(Break, User).join(User, User.id == Break.user_id)
+        .where(*running, User.active.is_(True)).order_by(func.random()).limit(limit))).all()
+    # A side-two view belongs in the switch message: wait for that to be sent.
+    switched = set((await session.execute(
+        select(DueMessage.break_id, DueMessage.key).where(
+            DueMessage.break_id.in_([brk.id for brk, _user in rows]),
+            DueMessage.kind == STEP_KIND, DueMessage.status == "sent",
+            DueMessage.key.like("%:switch%")))).all())
+    holds: list[LiveHold] = []
+    for brk, user in rows:
+        try:
+            position = _current_position(program, brk)
+        except (KeyError, IndexError):
+            continue
+        assert brk.hold_started_at is not None and brk.message_id is not None
+        elapsed = (now - brk.hold_started_at).total_seconds()
+        side = plan.side_seconds(position, brk.short)
+        if not 0 <= elapsed < plan.hold_seconds(position, brk.short):
+            continue
+        switch_key = f"step:{brk.id}:{brk.position_index}:{brk.attempt}:switch{side}"
+        if position.side_count == 2 and (elapsed >= side) != ((brk.id, switch_key) in switched):
+            continue
+        holds.append(LiveHold(user.chat_id, brk.message_id,
+                              plan.hold_reply(program, brk, user.place, user.language, elapsed)))
+    return holds, total
+
+
+# ------------------------------------------------------------------------------------------
+# Due rows: the moments of a hold, and the end of an abandoned break
 
 
 def _current(row: DueMessage, brk: Break) -> bool:
@@ -277,7 +407,8 @@ def _current(row: DueMessage, brk: Break) -> bool:
 
 
 class StepJob:
-    """Sends a hold's follow-up ("switch" or "halfway", then "done") if still current."""
+    """One moment of a position, if still current: the hold starting by itself after the
+    set-up time ("ready"), a cue ("cue", an edit), the side switch, then "done"."""
 
     def __init__(self, services: Services) -> None:
         self.program = services.program
@@ -299,14 +430,23 @@ class StepJob:
             position = self.program.position(brk.positions[index])
         except KeyError:
             return Skip("the position is no longer in the content", status="cancelled")
+        if stage == "ready":
+            return await self._start_clock(session, brk, user, now)
+        if brk.hold_started_at is None:
+            return Skip("the hold has not started", status="cancelled")
         until = row.payload.get("until")
         late = isinstance(until, str) and now >= datetime.fromisoformat(until)
-        if stage != "done":
+        at = row.payload.get("at")
+        elapsed = at if isinstance(at, int) else 0
+        if stage in ("cue", "switch"):
             if late:
                 return Skip("too late for this cue")
-            number = row.payload.get("number")
-            number = number if isinstance(number, int) else 1
-            return Send(plan.follow_up_reply(self.program, brk, stage, number, user.language))
+            live = plan.hold_reply(self.program, brk, user.place, user.language, elapsed)
+            if stage == "switch":
+                return Send(live)
+            if brk.message_id is None:
+                return Skip("no live message to edit")
+            return Edit(brk.message_id, live)
         mark_done(brk)
         if last:
             if brk.status == ACTIVE:
@@ -317,13 +457,25 @@ class StepJob:
             return Skip("too late to go on")
         return Send(plan.done_reply(self.program, brk, position, user.language))
 
+    async def _start_clock(self, session: AsyncSession, brk: Break, user: User,
+                           now: datetime) -> Action:
+        """Nobody tapped Ready: the hold starts anyway, in the position message when it
+        can be edited, otherwise in a new message that makes no sound."""
+        if brk.hold_started_at is not None:
+            return Skip("Ready was tapped", status="cancelled")
+        await begin_hold(session, self.program, brk, now)
+        live = plan.hold_reply(self.program, brk, user.place, user.language, 0)
+        if brk.message_id is not None:
+            return Edit(brk.message_id, live)
+        return Send(replace(live, silent=True))
+
     async def delivered(
         self, session: AsyncSession, row: DueMessage, user: User, message_id: int | None,
         now: datetime,
     ) -> None:
         brk = await session.get(Break, row.break_id) if row.break_id else None
         if brk is not None and message_id is not None:
-            brk.message_id = message_id  # the latest message: what an abandon edits
+            brk.message_id = message_id  # the latest message: what cues and an abandon edit
 
     async def undeliverable(self, *_args: object) -> None:
         return None  # the abandon row ends the break anyway

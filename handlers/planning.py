@@ -26,7 +26,7 @@ from bot.domain.schedule import (
 )
 from bot.domain.timefmt import local_day_and_time
 from bot.outbox import due
-from bot.storage.models import DueMessage, User
+from bot.storage.models import Break, DueMessage, User
 from handlers.turn import Turn
 
 REMINDER_KIND = "reminder"
@@ -86,6 +86,11 @@ async def describe_next(turn: Turn) -> str:
     user = turn.user
     if not _reminded(user):
         return turn.t("Reminders are off.")
+    live = await turn.session.scalar(
+        select(Break.id).where(Break.user_id == user.id, Break.status == "pending",
+                               Break.kind == "reminder", Break.message_id.is_not(None)).limit(1))
+    if live is not None:  # its "Start now" is still there: no other break is next
+        return turn.t("A break reminder is waiting above: tap Start now when you're ready.")
     at = await next_planned(turn.session, user.id)
     if at is None:
         return turn.t("No break is planned: check your work days and any /pause.")

@@ -7,12 +7,14 @@ or 2 or more above the latest baseline, stops the session like "it hurts".
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import guided_break as plan
 from bot.domain.callbacks import MAX_ID, RatingTap
-from bot.domain.parsing import Ratings, parse_ratings
+from bot.domain.parsing import Ratings, parse_ratings, parse_single_rating
 from bot.domain.replies import Answer
 from bot.storage.models import Break, Rating
 from handlers.breaks import (
@@ -38,9 +40,14 @@ async def on_rating_button(turn: Turn, tap: RatingTap) -> Answer:
     return await record_ratings(turn, brk, Ratings(tap.pain, tap.stiffness), edit=True)
 
 
+_ONE_NUMBER = re.compile(r"\s*[-+−]?\s*\d+\s*")
+
+
 async def on_rating_text(turn: Turn) -> Answer:
-    """Typed pain and stiffness while a break waits for them ("3 5", "p3 s5")."""
-    _prefix, _sep, break_id = (turn.user.step or "").partition(":")
+    """Typed ratings while a break waits for them: both ("3 5", "p3 s5"), or one number at a
+    time, pain first ("5", then stiffness: step "rate:<break>:<pain>")."""
+    _prefix, _sep, rest = (turn.user.step or "").partition(":")
+    break_id, _sep, typed_pain = rest.partition(":")
     brk = await turn.own(Break, int(break_id)) if break_id.isascii() \
         and break_id.isdecimal() and 0 < int(break_id) <= MAX_ID else None
     if brk is None or brk.status != RATING:
@@ -49,6 +56,14 @@ async def on_rating_text(turn: Turn) -> Answer:
     ratings = parse_ratings(turn.text)
     if isinstance(ratings, Ratings):
         return await record_ratings(turn, brk, ratings, edit=False)
+    single = parse_single_rating(turn.text)
+    if single is not None:
+        if typed_pain.isdecimal():  # the pain came first: this is the stiffness
+            return await record_ratings(turn, brk, Ratings(int(typed_pain), single), edit=False)
+        turn.user.step = f"rate:{brk.id}:{single}"
+        return answer_with(plan.stiffness_prompt(brk, single, turn.user.language), edit=False)
+    if _ONE_NUMBER.fullmatch(turn.text):  # "11", "-1": one number, out of range
+        return Answer().say(plan.rating_help("one_out_of_range", turn.user.language))
     return Answer().say(plan.rating_help(ratings.code, turn.user.language))
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import guided_break as plan
 from bot.domain.callbacks import ReminderChoice
+from bot.domain.content import Program
 from bot.domain.i18n import _
 from bot.domain.replies import Answer, Button, Reply
 from bot.domain.schedule import expires_at, next_break_at, snooze_until, still_useful
@@ -25,6 +27,14 @@ from handlers.planning import describe_next, plan_next, preferences
 from handlers.turn import Services, Turn
 
 SNOOZE_MINUTES = 10
+# A reminder that falls due during a break looks again this often until the break is over.
+WAIT_STEP = timedelta(seconds=20)
+
+
+def _planned_at(row: DueMessage) -> datetime:
+    """When a reminder was planned for: its due time, or the original one if it waited."""
+    planned = row.payload.get("planned") if row.payload else None
+    return datetime.fromisoformat(planned) if isinstance(planned, str) else row.due_at
 
 
 def reminder_buttons(user: User, break_id: int) -> tuple[tuple[Button, ...], ...]:
@@ -38,9 +48,11 @@ def reminder_buttons(user: User, break_id: int) -> tuple[tuple[Button, ...], ...
     )
 
 
-def _reminder(user: User, brk: Break) -> Reply:
-    text = _("Time for a stretch break! A couple of minutes for your hips, right where "
-             "you are.", user.language)
+def _reminder(program: Program, user: User, brk: Break) -> Reply:
+    text = _("Time for a stretch break for your hips, right where you are.", user.language)
+    if brk.positions:
+        text += "\n" + plan.break_summary(program, brk.positions, user.place,
+                                          user.short_holds, user.language)
     return Reply(text, reminder_buttons(user, brk.id))
 
 
@@ -48,6 +60,13 @@ async def _locked(session: AsyncSession, break_id: int | None) -> Break | None:
     """The break, locked until the job's commit: a button pressed meanwhile waits for it
     (and then sees what the job decided) instead of being overwritten by it."""
     return await session.get(Break, break_id, with_for_update=True) if break_id else None
+
+
+async def _running(session: AsyncSession, user_id: int) -> bool:
+    """Whether one of the user's breaks is going on (setting up or holding)."""
+    found = await session.scalar(
+        select(Break.id).where(Break.user_id == user_id, Break.status == "active").limit(1))
+    return found is not None
 
 
 async def _close_unanswered(session: AsyncSession, user_id: int, now: datetime) -> None:
@@ -63,6 +82,7 @@ class ReminderJob:
     """Sends a planned break reminder ("reminder") or a snoozed one ("snooze")."""
 
     def __init__(self, services: Services) -> None:
+        self.program = services.program
         self.expire_after = timedelta(minutes=services.settings.reminder_expiry_minutes)
         self.grace = timedelta(minutes=services.settings.late_grace_minutes)
 
@@ -71,18 +91,43 @@ class ReminderJob:
     ) -> Action:
         prefs = preferences(user)
         if row.kind == "reminder":
+            planned = _planned_at(row)
             # The following break goes into the database before this one is sent.
-            await plan_next(session, user, row.due_at)
+            await plan_next(session, user, planned)
+            if await _running(session, user.id):
+                return await self._wait(session, row, user, planned, now)
             brk = await self._break_for(session, row, user, now)
         else:
             found = await _locked(session, row.break_id)
             if found is None or found.status != "pending":
                 return Skip("answered before the snooze ended", status="cancelled")
             brk = found
+        # (A reminder that waited out a break was checked against its window when it was
+        # queued again: see _wait.)
         if not still_useful(prefs, row.due_at, now, self.grace):
             brk.status, brk.ended_at = "missed", now
             return Skip("too late to be useful")
-        return Send(_reminder(user, brk))
+        return Send(_reminder(self.program, user, brk))
+
+    async def _wait(self, session: AsyncSession, row: DueMessage, user: User,
+                    planned: datetime, now: datetime) -> Skip:
+        """A break is going on: this reminder waits for it to end, looking again every
+        WAIT_STEP, unless its window is over by then."""
+        again = now + WAIT_STEP
+        if not self._after_break_useful(user, planned, again):
+            return Skip("a break was going on until its window passed")
+        await due.schedule(session, user.id, "reminder",
+                           f"wait:{planned.isoformat()}:{int(again.timestamp())}", again,
+                           {"planned": planned.isoformat()})
+        return Skip("a break is going on: waits for it to end")
+
+    def _after_break_useful(self, user: User, planned: datetime, at: datetime) -> bool:
+        """A reminder that waited out a break is still worth sending at `at`: inside its
+        work window and before the next break is due."""
+        prefs = preferences(user)
+        following = next_break_at(prefs, planned)
+        return still_useful(prefs, planned, at, timedelta(days=1)) \
+            and (following is None or at < following)
 
     async def _break_for(
         self, session: AsyncSession, row: DueMessage, user: User, now: datetime
@@ -92,8 +137,12 @@ class ReminderJob:
             if existing is not None:
                 return existing
         await _close_unanswered(session, user.id, now)
-        brk = Break(user_id=user.id, kind="reminder", status="pending", planned_at=row.due_at,
-                    place=user.place, positions=[], positions_done=[])
+        # The break it announces, from where the last one stopped (planned again at start).
+        positions, _rotation = plan.plan_desk_break(
+            plan.sequence_of(self.program, user.short_holds), user.rotation)
+        brk = Break(user_id=user.id, kind="reminder", status="pending",
+                    planned_at=_planned_at(row), place=user.place, positions=positions,
+                    positions_done=[])
         session.add(brk)
         await session.flush()
         await session.execute(

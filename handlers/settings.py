@@ -25,6 +25,7 @@ async def overview(turn: Turn) -> Answer:
     """The current values, each with a button to change just that one."""
     lines = describe(turn)
     lines.append(turn.t("Language: English (more languages are coming)"))
+    lines.append(_hold_line(turn))
     if is_paused(preferences(turn.user), turn.now):
         lines.append(turn.t("Reminders: paused (/resume turns them back on)"))
     lines.append(await describe_next(turn))
@@ -37,6 +38,23 @@ async def overview(turn: Turn) -> Answer:
         [edit(turn.t("Time zone"), "tz"), edit(turn.t("Work days"), "days")],
         [edit(turn.t("Work hours"), "hours"), edit(turn.t("Breaks per day"), "breaks")],
         [edit(turn.t("Where"), "place"), edit(turn.t("Language"), "lang")],
+        [edit(turn.t("Hold length"), "hold")],
+    )
+
+
+def _hold_line(turn: Turn) -> str:
+    if turn.user.short_holds:
+        return turn.t("Holds: short, 1 minute a side (the article suggests at least 2)")
+    return turn.t("Holds: 2 minutes a side, as the article suggests")
+
+
+def _ask_hold(turn: Turn) -> Answer:
+    return Answer().say(
+        turn.t("How long should each side of a stretch be held? The article behind these "
+               "stretches suggests at least 2 minutes in each position."),
+        [Button(turn.t("2 minutes a side (suggested)"), SettingsChoice("hold", "full"))],
+        [Button(turn.t("Short: 1 minute a side"), SettingsChoice("hold", "short"))],
+        [Button(turn.t("Cancel"), SettingsChoice("cancel"))],
     )
 
 
@@ -88,7 +106,15 @@ async def on_button(turn: Turn, tap: SettingsChoice) -> Answer:
                                        "coming. /settings shows your settings."))
         field = tap.value or ""
         turn.user.step, turn.user.draft = f"set:{field}", {}
-        return ask(turn, field, "set")
+        return _ask_hold(turn) if field == "hold" else ask(turn, field, "set")
+    if tap.field == "hold":
+        if step_field != "hold":
+            return _stale(turn)
+        turn.user.short_holds = tap.value == "short"
+        text = _hold_line(turn) + "." + ("\n" + turn.t(
+            "Breaks get shorter from the next one; the article suggests longer holds for "
+            "greater results.") if turn.user.short_holds else "")
+        return await _changed(turn, Stored(text), edit=True)
     group = "days" if tap.field == "day" else tap.field
     if step_field is None or group != step_field or tap.value is None:
         return _stale(turn)

@@ -57,6 +57,8 @@ class Turn:
     first_name: str = ""  # as Telegram gives it with the update; never stored
     latitude: float | None = None
     longitude: float | None = None
+    # The message whose button was pressed (what an edit replaces), if any.
+    message_id: int | None = None
     # The soonest due message this turn scheduled, so the dispatcher can wake for it.
     wake_at: datetime | None = field(default=None)
 

@@ -401,10 +401,11 @@ async def test_settings_show_every_value_with_a_button(chat: Chat) -> None:
     await onboarded(chat)
     answer = await chat.command("settings")
     for part in ("Europe/Madrid", "Mon–Fri", "09:00–17:00", "4 a day", "desk", "English",
-                 "Your next break: today at 10:0"):
+                 "Holds: 2 minutes a side", "Your next break: today at 10:0"):
         assert part in text_of(answer)
     assert data_of(answer) == ["set:edit:tz", "set:edit:days", "set:edit:hours",
-                            "set:edit:breaks", "set:edit:place", "set:edit:lang"]
+                            "set:edit:breaks", "set:edit:place", "set:edit:lang",
+                            "set:edit:hold"]
     answer = await chat.press("set:edit:lang")
     assert "more languages are coming" in text_of(answer)
 

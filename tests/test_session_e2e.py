@@ -3,7 +3,8 @@
 The database is seeded before the bot starts with a set-up user (and, for the first test,
 a reminder due a minute after the clock starts), so no test walks through onboarding. The
 bot's clock starts on Monday 30 November 2026 at 09:00 UTC and runs fast, so a two-minute
-hold takes seconds; follow-up times are checked on the bot's own clock, in the database.
+hold takes seconds; the moments of a hold are checked on the bot's own clock, in the
+database.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.domain.content import load_program
+from bot.domain.guided_break import sequence_of
 from bot.outbox import due
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
@@ -27,6 +30,7 @@ from standin import BotAPIStandIn, ChatMessage, SimulatedUser
 from tests.simulate import as_utc
 
 pytestmark = pytest.mark.e2e
+PROGRAM = load_program()
 
 MONDAY_9 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 SPEED = 30.0  # a 2-minute hold lasts 4 real seconds
@@ -37,7 +41,8 @@ BREAK = ("select id, kind, status, positions, positions_done, stopped_for_pain, 
          "from breaks order by id desc limit 1")
 
 
-async def seed(tmp_path: Path, reminder_in: timedelta | None = None) -> str:
+async def seed(tmp_path: Path, reminder_in: timedelta | None = None,
+               place: str = "desk") -> str:
     """A migrated database holding one set-up user (baseline pain 3), and maybe a reminder."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.storage.db'}"
     await asyncio.to_thread(upgrade, url)
@@ -47,7 +52,7 @@ async def seed(tmp_path: Path, reminder_in: timedelta | None = None) -> str:
             session.add(User(id=USER, chat_id=USER, language="en", created_at=MONDAY_9,
                              consented_at=MONDAY_9, onboarded_at=MONDAY_9, active=True,
                              draft={}, time_zone="UTC", work_start=clock_time(8),
-                             work_end=clock_time(18), breaks_per_day=4, place="desk", rotation=0))
+                             work_end=clock_time(18), breaks_per_day=4, place=place, rotation=0))
             await session.flush()
             session.add(Rating(user_id=USER, kind="baseline", rated_at=MONDAY_9, pain=3,
                                stiffness=4))
@@ -97,62 +102,143 @@ async def wait_for_sent(bot: Any, key: str) -> None:
     raise AssertionError(f"{key} was never recorded as sent")
 
 
-def assert_on_time(rows: list[tuple[str, datetime, datetime | None, str]],
-                   started: dict[int, datetime], slack: timedelta) -> None:
-    """Each sent follow-up fell due at its offset and went out within `slack` of it."""
-    offsets = {"switch": timedelta(seconds=60), "done": timedelta(seconds=120)}
-    for key, due_at, done_at, status in rows:
-        if status != "sent":
-            continue
-        _kind, _break, index, _attempt, stage = key.split(":")
-        assert due_at == started[int(index)] + offsets[stage], key
-        assert done_at is not None and timedelta(0) <= done_at - due_at <= slack, (
-            key, due_at, done_at)
+def everything_shown(standin: BotAPIStandIn) -> str:
+    """Every text the user was shown: each message as sent, and each edit of one."""
+    calls = standin.calls_to("sendMessage") + standin.calls_to("editMessageText")
+    return "\n".join(str(call.params.get("text")) for call in calls
+                     if call.ok and call.chat_id == USER)
 
 
-async def test_reminder_start_follow_ups_and_a_two_tap_rating(
+async def hold_moments(bot: Any, break_id: int) -> dict[str, tuple[datetime, datetime, str]]:
+    """The hold's step rows by stage and offset ("switch120"): due, sent, status."""
+    rows = await step_rows(bot)
+    return {key.split(":")[-1]: (due_at, done_at or due_at, status)
+            for key, due_at, done_at, status in rows if key.startswith(f"step:{break_id}:")}
+
+
+@pytest.mark.parametrize("place", ["desk", "band", "floor"])
+async def test_a_reminder_break_from_ready_to_rating_at_each_place(
+    standin: BotAPIStandIn, run_bot: Any, tmp_path: Path, place: str
+) -> None:
+    url = await seed(tmp_path, reminder_in=timedelta(minutes=1), place=place)
+    position = PROGRAM.position("fh_9090")
+    variant = position.variant(place)  # type: ignore[arg-type]
+    ana = standin.user(USER, first_name="Ana")  # the chat exists before the bot writes
+    bot = await run_bot(database_url=url, clock_start=MONDAY_9, clock_speed=2 * SPEED)
+    reminder = await message_with(ana, "Time for a stretch break")
+    assert f"{variant.name}: about 5 minutes" in (reminder.text or "")
+
+    await ana.press_button(reminder, "Start now")
+    await edited_to(ana, reminder, "Tap Ready")
+    shown = reminder.text or ""
+    assert variant.setup in shown and variant.instructions in shown
+    # The first break that needs a band (and what goes with it) lists it first.
+    assert ("have these ready" in shown) is (place != "desk")
+    sends_before = len(standin.calls_to("sendMessage"))
+    await ana.press_button(reminder, "Ready")
+    await edited_to(ana, reminder, "Side 1 of 2 · 2:00 left")
+    switch = await message_with(ana, "Switch sides")
+    assert variant.switch is not None and variant.switch in (switch.text or "")
+    await message_with(ana, "How is your pain right now")
+
+    # Every cue and caution reached the user, in a message or an edit of one.
+    seen = everything_shown(standin)
+    stretch = PROGRAM.stretch_of(position.id)
+    for text in (*position.cues_for(place), *stretch.cautions_for(place)):  # type: ignore[arg-type]
+        assert text in seen, text
+    # Two messages notified during the hold: the switch and "Time!" (the rest were edits).
+    sends = standin.calls_to("sendMessage")[sends_before:]
+    assert [str(c.params.get("text"))[:12] for c in sends if c.chat_id == USER] == [
+        "Switch sides", "Time! That's"]
+    assert len(reminder.edits) >= 3  # set-up, the clock, a cue
+
+    # On the bot's own clock: 2 minutes on each side, from the moment Ready was tapped.
+    await wait_for_sent(bot, "step:1:0:0:done240")
+    break_id, *_rest, hold_started = (await bot.query(
+        "select id, hold_started_at from breaks order by id desc limit 1"))[0]
+    started = as_utc(hold_started)
+    moments = await hold_moments(bot, break_id)
+    assert moments["switch120"][0] == started + timedelta(seconds=120)
+    assert moments["done240"][0] == started + timedelta(seconds=240)
+    for stage in ("cue60", "switch120", "cue180", "done240"):
+        due_at, sent_at, status = moments[stage]
+        assert status == "sent" and timedelta(0) <= sent_at - due_at <= timedelta(seconds=30)
+    assert "ready" not in moments  # Ready came first: the start by itself was dropped
+
+    await ana.send("4")
+    await message_with(ana, "Pain 4/10")
+    await ana.send("6")
+    await message_with(ana, "Saved: pain 4/10, stiffness 6/10")
+    brk = await latest_break(bot)
+    assert (brk[1], brk[2], as_list(brk[4])) == ("reminder", "done", ["fh_9090"])
+    await bot.stop()
+
+
+async def test_the_whole_routine_with_its_checklist(
     standin: BotAPIStandIn, run_bot: Any, tmp_path: Path
 ) -> None:
-    url = await seed(tmp_path, reminder_in=timedelta(minutes=1))
-    ana = standin.user(USER, first_name="Ana")  # the chat exists before the bot writes
-    bot = await start(run_bot, url)
-    reminder = await message_with(ana, "Time for a stretch break")
-
-    pressed_at = time.monotonic()
-    await ana.press_button(reminder, "Start now")
-    await edited_to(ana, reminder, "1/2")
-    assert {label for row in reminder.buttons for label, _d in row} >= {
-        "✓ Next", "↺ Repeat", "✋ It hurts"}
-    switch = await message_with(ana, "Switch sides now")
-    # 60 s of the bot's clock is 2 real seconds.
-    assert 1.0 < time.monotonic() - pressed_at < 6.0
-    done = await message_with(ana, "Time! Half-kneeling 90-90 is done")
-    assert 3.0 < time.monotonic() - pressed_at < 9.0
-    assert switch.buttons and done.buttons
-
-    await ana.press_button(done, "Next")
-    await edited_to(ana, done, "2/2")
-    await message_with(ana, "Switch sides now")
-    prompt = await message_with(ana, "How is your pain right now")
-    await ana.press_button(prompt, "4")
-    await edited_to(ana, prompt, "Pain 4/10")
-    await ana.press_button(prompt, "6")
-    await edited_to(ana, prompt, "Saved: pain 4/10, stiffness 6/10")
-
+    url = await seed(tmp_path, place="floor")
+    ana = standin.user(USER, first_name="Ana")
+    bot = await run_bot(database_url=url, clock_start=MONDAY_9, clock_speed=150.0)
+    await ana.command("/routine")
+    first = await message_with(ana, "1/9")
+    checklist = (first.text or "").split("\n\n")[0]
+    assert checklist.startswith("Before you start, have these ready:")
+    for item in ("Strong elastic bands", "anchor", "mat", "kettlebell", "towel"):
+        assert item in checklist
+    ids = [item.position_id for item in sequence_of(PROGRAM)]
+    # Nobody taps Ready: each hold starts by itself after the set-up time.
+    for number, position_id in enumerate(ids[:-1], start=1):
+        name = PROGRAM.position(position_id).variant("floor").name
+        done = await message_with(ana, f"Time! {name} is done", wait=30)
+        await ana.press_button(done, "Next")
+        await edited_to(ana, done, f"{number + 1}/9")
+    prompt = await message_with(ana, "How is your pain right now", wait=30)
+    await ana.press_button(prompt, "2")
+    await edited_to(ana, prompt, "Pain 2/10")
+    await ana.press_button(prompt, "3")
+    await edited_to(ana, prompt, "Saved: pain 2/10, stiffness 3/10")
     brk = await latest_break(bot)
-    break_id, kind, status, positions, positions_done, stopped, started_at = brk
-    assert (kind, status, bool(stopped)) == ("reminder", "done", False)
-    assert as_list(positions_done) == as_list(positions) == ["fh_9090", "fh_side"]
-    ratings = await bot.query("select pain, stiffness, break_id, kind from ratings "
-                              "where kind = 'break'")
-    assert ratings == [(4, 6, break_id, "break")]
-    rows = await step_rows(bot)
-    assert [status for *_rest, status in rows] == ["sent"] * 4
-    second_started = as_utc((await bot.query(
-        "select due_at from due_messages where key = :key",
-        key=f"step:{break_id}:1:1:switch"))[0][0]) - timedelta(seconds=60)
-    assert_on_time(rows, {0: as_utc(started_at), 1: second_started},
-                   slack=timedelta(seconds=15))
+    assert (brk[1], brk[2], as_list(brk[4])) == ("routine", "done", ids)
+    seen = everything_shown(standin)
+    for stretch, position in PROGRAM.positions():
+        for text in (*position.cues_for("floor"), *stretch.cautions_for("floor")):
+            assert text in seen, (position.id, text)
+    await bot.stop()
+
+
+async def test_a_reminder_due_during_a_break_arrives_after_it(
+    standin: BotAPIStandIn, run_bot: Any, tmp_path: Path
+) -> None:
+    url = await seed(tmp_path)
+    ana = standin.user(USER, first_name="Ana")
+    bot = await start(run_bot, url)
+    await ana.command("/stretch")
+    position = await message_with(ana, "1/1")
+    await ana.press_button(position, "Ready")
+    await edited_to(ana, position, "Side 1 of 2")
+    # A reminder falls due one minute into the four-minute hold.
+    hold_started = as_utc((await bot.query("select hold_started_at from breaks"))[0][0])
+    database = Database(url)
+    try:
+        async with database.session() as session:
+            await due.schedule(session, USER, "reminder", "remind:during",
+                               hold_started + timedelta(minutes=1))
+    finally:
+        await database.close()
+    prompt = await message_with(ana, "How is your pain right now", wait=30)
+    reminder = await message_with(ana, "Time for a stretch break", wait=30)
+    assert reminder.message_id > prompt.message_id
+    # Nothing arrived between Ready and the rating but the switch.
+    between = [m for m in ana.messages
+               if position.message_id < m.message_id < prompt.message_id]
+    assert [(m.text or "")[:12] for m in between] == ["Switch sides"]
+    waited = await bot.query("select status, outcome from due_messages "
+                             "where key = 'remind:during'")
+    assert waited == [("expired", "a break is going on: waits for it to end")]
+    await ana.send("2 3")
+    answer = await message_with(ana, "Saved: pain 2/10")
+    assert "A break reminder is waiting above" in (answer.text or "")
     await bot.stop()
 
 
@@ -163,43 +249,39 @@ async def test_a_restart_mid_position_resumes_on_time_and_sends_nothing_twice(
     ana = standin.user(USER, first_name="Ana")  # the chat exists before the bot writes
     bot = await start(run_bot, url)
     await ana.command("/stretch")
-    position = await message_with(ana, "1/2")
+    position = await message_with(ana, "1/1")
+    await ana.press_button(position, "Ready")
     pressed_at = time.monotonic()
-    await message_with(ana, "Switch sides now")
-    # Telegram has the cue; once the bot has recorded that too, it is killed in the middle
-    # of the hold: the "done" row is in the database, not in memory. (A kill between the
+    await message_with(ana, "Switch sides")
+    # Telegram has the switch; once the bot has recorded that too, it is killed in the
+    # middle of the hold: the rest is in the database, not in memory. (A kill between the
     # two is the one window where a message could go twice; see bot/outbox/dispatcher.py.)
-    await wait_for_sent(bot, "step:1:0:0:switch")
+    await wait_for_sent(bot, "step:1:0:0:switch120")
     await bot.kill()
-    started_at = as_utc((await latest_break(bot))[6])
-    fake_now = started_at + timedelta(seconds=(time.monotonic() - pressed_at) * SPEED)
+    hold_started = as_utc((await bot.query("select hold_started_at from breaks"))[0][0])
+    fake_now = hold_started + timedelta(seconds=(time.monotonic() - pressed_at) * SPEED)
     bot = await start(run_bot, url, clock_start=fake_now)
 
-    done = await message_with(ana, "Time! Half-kneeling 90-90 is done")
-    await ana.press_button(done, "Next")
     prompt = await message_with(ana, "How is your pain right now", wait=30)
     await ana.press_button(prompt, "2")
     await edited_to(ana, prompt, "Pain 2/10")
     await ana.press_button(prompt, "3")
     await edited_to(ana, prompt, "Saved: pain 2/10, stiffness 3/10")
 
-    # What was sent, as first sent (the "done" message was since edited into position 2).
     texts = [str(call.params.get("text")) for call in standin.calls_to("sendMessage")
              if call.ok and call.chat_id == USER]
-    assert sum("Switch sides now" in t for t in texts) == 2  # once per position
-    assert sum("Half-kneeling 90-90 is done" in t for t in texts) == 1
+    assert sum(t.startswith("Switch sides") for t in texts) == 1
     assert sum("How is your pain right now" in t for t in texts) == 1
-    rows = await step_rows(bot)
-    assert [status for *_rest, status in rows] == ["sent"] * 4
-    assert len({key for key, *_rest in rows}) == 4
-    assert rows[1][0].endswith(":0:0:done") and rows[1][1] == started_at + timedelta(seconds=120)
-    # The new process's clock took over where the old one stopped: every follow-up went out
-    # within half a real second of its due time, including the one due across the restart.
-    for key, due_at, done_at, _status in rows:
-        assert done_at is not None and timedelta(0) <= done_at - due_at <= timedelta(
-            seconds=15), key
+    moments = await hold_moments(bot, 1)
+    assert [stage for stage, (*_times, status) in moments.items() if status == "sent"] == [
+        "cue60", "switch120", "cue180", "done240"]
+    assert moments["done240"][0] == hold_started + timedelta(seconds=240)
+    # The new process's clock took over where the old one stopped: every moment went out
+    # on time, including the ones due across the restart.
+    for stage, (due_at, sent_at, status) in moments.items():
+        if status == "sent":
+            assert timedelta(0) <= sent_at - due_at <= timedelta(seconds=15), stage
     assert (await latest_break(bot))[2] == "done"
-    assert position.edits == []  # the first position's message was left as it was
     await bot.stop()
 
 
@@ -210,16 +292,16 @@ async def test_it_hurts_ends_the_break_with_the_safety_message(
     ana = standin.user(USER, first_name="Ana")  # the chat exists before the bot writes
     bot = await start(run_bot, url)
     await ana.command("/stretch")
-    position = await message_with(ana, "1/2")
+    position = await message_with(ana, "1/1")
     await ana.press_button(position, "It hurts")
     safety = await message_with(ana, "you said it hurts")
     assert "physiotherapist" in (safety.text or "")
     brk = await latest_break(bot)
     assert (brk[2], bool(brk[5])) == ("partial", True)
     # Nothing else of this break arrives, and its old buttons do nothing.
-    await asyncio.sleep(5)  # 150 s of the bot's clock: past the whole hold
-    assert not any("Switch sides" in (m.text or "") for m in ana.messages)
-    await ana.press_button(position, "Next")
+    await asyncio.sleep(5)  # 150 s of the bot's clock: past the set-up time
+    assert not any("Side 1 of 2" in (m.text or "") for m in ana.messages)
+    await ana.press_button(position, "Ready")
     await ana.wait_until(lambda: any(a.text == "This break has already ended."
                                      for a in ana.callback_answers))
     assert (await latest_break(bot))[2] == "partial"
@@ -232,7 +314,7 @@ async def test_an_abandoned_break_ends_on_its_own(
     url = await seed(tmp_path)
     ana = standin.user(USER, first_name="Ana")
     bot = await run_bot(database_url=url, clock_start=MONDAY_9, clock_speed=200.0)
-    await ana.command("/stretch")
+    await ana.command("/routine")
     done = await message_with(ana, "is done")
     # 15 minutes after the hold ended is 4.5 real seconds at this speed.
     await edited_to(ana, done, "saved as partial")

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from telegram.ext import Application
 
+from bot.adapter.countdown import Countdown
 from bot.domain.callbacks import (
     MAX_BYTES,
     MAX_ID,
@@ -34,10 +35,14 @@ from bot.domain.clock import ManualClock
 from bot.domain.content import PLACES, load_program
 from bot.domain.guided_break import (
     ABANDON_AFTER,
+    DESK_BREAK_MAX_SECONDS,
     RATING_WAIT,
+    SETUP_WAIT,
+    Item,
     Studio,
-    cue_for,
-    follow_ups,
+    hold_reply,
+    hold_seconds,
+    hold_steps,
     outcome,
     pain_alarm,
     plan_desk_break,
@@ -45,11 +50,13 @@ from bot.domain.guided_break import (
     rating_prompt,
     safety_text,
     sequence_of,
+    side_seconds,
 )
 from bot.domain.parsing import Ratings, parse_ratings
 from bot.domain.replies import Reply
 from bot.domain.schedule import PAUSED_INDEFINITELY
 from bot.outbox import due
+from bot.outbox.delivery import TryLater
 from bot.outbox.dispatcher import Dispatcher
 from bot.storage.db import Database
 from bot.storage.models import Assessment, Break, DueMessage, Rating, User
@@ -77,50 +84,78 @@ def test_four_desk_breaks_a_day_cover_the_whole_sequence_within_two_days() -> No
         seen.update(positions)
         breaks += 1
     assert breaks <= 8
-    assert seen == {position_id for position_id, _seconds in SEQUENCE}
+    assert seen == {item.position_id for item in SEQUENCE}
 
 
-@given(st.lists(st.integers(10, 600), min_size=1, max_size=20), st.integers(0, 10_000))
-def test_desk_breaks_are_short_and_walk_the_sequence_in_order(
-    seconds: list[int], rotation: int
+def test_a_desk_break_is_one_two_sided_position_or_two_one_sided_ones() -> None:
+    rotation, plans = 0, []
+    for _break in range(7):
+        positions, rotation = plan_desk_break(SEQUENCE, rotation)
+        plans.append(positions)
+    assert plans == [["fh_9090"], ["fh_side"], ["fh_introt"], ["lat_dist"], ["post_hip"],
+                     ["twist"], ["ham_fold", "ham_stagger", "hf_static"]]
+    assert rotation == 0  # the top again
+    # With short holds (1 minute a side) two two-sided positions fit.
+    short = sequence_of(PROGRAM, short=True)
+    assert plan_desk_break(short, 0) == (["fh_9090", "fh_side"], 2)
+
+
+@given(st.lists(st.integers(10, 600), min_size=1, max_size=20), st.integers(0, 3),
+       st.integers(0, 10_000))
+def test_desk_breaks_are_short_walk_the_sequence_and_never_leave_the_bonus_alone(
+    seconds: list[int], bonuses: int, rotation: int
 ) -> None:
-    sequence = [(f"p{i}", s) for i, s in enumerate(seconds)]
-    ids = [position_id for position_id, _s in sequence]
+    sequence = [Item(f"p{i}", s, bonus=i >= len(seconds) - bonuses and i > 0)
+                for i, s in enumerate(seconds)]
+    mobility = [item.position_id for item in sequence if not item.bonus]
+    bonus = [item.position_id for item in sequence if item.bonus]
+    length = {item.position_id: item.seconds for item in sequence}
     covered: list[str] = []
     for _break in range(len(sequence)):
         positions, following = plan_desk_break(sequence, rotation)
-        assert 1 <= len(positions) <= 2
-        if len(positions) == 2:
-            assert sum(dict(sequence)[p] for p in positions) <= 300
-        start = rotation % len(sequence)
-        # Consecutive positions, never running past the end (bonus stretches stay last).
-        assert positions == ids[start:start + len(positions)]
-        assert following == (start + len(positions)) % len(sequence)
+        worked = [p for p in positions if p not in bonus]
+        assert worked, "a bonus never comes alone"
+        assert len(worked) == 1 or sum(length[p] for p in worked) <= DESK_BREAK_MAX_SECONDS
+        start = rotation % len(mobility)
+        assert worked == mobility[start:start + len(worked)]  # consecutive, in order
+        # The bonus only ever follows the last of the mobility work.
+        assert positions[len(worked):] == (bonus if worked[-1] == mobility[-1] else [])
+        assert following == (start + len(worked)) % len(mobility)
         covered += positions
         rotation = following
-    assert set(covered) == set(ids)
+    assert set(covered) == {item.position_id for item in sequence}
 
 
-def test_cues_breathing_first_then_the_others_in_turn() -> None:
-    cues = ["Back neutral.", "Breathe slowly.", "Let the band work.", "Find the stuck spot."]
-    assert cue_for(cues, 0) == cue_for(cues, 0, attempt=5) == "Breathe slowly."
-    assert [cue_for(cues, 1, attempt) for attempt in range(4)] == [
-        "Back neutral.", "Let the band work.", "Find the stuck spot.", "Back neutral."]
-    assert cue_for([], 1) is None and cue_for(["Hold."], 1) == "Hold."
+def test_holds_meet_the_articles_two_minutes_a_side_unless_short() -> None:
+    for stretch, position in PROGRAM.positions():
+        if not stretch.bonus:  # the article: "about 2 min in each position"
+            assert side_seconds(position, short=False) >= 120, position.id
+        assert side_seconds(position, short=True) <= 60, position.id
+        assert hold_seconds(position, False) == side_seconds(position, False) * (
+            2 if position.sides == "both" else 1)
+
+
+@pytest.mark.parametrize("short", [False, True])
+def test_every_cue_is_shown_and_at_most_two_messages_notify_per_side(short: bool) -> None:
     for _stretch, position in PROGRAM.positions():
         for place in PLACES:
-            assert "breath" in (cue_for(position.cues_for(place), 0) or "").lower()
+            steps = hold_steps(position, place, short)
+            side, total = side_seconds(position, short), hold_seconds(position, short)
+            # The hold opens with cue 0; each later cue arrives at its moment.
+            assert sorted({0, *(step.cue for step in steps)}) == list(
+                range(len(position.cues_for(place)))), (position.id, place)
+            assert steps[-1] == (steps[-1].__class__("done", total, steps[-1].cue))
+            switches = [step.at for step in steps if step.stage == "switch"]
+            assert switches == ([side] if position.sides == "both" else [])
+            # Side one: the position message (+ a silent start of the clock); side two: the
+            # switch and "Time!". Cues are edits, which never notify.
+            notifying = [step for step in steps if step.stage != "cue"]
+            assert len(notifying) == position.side_count
+            assert all(0 < step.at <= total for step in steps)
 
 
-def test_follow_ups_fall_at_half_time_and_at_the_end() -> None:
-    assert [(f.stage, f.offset.total_seconds()) for f in follow_ups(120, "both")] == [
-        ("switch", 60), ("done", 120)]
-    assert [(f.stage, f.offset.total_seconds()) for f in follow_ups(45, "none")] == [
-        ("halfway", 22), ("done", 45)]
-
-
-def test_the_whole_routine_takes_about_twenty_minutes() -> None:
-    assert 15 * 60 <= sum(seconds for _id, seconds in SEQUENCE) <= 25 * 60
+def test_the_whole_routine_takes_about_thirty_five_minutes() -> None:
+    assert 28 * 60 <= sum(item.seconds for item in SEQUENCE) <= 40 * 60
 
 
 # Near misses of real callback data: numbers (some out of range, some with leading zeros or
@@ -192,16 +227,20 @@ def test_pain_stops_at_seven_or_two_above_the_baseline() -> None:
 
 @pytest.mark.parametrize("place", PLACES)
 def test_every_position_message_fits_telegram(place: str) -> None:
-    ids = [position_id for position_id, _s in SEQUENCE]
+    ids = [item.position_id for item in SEQUENCE]
     for index in range(len(ids)):
         brk = Break(id=MAX_ID, positions=ids, positions_done=[], position_index=index,
-                    attempt=999, place=place)
-        reply = position_reply(PROGRAM, brk, "desk", "en")
-        assert len(reply.text) < 4096
-        assert all(len(b.data.encode()) <= 64 for row in reply.buttons for b in row)
-        assert all(unpack(b.data) == b.callback for row in reply.buttons for b in row)
+                    attempt=999, place=place, short=False)
         variant = PROGRAM.position(ids[index]).variant(place)  # type: ignore[arg-type]
-        assert variant.instructions in reply.text
+        total = hold_seconds(PROGRAM.position(ids[index]), False)
+        for reply in (position_reply(PROGRAM, brk, "desk", "en"),
+                      *(hold_reply(PROGRAM, brk, "desk", "en", t) for t in range(0, total, 15))):
+            assert len(reply.text) < 1024
+            assert all(len(b.data.encode()) <= 64 for row in reply.buttons for b in row)
+            assert all(unpack(b.data) == b.callback for row in reply.buttons for b in row)
+        setup = position_reply(PROGRAM, brk, "desk", "en").text
+        assert variant.name in setup and variant.setup in setup
+        assert variant.instructions in setup
     prompt = rating_prompt(brk, "en", finished=True, repeat=None)
     assert [b.label for row in prompt.buttons for b in row] == [str(n) for n in range(11)]
 
@@ -341,29 +380,43 @@ def texts(world: World) -> list[str]:
     return [s.reply.text for s in world.sender.sent]
 
 
-async def test_a_desk_break_runs_from_stretch_to_two_tap_rating(world: World) -> None:
-    chat = world.chat()
-    answer = await chat.command("stretch")
-    first = answer.replies[0]
-    brk = await world.brk()
-    assert (brk.kind, brk.status, brk.positions) == ("stretch", "active", ["fh_9090", "fh_side"])
-    assert "Half-kneeling 90-90" in first.text and "1/2" in first.text
-    # The desk variant: no band at the desk.
-    assert PROGRAM.position("fh_9090").variant("desk").instructions in first.text
-    user = await world.user()
-    assert user.rotation == 2
+def opening(sent: Sent) -> str:
+    return sent.reply.text[:12]
 
-    await world.live_for(timedelta(seconds=130))
-    assert [(s.reply.text.split(".")[0], s.at - MONDAY_9) for s in world.sender.sent] == [
-        ("Switch sides now", timedelta(seconds=60)),
-        ("Time! Half-kneeling 90-90 is done", timedelta(seconds=120))]
-    done = world.sender.sent[-1]
-    second = (await press_on(chat, done, "Next")).replies[0]
-    assert "2/2" in second.text and second.edit and second.message_id == done.message_id
-    started = world.clock.now
-    await world.live_for(timedelta(seconds=130))
-    prompt = world.sender.sent[-1]
-    assert prompt.at - started == timedelta(seconds=120)
+
+async def test_a_desk_break_runs_from_ready_to_two_tap_rating(world: World) -> None:
+    chat = world.chat()
+    first = (await chat.command("stretch")).replies[0]
+    brk = await world.brk()
+    assert (brk.kind, brk.status, brk.positions) == ("stretch", "active", ["fh_9090"])
+    desk = PROGRAM.position("fh_9090").variant("desk")
+    assert desk.cues is not None
+    for text in (desk.name, desk.setup, desk.instructions, "2 minutes on each side",
+                 "Tap Ready"):
+        assert text in first.text
+    assert "band" not in first.text.lower() and "kneel" not in first.text.lower()
+    assert (await world.user()).rotation == 1
+    # Setting up takes the time it takes: nothing arrives, then Ready starts the clock in
+    # the same message.
+    await world.live_for(timedelta(seconds=20))
+    assert world.sender.sent == [] and world.sender.edits == []
+    held = (await chat.press(data_of(first, "Ready"), first.message_id)).replies[0]
+    assert held.edit and held.message_id == first.message_id
+    for text in ("Side 1 of 2 · 2:00 left", desk.cues[0], "6 out of 10"):
+        assert text in held.text
+    ready_at = world.clock.now
+    await world.live_for(timedelta(seconds=250))
+    # Two messages notify: the switch with its how-to after 2 minutes, the rating after 4.
+    assert [(opening(s), s.at - ready_at) for s in world.sender.sent] == [
+        ("Switch sides", timedelta(seconds=120)), ("Time! That's", timedelta(seconds=240))]
+    switch, prompt = world.sender.sent
+    assert desk.switch is not None and desk.switch in switch.reply.text
+    assert "Side 2 of 2 · 2:00 left" in switch.reply.text and desk.cues[2] in switch.reply.text
+    # The other cues arrive as edits of the live message: side one's, then side two's.
+    assert [(message_id, reply.text.split("\n💬 ")[-1].split("\n")[0])
+            for message_id, reply in world.sender.edits] == [
+        (first.message_id, desk.cues[1]), (switch.message_id, desk.cues[3])]
+    assert "1:00 left" in world.sender.edits[1][1].text
     assert "pain" in prompt.reply.text
     stiffness = (await press_on(chat, prompt, "4")).replies[0]
     assert stiffness.edit and "Pain 4/10" in stiffness.text
@@ -374,7 +427,7 @@ async def test_a_desk_break_runs_from_stretch_to_two_tap_rating(world: World) ->
     assert saved.replies[0].edit and saved.replies[0].message_id == prompt.message_id
 
     brk = await world.brk()
-    assert brk.status == "done" and brk.positions_done == ["fh_9090", "fh_side"]
+    assert brk.status == "done" and brk.positions_done == ["fh_9090"]
     assert not brk.stopped_for_pain
     async with world.database.session() as session:
         rating = await session.scalar(select(Rating).where(Rating.kind == "break"))
@@ -386,6 +439,26 @@ async def test_a_desk_break_runs_from_stretch_to_two_tap_rating(world: World) ->
     assert not [r for r in await world.rows(status="pending") if r.break_id == brk.id]
 
 
+async def test_without_ready_the_hold_starts_after_the_set_up_time(world: World) -> None:
+    chat = world.chat()
+    first = (await chat.command("routine")).replies[0]
+    assert "Tap Ready" in first.text and "by itself in 1 minute" in first.text
+    await world.live_for(timedelta(seconds=59))
+    assert world.sender.sent == []
+    # The /routine message came as an answer to a command; the clock starts in a message
+    # of its own that makes no sound, and the cues edit that one.
+    await world.live_for(timedelta(seconds=2))
+    started = world.sender.sent[0]
+    assert started.at == MONDAY_9 + SETUP_WAIT and started.reply.silent
+    assert "Side 1 of 2 · 2:00 left" in started.reply.text
+    await world.live_for(timedelta(seconds=70))
+    assert world.sender.edits[0][0] == started.message_id
+    brk = await world.brk()
+    assert brk.hold_started_at == MONDAY_9 + SETUP_WAIT
+    late = await chat.press(data_of(first, "Ready"))
+    assert late.toast == "The clock is already running."
+
+
 async def test_the_next_desk_break_starts_where_the_last_one_stopped(world: World) -> None:
     chat = world.chat()
     await chat.command("stretch")
@@ -393,30 +466,35 @@ async def test_the_next_desk_break_starts_where_the_last_one_stopped(world: Worl
     await chat.press(BreakControl(first.id, 0, first.attempt, "h").pack())
     await chat.command("stretch")
     second = await world.brk()
-    assert second.id != first.id and second.positions == ["fh_introt", "lat_dist"]
+    assert second.id != first.id and second.positions == ["fh_side"]
 
 
 async def test_repeat_restarts_the_hold_and_stale_follow_ups_stay_silent(world: World) -> None:
     chat = world.chat()
     first = (await chat.command("stretch")).replies[0]
-    await world.live_for(timedelta(seconds=90))  # the switch cue went out at 60 s
-    again = await chat.press(data_of(first, "Repeat"))
-    assert again.replies[0].edit and "1/2" in again.replies[0].text
+    held = (await chat.press(data_of(first, "Ready"), first.message_id)).replies[0]
+    await world.live_for(timedelta(seconds=130))  # the switch went out at 120 s
+    again = await chat.press(data_of(held, "Repeat"), first.message_id)
+    assert again.replies[0].edit and "Tap Ready" in again.replies[0].text
     restarted = world.clock.now
-    await world.live_for(timedelta(seconds=125))
-    assert [(s.reply.text.split(".")[0], s.at) for s in world.sender.sent] == [
-        ("Switch sides now", MONDAY_9 + timedelta(seconds=60)),
-        ("Switch sides now", restarted + timedelta(seconds=60)),
-        ("Time! Half-kneeling 90-90 is done", restarted + timedelta(seconds=120))]
+    # A button from before the repeat changes nothing.
+    stale = await chat.press(data_of(held, "Finish"))
+    assert stale.toast and "earlier step" in stale.toast
+    # No Ready this time: the clock starts by itself, in the message that was pressed.
+    await world.live_for(SETUP_WAIT + timedelta(seconds=245))
+    assert [(opening(s), s.at) for s in world.sender.sent] == [
+        ("Switch sides", MONDAY_9 + timedelta(seconds=120)),
+        ("Switch sides", restarted + SETUP_WAIT + timedelta(seconds=120)),
+        ("Time! That's", restarted + SETUP_WAIT + timedelta(seconds=240))]
+    assert (first.message_id, restarted + SETUP_WAIT) in [
+        (message_id, restarted + SETUP_WAIT) for message_id, reply in world.sender.edits
+        if "2:00 left" in reply.text]
     brk = await world.brk()
     assert brk.attempt == 1 and brk.positions_done == ["fh_9090"]
-    # The old "done" at 120 s never went out: it was dropped or skipped.
-    old = [r for r in await world.rows() if r.key == f"step:{brk.id}:0:0:done"]
-    assert old == [] or old[0].status == "cancelled"
-    # A button from before the repeat changes nothing.
-    stale = await chat.press(data_of(first, "Next"))
-    assert stale.toast and "earlier step" in stale.toast
-    assert (await world.brk()).position_index == 0
+    # The first attempt's moments after the repeat never went out: dropped or skipped.
+    old = [r for r in await world.rows() if r.key.startswith(f"step:{brk.id}:0:0:")
+           and r.due_at > restarted]
+    assert all(r.status == "cancelled" for r in old)
 
 
 async def test_it_hurts_ends_the_break_with_the_safety_message(database_url: str) -> None:
@@ -440,16 +518,17 @@ async def test_it_hurts_ends_the_break_with_the_safety_message(database_url: str
 
 async def test_an_abandoned_break_ends_quietly_as_partial(world: World) -> None:
     chat = world.chat()
-    await chat.command("stretch")
+    await chat.command("routine")
     await world.live_for(timedelta(hours=2))
     brk = await world.brk()
     assert brk.status == "partial" and brk.positions_done == ["fh_9090"]
-    assert brk.ended_at == MONDAY_9 + timedelta(seconds=120) + ABANDON_AFTER
+    assert brk.ended_at == MONDAY_9 + SETUP_WAIT + timedelta(seconds=240) + ABANDON_AFTER
     # The "Time!" message lost its buttons and says what happened; nothing new was sent.
-    assert len(world.sender.sent) == 2
-    assert world.sender.edits[0][0] == world.sender.sent[-1].message_id
-    assert "saved as partial" in world.sender.edits[0][1].text
-    assert world.sender.edits[0][1].buttons == ()
+    assert [opening(s) for s in world.sender.sent] == [
+        "1/9 · Standi", "Switch sides", "Time! Standi"]
+    assert world.sender.edits[-1][0] == world.sender.sent[-1].message_id
+    assert "saved as partial" in world.sender.edits[-1][1].text
+    assert world.sender.edits[-1][1].buttons == ()
 
 
 async def test_an_unrated_break_is_saved_without_ratings(world: World) -> None:
@@ -457,8 +536,9 @@ async def test_an_unrated_break_is_saved_without_ratings(world: World) -> None:
     first = (await chat.command("routine")).replies[0]
     brk = await world.brk()
     assert brk.kind == "routine" and len(brk.positions) == len(SEQUENCE)
+    held = (await chat.press(data_of(first, "Ready"))).replies[0]
     await world.live_for(timedelta(seconds=30))
-    ended = await chat.press(data_of(first, "Next"))
+    ended = await chat.press(data_of(held, "Next"))
     assert "2/9" in ended.replies[0].text
     state = await world.brk()
     await chat.press(BreakControl(state.id, 1, state.attempt, "n").pack())
@@ -488,14 +568,15 @@ async def test_typed_ratings_and_pain_safety(world: World, typed: str, expected_
                                              stopped: bool) -> None:
     chat = world.chat()
     await chat.command("stretch")
-    await world.live_for(timedelta(seconds=121))
-    await press_on(chat, world.sender.sent[-1], "Next")
-    await world.live_for(timedelta(seconds=121))
+    await world.live_for(SETUP_WAIT + timedelta(seconds=241))
     assert "pain" in world.sender.sent[-1].reply.text
     unclear = await chat.send("hello")
     assert "for example: 3 5" in unclear.replies[0].text
     out_of_range = await chat.send("12 3")
     assert "from 0 to 10" in out_of_range.replies[0].text
+    for number in ("11", "-1"):
+        one = await chat.send(number)
+        assert one.replies[0].text.startswith("0 to 10, please. For example: 3")
     answer = await chat.send(typed)
     brk = await world.brk()
     assert (brk.status, brk.stopped_for_pain) == (expected_status, stopped)
@@ -511,7 +592,7 @@ async def test_buttons_from_another_user_or_forged_change_nothing(world: World) 
     other = world.chat(2002)
     # Well-formed, but naming a break or self-check that is not 2002's (or does not exist):
     # the feature refuses it with a note on the button.
-    for data in (data_of(first, "It hurts"), data_of(first, "Next"), "s:99999:0:0:n",
+    for data in (data_of(first, "It hurts"), data_of(first, "Ready"), "s:99999:0:0:n",
                  "r:1:3", "r:1:3:4", "a:1:sit_90_90:easy"):
         answer = await other.press(data)
         assert answer.toast == STALE and not answer.replies, data
@@ -534,13 +615,96 @@ async def test_a_reminder_break_starts_from_its_button(world: World) -> None:
                            MONDAY_9 + timedelta(minutes=1))
     await world.live_for(timedelta(minutes=1))
     reminder = world.sender.sent[-1]
+    # It says truthfully what is coming: one position, both sides, with setting up.
+    assert "Standing split-stance hip opener: about 5 minutes, setting up included" in (
+        reminder.reply.text)
     started = await press_on(world.chat(), reminder, "Start now")
     brk = await world.brk()
-    assert (brk.kind, brk.status, len(brk.positions)) == ("reminder", "active", 2)
-    assert started.replies[0].edit and "1/2" in started.replies[0].text
-    assert started.replies[0].message_id == reminder.message_id
+    assert (brk.kind, brk.status, brk.positions) == ("reminder", "active", ["fh_9090"])
+    assert started.replies[0].edit and "1/1" in started.replies[0].text
+    assert started.replies[0].message_id == reminder.message_id == brk.message_id
     await world.live_for(timedelta(hours=1))  # the reminder's expiry finds it answered
-    assert (await world.brk(brk.id)).status == "partial"
+    assert (await world.brk(brk.id)).status == "done"  # held to the end, left unrated
+    # The clock started in the reminder's own message, which the cues then edited.
+    assert world.sender.edits[0][0] == reminder.message_id
+
+
+async def test_a_single_typed_number_is_the_pain_then_the_stiffness(world: World) -> None:
+    chat = world.chat()
+    await chat.command("stretch")
+    await world.live_for(SETUP_WAIT + timedelta(seconds=241))
+    asked = await chat.send("5")
+    assert "Pain 5/10" in asked.replies[0].text and not asked.replies[0].edit
+    saved = await chat.send("2")
+    assert saved.replies[0].text.startswith("Saved: pain 5/10, stiffness 2/10")
+    brk = await world.brk()
+    assert brk.status == "done" and (await world.user()).step is None
+
+
+async def test_a_reminder_due_during_a_break_arrives_after_it(world: World) -> None:
+    chat = world.chat()
+    async with world.database.session() as session:
+        await due.schedule(session, 1001, "reminder", "remind:test",
+                           MONDAY_9 + timedelta(minutes=2))
+    first = (await chat.command("stretch")).replies[0]
+    await chat.press(data_of(first, "Ready"), first.message_id)
+    await world.live_for(timedelta(minutes=3))
+    # The break runs from 9:00 to 9:04: no reminder in it.
+    assert not [s for s in world.sender.sent if "stretch break" in s.reply.text]
+    await world.live_for(timedelta(minutes=2))
+    prompt, reminder = [s for s in world.sender.sent if s.at >= MONDAY_9 + timedelta(
+        minutes=4)]
+    assert "pain" in prompt.reply.text and prompt.at == MONDAY_9 + timedelta(minutes=4)
+    assert "stretch break" in reminder.reply.text
+    assert reminder.message_id > prompt.message_id
+    assert timedelta(0) <= reminder.at - prompt.at <= timedelta(seconds=20)
+    # Its break is the next in the sequence; rating the last one does not name another
+    # break while this reminder is live above.
+    saved = await chat.send("2 3")
+    assert "A break reminder is waiting above" in text_of(saved)
+    assert "Your next break" not in text_of(saved)
+
+
+async def test_short_holds_are_a_choice_in_settings(world: World) -> None:
+    chat = world.chat()
+    overview = (await chat.command("settings")).replies[0]
+    assert "Holds: 2 minutes a side, as the article suggests" in overview.text
+    asked = (await chat.press(data_of(overview, "Hold length"))).replies[0]
+    chosen = (await chat.press(data_of(asked, "Short: 1 minute a side"))).replies[0]
+    assert "article suggests longer holds" in chosen.text
+    assert (await world.user()).short_holds
+    first = (await chat.command("stretch")).replies[0]
+    brk = await world.brk()
+    assert brk.short and brk.positions == ["fh_9090", "fh_side"]
+    assert "1 minute on each side" in first.text
+    assert "the article suggests 2 minutes or more" in first.text
+    held = (await chat.press(data_of(first, "Ready"), first.message_id)).replies[0]
+    assert "Side 1 of 2 · 1:00 left" in held.text
+    await world.live_for(timedelta(seconds=125))
+    assert [(opening(s), s.at - world.clock.now + timedelta(seconds=125))
+            for s in world.sender.sent] == [
+        ("Switch sides", timedelta(seconds=60)), ("Time! Standi", timedelta(seconds=120))]
+
+
+async def test_the_equipment_is_listed_before_the_first_break_that_needs_it(
+    database_url: str,
+) -> None:
+    async with make_world(database_url) as world:
+        await add_user(world, place="band")
+        chat = world.chat()
+        first = (await chat.command("stretch")).replies[0]
+        assert first.text.startswith("Before you start, have these ready:")
+        for item in ("Strong elastic bands", "A secure anchor point", "A small towel"):
+            assert item in first.text
+        assert "kettlebell" not in first.text.lower()  # not at the band place
+        brk = await world.brk()
+        await chat.press(BreakControl(brk.id, 0, brk.attempt, "e").pack())
+        second = (await chat.command("stretch")).replies[0]
+        assert "have these ready" not in second.text  # told once
+        brk = await world.brk()
+        await chat.press(BreakControl(brk.id, 0, brk.attempt, "e").pack())
+        routine = (await chat.command("routine")).replies[0]
+        assert routine.text.startswith("Before you start, have these ready:")
 
 
 async def test_the_variant_switches_for_this_break_only(world: World) -> None:
@@ -620,3 +784,80 @@ async def test_a_paused_invitation_waits_for_resume_and_shows_answers_side_by_si
     assert "and at your last check" in message.text
     assert "(last time: Hard to hold)" in message.text
     assert "more freely" in message.text
+
+
+# ------------------------------------------------------------------------------------------
+# The countdown: best effort, after everything the outbox has due
+
+
+@dataclass
+class SlowDownSender(RecordingSender):
+    """Telegram saying "too many requests" to every edit."""
+
+    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None:
+        raise TryLater("429", retry_after=5)
+
+
+async def no_wait(_seconds: float) -> None:
+    return None
+
+
+async def test_the_countdown_shows_the_time_left_and_yields_to_due_messages(
+    world: World,
+) -> None:
+    chat = world.chat()
+    first = (await chat.command("stretch")).replies[0]
+    await chat.press(data_of(first, "Ready"), first.message_id)
+    countdown = Countdown(world.services, world.sender, sleep=no_wait)
+    world.clock.now += timedelta(seconds=25)
+    await countdown.tick()
+    assert [(m, r.text.split("\n💬")[0].split("\n")[-1]) for m, r in world.sender.edits] == [
+        (first.message_id, "⏱ Side 1 of 2 · 1:35 left")]
+    # Sends are behind (another user's reminder is late): it goes first, the countdown
+    # waits.
+    await add_user(world, user_id=2002)
+    async with world.database.session() as session:
+        await due.schedule(session, 2002, "reminder", "remind:now",
+                           world.clock.now - timedelta(seconds=5))
+    await countdown.tick()
+    assert len(world.sender.edits) == 1 and countdown.tally.shed == 1
+    await world.live_for(timedelta(seconds=1))  # the reminder goes out
+    # Side two is shown only in the switch message, once that is sent.
+    world.clock.now = MONDAY_9 + timedelta(seconds=125)
+    await countdown.tick()
+    assert len(world.sender.edits) == 1
+    await world.live_until(MONDAY_9 + timedelta(seconds=125))
+    switch = world.sender.sent[-1]
+    assert switch.reply.text.startswith("Switch sides")
+    await countdown.tick()
+    assert world.sender.edits[-1][0] == switch.message_id
+    assert "Side 2 of 2 · 1:55 left" in world.sender.edits[-1][1].text
+    assert countdown.tally.edited == 2
+
+
+async def test_the_countdown_sheds_beyond_its_share_and_when_told_to_slow_down(
+    database_url: str,
+) -> None:
+    async with make_world(database_url) as world:
+        for user_id in range(3001, 3031):  # 30 holds running at once
+            await add_user(world, user_id=user_id)
+            first = (await world.chat(user_id).command("stretch")).replies[0]
+            await world.chat(user_id).press(data_of(first, "Ready"), first.message_id)
+        world.clock.now += timedelta(seconds=25)
+        # A share of 1 edit/s over a 20 s period, paced to end within 16 s: 16 edits, one
+        # a second; the 14 others are shed.
+        pauses: list[float] = []
+
+        async def pause(seconds: float) -> None:
+            pauses.append(seconds)
+
+        countdown = Countdown(world.services, world.sender, share_per_second=1.0, sleep=pause)
+        await countdown.tick()
+        assert (countdown.tally.edited, countdown.tally.shed) == (16, 14)
+        assert len({message_id for message_id, _reply in world.sender.edits}) == 16
+        assert len(pauses) == 16 and all(0.9 < p <= 1.0 for p in pauses)
+        # Flood control: the first refused edit ends the tick; nothing is retried.
+        refused = Countdown(world.services, SlowDownSender(world.clock), sleep=pause)
+        await refused.tick()
+        assert refused.tally.edited == 0 and refused.tally.failed == 1
+        assert refused.tally.shed == 29

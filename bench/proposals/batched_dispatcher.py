@@ -82,7 +82,8 @@ class BatchedDispatcher(Dispatcher):
         async def send(row: DueMessage, user: User, brk: Break) -> None:
             async with self._slots:
                 try:
-                    message_id = await self.sender.send(user.chat_id, _reminder(user, brk))
+                    message_id = await self.sender.send(
+                        user.chat_id, _reminder(job.program, user, brk))
                 except Blocked as exc:
                     await self._blocked(row, str(exc))
                 except TryLater as exc:

@@ -17,6 +17,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.adapter.countdown import start_countdown
 from bot.adapter.profile import update_profile
 from bot.adapter.router import delivery, register_handlers
 from bot.adapter.sender import TelegramSender
@@ -38,7 +39,7 @@ STOP_GRACE_SECONDS = 8.0
 MENU = [
     ("start", "Subscribe and set up"),
     ("stretch", "A stretch break now"),
-    ("routine", "The whole sequence (about 20 minutes)"),
+    ("routine", "The whole sequence (about 35 minutes)"),
     ("assess", "The hip self-assessment"),
     ("progress", "Your progress"),
     ("report", "A one-page PDF for your physiotherapist"),
@@ -119,9 +120,11 @@ async def _post_init(application: Application) -> None:
     services.bot_username = application.bot.username
     await update_profile(application.bot, services.settings, MENU)
     if application.bot_data.get("dispatch", True):
+        # The countdown's edits share the dispatcher's pace, so they queue behind reminders.
+        sender = await _dispatcher_sender(application, services.settings)
         dispatcher = Dispatcher(
             services.database,
-            await _dispatcher_sender(application, services.settings),
+            sender,
             services.clock,
             make_jobs(services),
             on_blocked=unsubscribe,
@@ -136,6 +139,7 @@ async def _post_init(application: Application) -> None:
         application.job_queue.run_repeating(tick, interval=max(interval, 0.5), first=0.1,
                                             name="dispatcher-safety",
                                             job_kwargs={"max_instances": 2})
+        start_countdown(application, services, sender)
     assert application.job_queue is not None
     # The job queue runs once the application has started: from then on, errors of
     # third-party libraries keep their tracebacks (bot.logs).

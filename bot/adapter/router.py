@@ -114,7 +114,8 @@ async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Rou
                 turn = Turn(session, services, user, now, text=text,
                             first_name=tg_user.first_name,
                             latitude=location.latitude if location else None,
-                            longitude=location.longitude if location else None)
+                            longitude=location.longitude if location else None,
+                            message_id=_pressed_message_id(update))
                 chosen = route or routes.step(user.step)
                 answer = await routes.gated(chosen, turn)(turn)
         except (SQLAlchemyError, OSError):
@@ -136,6 +137,12 @@ async def on_member_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await _handle(update, context, routes.BLOCKED, greet_unknown=False)
     elif change.old_chat_member.status == ChatMember.BANNED:
         await _handle(update, context, routes.command("start"), register=True)
+
+
+def _pressed_message_id(update: Update) -> int | None:
+    query = update.callback_query
+    return query.message.message_id if query is not None and query.message is not None \
+        else None
 
 
 async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

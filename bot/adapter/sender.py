@@ -51,7 +51,8 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> Message:
     or, when the text is too long for one, is followed by it as a message of its own."""
     markup = markup_for(reply)
     if not reply.has_file:
-        return await bot.send_message(chat_id, reply.text, reply_markup=markup)
+        return await bot.send_message(chat_id, reply.text, reply_markup=markup,
+                                      disable_notification=reply.silent or None)
     fits = len(reply.text) <= CAPTION_LIMIT
     caption = reply.text if fits and reply.text else None
     file_markup = markup if fits else None

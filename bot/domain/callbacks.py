@@ -32,8 +32,8 @@ _WORD = r"([a-z][a-z0-9_]{0,11})"  # content ids (see bot.domain.content)
 # The settings asked in onboarding and changed in /settings, in the order they are asked.
 SETTING_FIELDS: Final = ("tz", "days", "hours", "breaks", "place")
 
-# Next, repeat, it hurts, other variant, continue, end.
-BreakAction = Literal["n", "r", "h", "v", "c", "e"]
+# Next, repeat, it hurts, other variant, continue, end, ready (start the hold).
+BreakAction = Literal["n", "r", "h", "v", "c", "e", "g"]
 ReminderAction = Literal["go", "snooze", "skip"]
 PauseKind = Literal["today", "1d", "3d", "7d", "until_resumed", "off"]
 
@@ -161,7 +161,8 @@ class SettingsChoice(CallbackData):
 
     VALUES: ClassVar[Mapping[str, Callable[[str], bool]]] = {
         **_SETTING_VALUES,
-        "edit": _one_of(*SETTING_FIELDS, "lang"),
+        "edit": _one_of(*SETTING_FIELDS, "lang", "hold"),
+        "hold": _one_of("full", "short"),  # how long each side of a hold lasts
     }
 
     @classmethod
@@ -213,7 +214,7 @@ class BreakControl(CallbackData):
     """A button inside a guided break, made for one position and attempt of it."""
 
     prefix = "s"
-    pattern = _fields(rf"{_NUMBER}:{_NUMBER}:{_NUMBER}:([nrhvce])")
+    pattern = _fields(rf"{_NUMBER}:{_NUMBER}:{_NUMBER}:([nrhvceg])")
     break_id: int
     index: int
     attempt: int

@@ -4,8 +4,9 @@ Load once at start-up and keep the result; it is immutable:
 
     program = load_program()                  # the repo's content/ folder
     for stretch, position in program.positions():
-        variant = position.variant("desk")    # what to show a user at the desk
-        cues = position.cues_for("desk")      # one cue per message
+        variant = position.variant("desk")    # name, set-up, how-to, side switch at the desk
+        cues = position.cues_for("desk")      # spread over the hold
+        cautions = stretch.cautions_for("desk")  # only those that apply there
 
 Anything wrong in the files raises `ContentError`, whose one-line message names the file,
 the line, the entry (stretch, position, question...) and the field. Texts are plain: they
@@ -31,7 +32,9 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 Place = Literal["desk", "band", "floor"]
 PLACES: Final[tuple[Place, ...]] = ("desk", "band", "floor")
@@ -128,9 +131,16 @@ class Assessment(_Entry):
 
 
 class Variant(_Entry):
-    """How to do a position in one place."""
+    """How to do a position in one place: its own title, set-up, how-to and side switch.
 
+    The set-up stands on its own (a break may start with any position), so it never
+    assumes the position before it.
+    """
+
+    name: Name
+    setup: SetupText
     instructions: Instructions
+    switch: Instructions | None = None  # how to change sides; required for two-sided holds
     equipment: tuple[Id, ...] = ()
     adaptation: bool = Field(strict=True)  # True: our alternative, not the article's version
     cues: tuple[Cue, ...] | None = Field(default=None, min_length=1)  # replaces position cues
@@ -142,28 +152,34 @@ class Variants(_Entry):
     floor: Variant
 
 
-class Setup(_Entry):
-    desk: SetupText
-    band: SetupText
-    floor: SetupText
-
-
 class Position(_Entry):
     id: Id
     name: Name
+    # The hold on EACH side ("both"), or the whole hold ("none").
     seconds: int = Field(default=DEFAULT_SECONDS, strict=True, ge=MIN_SECONDS, le=MAX_SECONDS)
-    sides: Sides  # "both": left then right, switching halfway through `seconds`
+    sides: Sides  # "both": one side, then the other (each for `seconds`)
     cues: tuple[Cue, ...] = Field(min_length=1)
     variants: Variants
 
-    @property
-    def duration(self) -> timedelta:
-        return timedelta(seconds=self.seconds)
+    @model_validator(mode="after")
+    def _switch_where_there_are_sides(self) -> Position:
+        for place in PLACES:
+            has_switch = self.variant(place).switch is not None
+            if has_switch != (self.sides == "both"):
+                need = "needs" if self.sides == "both" else "must not have"
+                raise PydanticCustomError(
+                    "switch", f"a '{self.sides}'-sided position {need} a 'switch' text in "
+                    f"its {place} variant")
+        return self
 
     @property
-    def switch_after(self) -> int | None:
-        """Seconds into the hold at which to switch sides, or None for a one-sided hold."""
-        return self.seconds // 2 if self.sides == "both" else None
+    def side_count(self) -> int:
+        return 2 if self.sides == "both" else 1
+
+    @property
+    def duration(self) -> timedelta:
+        """The whole hold, every side."""
+        return timedelta(seconds=self.seconds * self.side_count)
 
     def variant(self, place: Place) -> Variant:
         return getattr(self.variants, place)  # type: ignore[no-any-return]
@@ -172,18 +188,26 @@ class Position(_Entry):
         return self.variant(place).cues or self.cues
 
 
+class Caution(_Entry):
+    """A safety note that applies only at some places (kneeling, a band under load)."""
+
+    text: Text
+    places: tuple[Place, ...] = Field(min_length=1)
+
+
 class Stretch(_Entry):
     id: Id
     name: Name
     targets: Text
     equipment: tuple[Id, ...] = ()
-    setup: Setup
-    cautions: tuple[Text, ...] = Field(min_length=1)
+    # A plain text applies everywhere; {text, places} only at those places.
+    cautions: tuple[Text | Caution, ...] = Field(min_length=1)
     bonus: bool = Field(default=False, strict=True)
     positions: tuple[Position, ...] = Field(min_length=1)
 
-    def setup_for(self, place: Place) -> str:
-        return getattr(self.setup, place)  # type: ignore[no-any-return]
+    def cautions_for(self, place: Place) -> tuple[str, ...]:
+        return tuple(c if isinstance(c, str) else c.text for c in self.cautions
+                     if isinstance(c, str) or place in c.places)
 
     def equipment_for(self, place: Place) -> tuple[str, ...]:
         """Equipment ids the positions need at this place, in first-use order."""
@@ -191,8 +215,20 @@ class Stretch(_Entry):
         return tuple(dict.fromkeys(ids))
 
 
+class Places(_Entry):
+    """What each place offers, as equipment ids: a variant asks for nothing else."""
+
+    desk: tuple[Id, ...]
+    band: tuple[Id, ...]
+    floor: tuple[Id, ...]
+
+    def offers(self, place: Place) -> tuple[str, ...]:
+        return getattr(self, place)  # type: ignore[no-any-return]
+
+
 class Program(_Entry):
     equipment: tuple[Equipment, ...]
+    places: Places
     assessment: Assessment
     stretches: tuple[Stretch, ...]
 
@@ -226,14 +262,16 @@ class Program(_Entry):
             ]
         for s in self.stretches:
             out += [(f"{s.id}.name", s.name), (f"{s.id}.targets", s.targets)]
-            out += [(f"{s.id}.setup.{place}", s.setup_for(place)) for place in PLACES]
-            out += [(f"{s.id}.cautions", text) for text in s.cautions]
+            out += [(f"{s.id}.cautions", c if isinstance(c, str) else c.text)
+                    for c in s.cautions]
             for p in s.positions:
                 out.append((f"{s.id}/{p.id}.name", p.name))
                 out += [(f"{s.id}/{p.id}.cues", text) for text in p.cues]
                 for place in PLACES:
                     v = p.variant(place)
-                    out.append((f"{s.id}/{p.id}.{place}.instructions", v.instructions))
+                    out += [(f"{s.id}/{p.id}.{place}.{k}", text) for k, text in (
+                        ("name", v.name), ("setup", v.setup), ("instructions", v.instructions),
+                        ("switch", v.switch)) if text]
                     out += [(f"{s.id}/{p.id}.{place}.cues", text) for text in v.cues or ()]
         return tuple(out)
 
@@ -246,6 +284,7 @@ class Program(_Entry):
 
 class _EquipmentFile(_Entry):
     equipment: tuple[Equipment, ...] = Field(min_length=1)
+    places: Places
 
 
 class _StretchesFile(_Entry):
@@ -291,7 +330,8 @@ def load_program(directory: Path | None = None) -> Program:
     equipment_src = _read(directory / EQUIPMENT_FILE)
     assessment_src = _read(directory / ASSESSMENT_FILE)
     stretches_src = _read(directory / STRETCHES_FILE)
-    equipment = _validate(equipment_src, _EquipmentFile).equipment
+    equipment_file = _validate(equipment_src, _EquipmentFile)
+    equipment, places = equipment_file.equipment, equipment_file.places
     assessment = _validate(assessment_src, Assessment)
     stretches = _validate(stretches_src, _StretchesFile).stretches
 
@@ -313,11 +353,21 @@ def load_program(directory: Path | None = None) -> Program:
     known = {item.id for item in equipment}
     for i, stretch in stretch_list:
         _check_equipment(stretches_src, ("stretches", i, "equipment"), stretch.equipment, known)
+    for place in PLACES:
+        _check_equipment(equipment_src, ("places", place), places.offers(place), known)
     for i, j, position in positions:
         for place in PLACES:
             loc = ("stretches", i, "positions", j, "variants", place, "equipment")
             _check_equipment(stretches_src, loc, position.variant(place).equipment, known)
-    return Program(equipment=equipment, assessment=assessment, stretches=stretches)
+            # What the title says is what the user does: with what they said they have.
+            offered = set(places.offers(place))
+            for index, item in enumerate(position.variant(place).equipment):
+                if item not in offered:
+                    raise _error_at(stretches_src, (*loc, index), (
+                        f"'{item}' is not among what the {place} place offers "
+                        f"({', '.join(places.offers(place))}; see 'places' in {EQUIPMENT_FILE})"))
+    return Program(equipment=equipment, places=places, assessment=assessment,
+                   stretches=stretches)
 
 
 _Loc = Sequence[str | int]
@@ -472,7 +522,7 @@ def _line_of(root: yaml.Node | None, loc: _Loc) -> int | None:
 
 def _field_names() -> set[str]:
     models: list[type[BaseModel]] = [Equipment, Answer, Question, Assessment, Variant, Variants]
-    models += [Setup, Position, Stretch, _EquipmentFile, _StretchesFile]
+    models += [Position, Caution, Stretch, Places, _EquipmentFile, _StretchesFile]
     return {name for model in models for name in model.model_fields}
 
 

@@ -31,6 +31,8 @@ class Reply:
     remove_keyboard: bool = False
     # Replace the message whose button was pressed instead of sending a new one.
     edit: bool = False
+    # Arrives without a notification sound (Telegram's disable_notification).
+    silent: bool = False
     # A picture (PNG) or a file sent with the text as its caption; never edited in place.
     photo: bytes | None = None
     document: bytes | None = None

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -67,6 +68,10 @@ class User(Base):
     paused_until: Mapped[datetime | None]
     # Where the next desk break starts in the sequence, so breaks rotate through it.
     rotation: Mapped[int] = mapped_column(Integer, default=0)
+    # "Short: 1 minute a side" in /settings (the article suggests at least 2).
+    short_holds: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Equipment ids already listed to the user before a break that needed them.
+    equipment_told: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
     # The group whose invitation link the user first started through (/invite), if any.
     group_id: Mapped[int | None] = mapped_column(
         ForeignKey("groups.id", ondelete="SET NULL"), index=True)
@@ -104,7 +109,11 @@ class Break(Base):
     position_index: Mapped[int] = mapped_column(Integer, default=0)
     # Bumped whenever the current position restarts, so stale follow-ups can tell.
     attempt: Mapped[int] = mapped_column(Integer, default=0)
+    # The live message of the current hold: what its cues and countdown edit.
     message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # None while the user sets up the current position; the hold's clock starts here.
+    hold_started_at: Mapped[datetime | None]
+    short: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     snoozes: Mapped[int] = mapped_column(Integer, default=0)
     stopped_for_pain: Mapped[bool] = mapped_column(Boolean, default=False)
 
