@@ -48,6 +48,8 @@ A4 = (8.27, 11.69)  # inches
 TABLE_WEEKS = 8  # the latest weeks in the table
 TABLE_CHECKS = 4  # the latest self-checks side by side
 LISTED_STOPS = 8
+WRAP = 110  # characters a line of the page's text, inside its margins
+LINE = 0.014  # the height of a line of 8.5 pt text, as a fraction of the page
 PER_DAY_UP_TO = 21  # days; beyond, the breaks are drawn per week
 
 
@@ -170,7 +172,7 @@ def _checks_table(figure: Figure, report: Report, language: str) -> None:
     if not checks:
         axes.text(0, 0.8, t("No self-check taken yet."), fontsize=8, va="top")
         return
-    rows = [[_short(text)] + [textwrap.fill(answers.get(question, ""), 16)
+    rows = [[textwrap.fill(text, 44)] + [textwrap.fill(answers.get(question, ""), 16)
                               for _day, answers in checks]
             for question, text in report.questions]
     table = axes.table(cellText=rows,
@@ -181,10 +183,6 @@ def _checks_table(figure: Figure, report: Report, language: str) -> None:
     table.auto_set_font_size(False)
     table.set_fontsize(7)
     table.scale(1, 1.9)  # room for an answer on two lines
-
-
-def _short(text: str, limit: int = 50) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def build_page(report: Report, language: str = "en") -> Figure:
@@ -229,9 +227,13 @@ def build_page(report: Report, language: str = "en") -> Figure:
                        for d in stops[-LISTED_STOPS:]))
     if len(stops) > LISTED_STOPS:
         stop_text += " " + t("(the latest {count} listed)", count=LISTED_STOPS)
-    figure.text(0.08, 0.135, stop_text, fontsize=8.5, va="top", wrap=True)
-    figure.text(0.08, 0.105, t("What the program is"), fontsize=9, weight="bold", va="top")
-    figure.text(0.08, 0.088, report.program, fontsize=8, va="top", wrap=True, linespacing=1.3)
+    # Wrapped by hand: matplotlib's wrap=True runs to the paper's edge, past the margin.
+    stop_text = textwrap.fill(stop_text, WRAP)
+    figure.text(0.08, 0.135, stop_text, fontsize=8.5, va="top")
+    below = 0.135 - LINE * (stop_text.count("\n") + 1) - 0.01
+    figure.text(0.08, below, t("What the program is"), fontsize=9, weight="bold", va="top")
+    figure.text(0.08, below - 0.017, textwrap.fill(report.program, WRAP), fontsize=8,
+                va="top", linespacing=1.3)
     return figure
 
 
