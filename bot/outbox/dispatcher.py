@@ -258,10 +258,12 @@ class Dispatcher:
         try:
             async with self.database.session() as session:
                 now = self.clock()
-                if await due.finish(session, row.id, self.worker, "sent", now):
-                    user = await session.get(User, row.user_id)
-                    if user is not None:
-                        await job.delivered(session, row, user, message_id, now)
+                # The user's row first, as in _handle and every turn: the job's follow-up
+                # (the reminder's expiry row) otherwise deadlocks with a tap on it.
+                user = await session.get(User, row.user_id, with_for_update=True)
+                if await due.finish(session, row.id, self.worker, "sent", now) \
+                        and user is not None:
+                    await job.delivered(session, row, user, message_id, now)
         except Exception as exc:
             # It reached the user: record that much, or the row would be sent again.
             log.exception("recording due message %s as sent failed", row.id)
@@ -273,7 +275,7 @@ class Dispatcher:
         """A job (or the database) raised: back off and retry, or end the row."""
         reason = f"{type(exc).__name__}: {exc}"[:500]
         if row.attempts < self.max_attempts:
-            backoff = timedelta(seconds=min(60, 2 ** row.attempts))
+            backoff = self._backoff(row)
             with contextlib.suppress(Exception):  # else the lease runs out: tried again
                 async with self.database.session() as session:
                     await due.release(session, row.id, self.worker, self.clock() + backoff,
@@ -293,8 +295,8 @@ class Dispatcher:
         log.info("user %s blocked the bot; pausing everything for them", row.user_id)
         async with self.database.session() as session:
             now = self.clock()
+            user = await session.get(User, row.user_id, with_for_update=True)
             await due.finish(session, row.id, self.worker, "cancelled", now, f"blocked: {reason}")
-            user = await session.get(User, row.user_id)
             if user is not None:
                 await self.on_blocked(session, user, now)
 
@@ -310,18 +312,23 @@ class Dispatcher:
         if row.attempts >= self.max_attempts:
             await self._give_up(row, job, f"gave up after {row.attempts} attempts: {exc}")
             return
-        backoff = timedelta(seconds=min(60, 2 ** row.attempts))
-        log.warning("sending %s to user %s failed (%s); retrying in %ss", row.kind, row.user_id,
-                    exc, backoff.total_seconds())
+        backoff = self._backoff(row)
+        log.warning("sending %s to user %s failed (%s); retrying in %s", row.kind, row.user_id,
+                    exc, backoff)
         async with self.database.session() as session:
             await due.release(session, row.id, self.worker, now + backoff, f"retry: {exc}")
+
+    def _backoff(self, row: DueMessage) -> timedelta:
+        """2, 4, 8 … up to 60 real seconds: waiting for a server to recover is real time
+        on any clock."""
+        return clock_delta(self.clock, timedelta(seconds=min(60, 2 ** row.attempts)))
 
     async def _give_up(self, row: DueMessage, job: Job, reason: str) -> None:
         log.warning("due message %s (%s) for user %s expired: %s", row.id, row.kind,
                     row.user_id, reason)
         async with self.database.session() as session:
             now = self.clock()
-            if await due.finish(session, row.id, self.worker, "failed", now, reason):
-                user = await session.get(User, row.user_id)
-                if user is not None:
-                    await job.undeliverable(session, row, user, now, reason)
+            user = await session.get(User, row.user_id, with_for_update=True)
+            if await due.finish(session, row.id, self.worker, "failed", now, reason) \
+                    and user is not None:
+                await job.undeliverable(session, row, user, now, reason)
