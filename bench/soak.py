@@ -170,18 +170,22 @@ class Instance:
         self.env, self.port, self.log, self.clock, self.speed = env, port, log, clock, speed
         self.proc: asyncio.subprocess.Process | None = None
 
-    async def start(self) -> None:
+    async def start(self, wait: bool = True) -> None:
+        """Starts the process; with `wait`, until it answers /health (a restart does not
+        wait: during an outage start-up keeps retrying Telegram, as on a platform)."""
         env = dict(self.env, PORT=str(self.port), CLOCK_START=self.clock().isoformat(),
                    CLOCK_SPEED=str(self.speed))
         with self.log.open("ab") as out:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", "web", env=env, cwd=str(ROOT), stdout=out,
                 stderr=out)
-        await healthy(self.port)
+        if wait:
+            await healthy(self.port)
 
     async def kill(self) -> None:
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGKILL)
         await self.proc.wait()
 
     async def stop(self) -> int:
@@ -286,7 +290,7 @@ async def run(url: str, plan: Plan, logs: Path, say: Callable[[str], None] = pri
             result.kills.append(time.time())
             await victim.kill()
             say(f"killed instance {instances.index(victim)} at {clock():%H:%M}")
-            await victim.start()
+            await victim.start(wait=False)
 
     async def faults() -> None:
         kinds = ["429", "5xx", "timeout"]
