@@ -395,7 +395,8 @@ async def _count(url: str, standin: Any, ids: list[int], result: Result, now: da
                 if text_a != text_b or surplus == 0:
                     continue
                 surplus -= 1
-                if any(a <= kill <= b for kill in result.kills):
+                # `a` is when Telegram answered; the window opened when the request left.
+                if any(a - took <= kill <= b for kill in result.kills):
                     result.twice_killed += 1
                 elif took >= READ_TIMEOUT:
                     result.twice_timed_out += 1
