@@ -312,16 +312,20 @@ class Dispatcher:
         if row.attempts >= self.max_attempts:
             await self._give_up(row, job, f"gave up after {row.attempts} attempts: {exc}")
             return
-        backoff = self._backoff(row)
-        log.warning("sending %s to user %s failed (%s); retrying in %s", row.kind, row.user_id,
-                    exc, backoff)
+        log.warning("sending %s to user %s failed (%s); retrying in %ss", row.kind, row.user_id,
+                    exc, self._backoff_seconds(row))
         async with self.database.session() as session:
-            await due.release(session, row.id, self.worker, now + backoff, f"retry: {exc}")
+            await due.release(session, row.id, self.worker, now + self._backoff(row),
+                              f"retry: {exc}")
+
+    @staticmethod
+    def _backoff_seconds(row: DueMessage) -> int:
+        return int(min(60, 2 ** row.attempts))
 
     def _backoff(self, row: DueMessage) -> timedelta:
         """2, 4, 8 … up to 60 real seconds: waiting for a server to recover is real time
         on any clock."""
-        return clock_delta(self.clock, timedelta(seconds=min(60, 2 ** row.attempts)))
+        return clock_delta(self.clock, timedelta(seconds=self._backoff_seconds(row)))
 
     async def _give_up(self, row: DueMessage, job: Job, reason: str) -> None:
         log.warning("due message %s (%s) for user %s expired: %s", row.id, row.kind,
