@@ -26,7 +26,7 @@ async def test_a_day_of_kills_and_faults_loses_nothing_and_handles_nothing_twice
     assert result.taps > 0 and result.privacy_asked > 0  # ...with users tapping through it
     assert result.reminders_lost == 0
     # Twice only where a kill, or a send outlasting the bot's wait, cut a send's window.
-    assert result.twice_unexplained == 0
+    assert result.twice_unexplained == 0, result.unexplained
     assert result.updates > 0
     assert result.updates_lost == 0
     assert result.updates_twice == 0
