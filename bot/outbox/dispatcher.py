@@ -217,25 +217,27 @@ class Dispatcher:
                                  action.reason)
                 return
         chat_id = user.chat_id
-        try:
-            async with self._renewing(row):
+        # The lease is renewed until the send is recorded, not only while it is in flight:
+        # recording waits for the user's row, which a long turn may hold past the lease.
+        async with self._renewing(row):
+            try:
                 if isinstance(action, Send):
                     message_id: int | None = await self.sender.send(chat_id, action.reply)
                 else:
                     await self.sender.edit(chat_id, action.message_id, action.reply)
                     message_id = action.message_id
-        except Blocked as exc:
-            await self._blocked(row, str(exc))
-        except TryLater as exc:
-            await self._try_later(row, job, exc)
-        except Rejected as exc:
-            await self._give_up(row, job, f"rejected: {exc}")
-        else:
-            await self._sent(row, job, message_id)
+            except Blocked as exc:
+                await self._blocked(row, str(exc))
+            except TryLater as exc:
+                await self._try_later(row, job, exc)
+            except Rejected as exc:
+                await self._give_up(row, job, f"rejected: {exc}")
+            else:
+                await self._sent(row, job, message_id)
 
     @contextlib.asynccontextmanager
     async def _renewing(self, row: DueMessage) -> AsyncIterator[None]:
-        """Keeps renewing the row's lease while its send is in flight."""
+        """Keeps renewing the row's lease while its send is in flight and recorded."""
 
         async def renew() -> None:
             while True:
