@@ -2,6 +2,7 @@
 
     python -m bench                 # full sizes: under 10 minutes on 2 cores
     python -m bench --quick         # small sizes, a minute or so: CI runs it so it cannot rot
+                                    # (not the soak: tests/test_soak.py is its short form)
     python -m bench --only 1,4      # some scenarios
     python -m bench --profile       # also write pyinstrument profiles of the engine (slower)
 
@@ -66,7 +67,15 @@ def _log(message: str) -> None:
 
 async def _scenarios(sizes: Sizes, only: set[str], postgres: bool, logs: Path,
                      profile: bool, proposals: bool) -> tuple[list[Figure], list[str]]:
-    from bench import s1_engine, s2_ceiling, s3_growth, s4_responsive, s5_chart, s6_countdown
+    from bench import (
+        s1_engine,
+        s2_ceiling,
+        s3_growth,
+        s4_responsive,
+        s5_chart,
+        s6_countdown,
+        soak,
+    )
 
     figures: list[Figure] = []
     failures: list[str] = []
@@ -90,12 +99,13 @@ async def _scenarios(sizes: Sizes, only: set[str], postgres: bool, logs: Path,
         ("6", s6_countdown.NAME, lambda: s6_countdown.run(
             dbs, holds=sizes.s6_holds, reminders=sizes.s6_reminders, spread=sizes.s6_spread,
             every=sizes.s6_every, logs=logs)),
+        ("7", soak.NAME, lambda: soak.scenario(dbs, soak.FULL_PLAN, logs)),
     ]
     try:
         for key, name, start in steps:
             if key not in only:
                 continue
-            if key in ("2", "6") and not postgres:
+            if key in ("2", "6", "7") and not postgres:
                 figures.append(Figure(name, "not run", None, "", None, "",
                                       note="needs PostgreSQL (--no-postgres given)"))
                 continue
@@ -152,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes (CI)")
-    parser.add_argument("--only", default="1,2,3,4,5,6", help="scenarios to run, e.g. 1,3")
+    parser.add_argument("--only", help="scenarios to run, e.g. 1,3 (default: all; with "
+                        "--quick all but the soak, 7)")
     parser.add_argument("--no-postgres", action="store_true",
                         help="skip the PostgreSQL parts (they are part of the full table)")
     parser.add_argument("--profile", action="store_true",
@@ -170,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     logs.mkdir(parents=True, exist_ok=True)
     host = machine()
     started = time.perf_counter()
-    only = set(args.only.replace(" ", "").split(","))
+    only = set((args.only or ("1,2,3,4,5,6" if args.quick else "1,2,3,4,5,6,7"))
+               .replace(" ", "").split(","))
     figures, failures = asyncio.run(
         _scenarios(sizes, only, not args.no_postgres, logs, args.profile, args.proposals))
     elapsed = time.perf_counter() - started

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # Telegram allows a bot about 30 messages a second in all: with N instances sending due
     # messages, give each 30/N or less (a 429 is survived, but delays everyone).
     dispatch_messages_per_second: float = 25.0
+    # How long a claimed due message is ours (real seconds, on the database's clock): an
+    # instance killed mid-send leaves its rows to the others this long after its last renewal.
+    dispatch_lease_seconds: float = Field(default=90.0, gt=0)
     # How often a running hold's countdown is updated in place (best effort).
     countdown_seconds: float = Field(default=20.0, gt=0)
     database_pool_size: int = 5

@@ -101,6 +101,7 @@ class BotAPIStandIn(ApiMethods):
         self._faults: dict[str, deque[_Fault]] = {}
         self._slow: dict[str, float] = {}
         self._limits: _Limits | None = None
+        self._outage: tuple[float, int] | None = None  # (until, status) on time.monotonic()
         self._runner: web.AppRunner | None = None
         self._opening: asyncio.Task[None] | None = None
 
@@ -194,11 +195,17 @@ class BotAPIStandIn(ApiMethods):
         overall = _Bucket(per_second, max(per_second, 1.0), time.monotonic())
         self._limits = _Limits(per_chat_per_second, max(per_chat_burst, 1.0), slack, overall, {})
 
+    def outage(self, seconds: float, status: int = 502) -> None:
+        """Answer every call with `status` for the next `seconds` (Telegram down); the
+        calls change nothing. 0 ends an outage at once."""
+        self._outage = (time.monotonic() + seconds, status) if seconds > 0 else None
+
     def clear_faults(self) -> None:
         """Drop pending fail_next faults, slow replies and flood limits."""
         self._faults.clear()
         self._slow.clear()
         self._limits = None
+        self._outage = None
 
     def _take_fault(self, key: str, p: Params) -> ApiError | None:
         for name in (key, "*"):
@@ -262,6 +269,9 @@ class BotAPIStandIn(ApiMethods):
         return web.Response(body=ok_body(result), content_type="application/json")
 
     async def _call(self, key: str, handler: Handler, token: str, p: Params) -> Any:
+        if self._outage is not None and time.monotonic() < self._outage[0]:
+            self.stats["outage"] += 1
+            raise ApiError(self._outage[1])
         fault = self._take_fault(key, p) if self._faults else None
         if self._slow:
             delay = self._slow.get(key) or self._slow.get("*")

@@ -235,6 +235,25 @@ async def test_flood_control_delays_but_loses_nothing(database: Database) -> Non
     assert sender.sent[0][2] == first + timedelta(seconds=24)
 
 
+async def test_a_server_error_waits_real_seconds_on_a_fast_clock(database: Database) -> None:
+    # Telegram recovers in real time: on a clock 120 times fast, a 2 s back-off counted in
+    # the bot's time was gone at once, and a few seconds of outage failed reminders.
+    class FastManualClock(ManualClock):
+        speed = 120.0
+
+    user = await _one_user(database, MONDAY)
+    async with database.session() as session:
+        first = await session.scalar(select(DueMessage.due_at))
+    assert first is not None
+    clock = FastManualClock(first)
+    sender = RecordingSender(clock=clock, failures={user.chat_id: [TryLater("502")]})
+    await _dispatcher(database, clock, sender).run_once()
+    async with database.session() as session:
+        row = await session.scalar(select(DueMessage).order_by(DueMessage.id).limit(1))
+    assert row is not None and row.status == "pending"
+    assert row.due_at - first == timedelta(seconds=2 * 120)
+
+
 async def test_server_errors_are_retried_then_expired_as_missed(database: Database) -> None:
     clock = ManualClock(MONDAY)
     user = await _one_user(database, MONDAY)

@@ -191,6 +191,64 @@ async def test_start_now_pressed_as_the_reminder_expires(pg_url: str) -> None:
         assert seen.toast == "This break was already handled."
 
 
+class HeldDelivery:
+    """A reminder's job held inside its follow-up, after the row was recorded sent and its
+    break locked (the first thing `delivered` does), with the transaction open."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.recorded = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def delivered(self, session: AsyncSession, row: DueMessage, *args: Any) -> None:
+        await session.get(Break, row.break_id, with_for_update=True)
+        self.recorded.set()
+        await self.release.wait()
+        await self.job.delivered(session, row, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.job, name)
+
+
+@pytest.mark.postgres
+async def test_start_now_pressed_while_the_reminder_is_being_recorded_sent(
+    pg_url: str,
+) -> None:
+    # Found by the fault soak: recording the send locked the break, then its expiry row's
+    # insert needed a share lock on the user; the tap held the user and waited for the
+    # break: a deadlock, and one of the two was aborted.
+    clock = ManualClock(MONDAY_9)
+    async with in_process(pg_url, clock) as (application, request, services):
+        chat = Chat(application, request, services.database)
+        async with services.database.session() as session:
+            session.add(_user(chat.user_id))
+            await session.flush()
+            await due.schedule(session, chat.user_id, "reminder", "reminder:first", MONDAY_9)
+        jobs = make_jobs(services)
+        reminder = HeldDelivery(jobs["reminder"])
+        jobs["reminder"] = reminder
+        dispatcher = Dispatcher(services.database, RecordingSender(clock=clock), clock, jobs,
+                                on_blocked=unsubscribe)
+        sending = asyncio.create_task(dispatcher.run_once())
+        await reminder.recorded.wait()
+        async with services.database.session() as session:
+            brk = await session.scalar(select(Break))
+        assert brk is not None
+        pressed = asyncio.create_task(
+            chat.press(ReminderChoice(brk.id, "go").pack(), message_id=1))
+        await _waiting_or_done(services.database, pressed)
+        reminder.release.set()
+        await sending
+        seen = await pressed
+        async with services.database.session() as session:
+            stored = await session.get(Break, brk.id)
+            outcome = await session.scalar(select(DueMessage.outcome).where(
+                DueMessage.key == "reminder:first"))
+    assert seen.toast == "Let's go!"
+    assert stored is not None and stored.status == "active"
+    assert outcome is None or "recording failed" not in outcome
+
+
 # ------------------------------------------------------------------------------------------
 # 3. A send slower than the lease
 

@@ -351,6 +351,19 @@ async def test_server_errors_raise_network_error(standin: BotAPIStandIn, bot: Bo
     assert standin.users[1001].messages == []
 
 
+async def test_an_outage_refuses_every_call_until_it_ends(standin: BotAPIStandIn,
+                                                         bot: Bot) -> None:
+    ana = standin.user(1001)
+    standin.outage(3600)
+    for call in (bot.send_message(1001, "hi"), bot.get_me()):
+        with pytest.raises(NetworkError):
+            await call
+    assert ana.messages == []
+    standin.outage(0)
+    await bot.send_message(1001, "hi")
+    assert [m.text for m in ana.messages] == ["hi"]
+
+
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 async def test_flood_limits(standin: BotAPIStandIn, bot: Bot) -> None:
     standin.user(1001), standin.user(1002)

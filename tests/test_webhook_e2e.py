@@ -7,10 +7,8 @@ of two `python -m bot web` processes sharing one database, as on a Procfile plat
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -20,8 +18,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
+from bench.soak import Balancer, healthy
+from bench.soak import free_port as _free_port
 from bot.storage.db import Database
 from bot.storage.models import DueMessage, User
 from standin import BotAPIStandIn
@@ -33,65 +32,9 @@ SECRET = "s3cret-webhook-token-for-tests"
 REMINDER = "Time for a stretch break"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _heroku_url(pg_url: str) -> str:
     """The shape a Procfile platform hands out."""
     return pg_url.replace("postgresql+asyncpg://", "postgres://") + "?sslmode=disable"
-
-
-class Balancer:
-    """Round-robin HTTP balancer; an instance that refuses is skipped, like a router would."""
-
-    def __init__(self, ports: list[int]) -> None:
-        self.ports = ports
-        self.port = _free_port()
-        self.hits: Counter[int] = Counter()
-        self._next = itertools.cycle(range(len(ports)))
-
-    async def _forward(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-")}
-        headers["Content-Type"] = "application/json"
-        for _ in self.ports:
-            port = self.ports[next(self._next)]
-            try:
-                async with aiohttp.ClientSession() as session, session.post(
-                    f"http://127.0.0.1:{port}{request.path}", data=body, headers=headers
-                ) as response:
-                    self.hits[port] += 1
-                    return web.Response(status=response.status)
-            except aiohttp.ClientError:
-                continue
-        return web.Response(status=502)
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._forward)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
-
-    async def stop(self) -> None:
-        await self.runner.cleanup()
-
-
-async def _healthy(port: int, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while True:
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/health") as response:
-                    if response.status == 200:
-                        return dict(await response.json())
-            except aiohttp.ClientError:
-                pass
-            assert time.monotonic() < deadline, f"instance on {port} never became healthy"
-            await asyncio.sleep(0.2)
 
 
 async def _web_instances(run_bot: Any, pg_url: str, count: int = 2) -> tuple[list[BotProcess],
@@ -105,7 +48,7 @@ async def _web_instances(run_bot: Any, pg_url: str, count: int = 2) -> tuple[lis
                                   PORT=str(port), WEBHOOK_URL=f"http://127.0.0.1:{balancer.port}",
                                   WEBHOOK_SECRET=SECRET))
     for port in ports:
-        await _healthy(port)
+        await healthy(port)
     return bots, balancer
 
 
@@ -221,7 +164,7 @@ async def test_the_database_going_away_and_back_is_survived(
         await asyncio.to_thread(subprocess.run, [*control, "start"], check=True)
     reply = await ana.next_message(timeout=40)
     assert "What I store" in (reply.text or "")
-    assert (await _healthy(balancer.ports[0]))["database"] == "ok"
+    assert (await healthy(balancer.ports[0]))["database"] == "ok"
     assert bots[0].process is not None and bots[0].process.returncode is None
     assert await bots[0].stop() == 0
     await balancer.stop()

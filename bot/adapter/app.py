@@ -128,6 +128,7 @@ async def _post_init(application: Application) -> None:
             services.clock,
             make_jobs(services),
             on_blocked=unsubscribe,
+            lease=timedelta(seconds=services.settings.dispatch_lease_seconds),
         )
         application.bot_data["dispatcher"] = dispatcher
         assert application.job_queue is not None

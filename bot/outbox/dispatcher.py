@@ -217,25 +217,27 @@ class Dispatcher:
                                  action.reason)
                 return
         chat_id = user.chat_id
-        try:
-            async with self._renewing(row):
+        # The lease is renewed until the send is recorded, not only while it is in flight:
+        # recording waits for the user's row, which a long turn may hold past the lease.
+        async with self._renewing(row):
+            try:
                 if isinstance(action, Send):
                     message_id: int | None = await self.sender.send(chat_id, action.reply)
                 else:
                     await self.sender.edit(chat_id, action.message_id, action.reply)
                     message_id = action.message_id
-        except Blocked as exc:
-            await self._blocked(row, str(exc))
-        except TryLater as exc:
-            await self._try_later(row, job, exc)
-        except Rejected as exc:
-            await self._give_up(row, job, f"rejected: {exc}")
-        else:
-            await self._sent(row, job, message_id)
+            except Blocked as exc:
+                await self._blocked(row, str(exc))
+            except TryLater as exc:
+                await self._try_later(row, job, exc)
+            except Rejected as exc:
+                await self._give_up(row, job, f"rejected: {exc}")
+            else:
+                await self._sent(row, job, message_id)
 
     @contextlib.asynccontextmanager
     async def _renewing(self, row: DueMessage) -> AsyncIterator[None]:
-        """Keeps renewing the row's lease while its send is in flight."""
+        """Keeps renewing the row's lease while its send is in flight and recorded."""
 
         async def renew() -> None:
             while True:
@@ -258,10 +260,12 @@ class Dispatcher:
         try:
             async with self.database.session() as session:
                 now = self.clock()
-                if await due.finish(session, row.id, self.worker, "sent", now):
-                    user = await session.get(User, row.user_id)
-                    if user is not None:
-                        await job.delivered(session, row, user, message_id, now)
+                # The user's row first, as in _handle and every turn: the job's follow-up
+                # (the reminder's expiry row) otherwise deadlocks with a tap on it.
+                user = await session.get(User, row.user_id, with_for_update=True)
+                if await due.finish(session, row.id, self.worker, "sent", now) \
+                        and user is not None:
+                    await job.delivered(session, row, user, message_id, now)
         except Exception as exc:
             # It reached the user: record that much, or the row would be sent again.
             log.exception("recording due message %s as sent failed", row.id)
@@ -273,7 +277,7 @@ class Dispatcher:
         """A job (or the database) raised: back off and retry, or end the row."""
         reason = f"{type(exc).__name__}: {exc}"[:500]
         if row.attempts < self.max_attempts:
-            backoff = timedelta(seconds=min(60, 2 ** row.attempts))
+            backoff = self._backoff(row)
             with contextlib.suppress(Exception):  # else the lease runs out: tried again
                 async with self.database.session() as session:
                     await due.release(session, row.id, self.worker, self.clock() + backoff,
@@ -293,8 +297,8 @@ class Dispatcher:
         log.info("user %s blocked the bot; pausing everything for them", row.user_id)
         async with self.database.session() as session:
             now = self.clock()
+            user = await session.get(User, row.user_id, with_for_update=True)
             await due.finish(session, row.id, self.worker, "cancelled", now, f"blocked: {reason}")
-            user = await session.get(User, row.user_id)
             if user is not None:
                 await self.on_blocked(session, user, now)
 
@@ -310,18 +314,27 @@ class Dispatcher:
         if row.attempts >= self.max_attempts:
             await self._give_up(row, job, f"gave up after {row.attempts} attempts: {exc}")
             return
-        backoff = timedelta(seconds=min(60, 2 ** row.attempts))
         log.warning("sending %s to user %s failed (%s); retrying in %ss", row.kind, row.user_id,
-                    exc, backoff.total_seconds())
+                    exc, self._backoff_seconds(row))
         async with self.database.session() as session:
-            await due.release(session, row.id, self.worker, now + backoff, f"retry: {exc}")
+            await due.release(session, row.id, self.worker, now + self._backoff(row),
+                              f"retry: {exc}")
+
+    @staticmethod
+    def _backoff_seconds(row: DueMessage) -> int:
+        return int(min(60, 2 ** row.attempts))
+
+    def _backoff(self, row: DueMessage) -> timedelta:
+        """2, 4, 8 … up to 60 real seconds: waiting for a server to recover is real time
+        on any clock."""
+        return clock_delta(self.clock, timedelta(seconds=self._backoff_seconds(row)))
 
     async def _give_up(self, row: DueMessage, job: Job, reason: str) -> None:
         log.warning("due message %s (%s) for user %s expired: %s", row.id, row.kind,
                     row.user_id, reason)
         async with self.database.session() as session:
             now = self.clock()
-            if await due.finish(session, row.id, self.worker, "failed", now, reason):
-                user = await session.get(User, row.user_id)
-                if user is not None:
-                    await job.undeliverable(session, row, user, now, reason)
+            user = await session.get(User, row.user_id, with_for_update=True)
+            if await due.finish(session, row.id, self.worker, "failed", now, reason) \
+                    and user is not None:
+                await job.undeliverable(session, row, user, now, reason)
