@@ -35,6 +35,8 @@ SETTING_FIELDS: Final = ("tz", "days", "hours", "breaks", "place")
 # Next, repeat, it hurts, other variant, continue, end, ready (start the hold).
 BreakAction = Literal["n", "r", "h", "v", "c", "e", "g"]
 ReminderAction = Literal["go", "snooze", "skip"]
+# The check-in after a stop for pain, and what "worse" (or /stretch the same day) offers.
+CheckInAnswer = Literal["better", "same", "worse", "gentle", "rest"]
 PauseKind = Literal["today", "1d", "3d", "7d", "until_resumed", "off"]
 
 
@@ -210,6 +212,19 @@ class ReminderChoice(CallbackData):
 
 
 @dataclass(frozen=True)
+class CheckIn(CallbackData):
+    """ "How is the hip today?" after a stop for pain, and the choices that follow it."""
+
+    prefix = "ck"
+    pattern = _fields("(" + "|".join(get_args(CheckInAnswer)) + ")")
+    answer: CheckInAnswer
+
+    @classmethod
+    def read(cls, match: re.Match[str]) -> CheckIn:
+        return cls(next(a for a in get_args(CheckInAnswer) if a == match[1]))
+
+
+@dataclass(frozen=True)
 class BreakControl(CallbackData):
     """A button inside a guided break, made for one position and attempt of it."""
 
@@ -293,7 +308,8 @@ class GroupMove(CallbackData):
 
 
 KINDS: Final[tuple[type[CallbackData], ...]] = (
-    Consent, Erase, SetupChoice, SettingsChoice, PauseChoice, ReminderChoice, BreakControl,
+    Consent, Erase, SetupChoice, SettingsChoice, PauseChoice, ReminderChoice, CheckIn,
+    BreakControl,
     RatingTap, SelfCheckStart, SelfCheckAnswer, GroupMove,
 )
 _BY_PREFIX: Final[dict[str, list[type[CallbackData]]]] = {}

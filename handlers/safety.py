@@ -1,0 +1,91 @@
+"""Safety in a conversation: typed pain words and red flags, and the check-in after a stop.
+
+Typed text that says it hurts ("ouch", "me duele") acts like the "It hurts" button on the
+break going on, the one waiting for its rating, or a reminder waiting above; text that
+mentions a red-flag symptom gets the emergency guidance at once, whatever step the user
+is on (bot/domain/safety.py has the words). The first reminder after a stop for pain is a
+check-in (handlers/reminders.py); its buttons land here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import select
+
+from bot.domain.callbacks import CheckIn, PauseChoice
+from bot.domain.replies import Answer, Button
+from bot.domain.safety import emergency_text, red_flag, says_it_hurts, worse_text
+from bot.storage.models import Break
+from handlers import breaks
+from handlers.pause import PAUSE_CHOICES
+from handlers.planning import rest_after_stop
+from handlers.reminders import reminder_buttons, reminder_reply
+from handlers.turn import Turn
+
+Action = Callable[[Turn], Awaitable[Answer]]
+
+ANSWERED_HERE = ("active", "rating", "pending")
+
+
+async def _open_break(turn: Turn) -> Break | None:
+    """The break "it hurts" is about: going on, waiting for its rating, or a reminder still
+    showing its buttons."""
+    found: Break | None = await turn.session.scalar(
+        select(Break).where(Break.user_id == turn.user.id, Break.status.in_(ANSWERED_HERE))
+        .order_by(Break.id.desc()).limit(1).with_for_update())
+    if found is not None and found.status == "pending" and found.message_id is None:
+        return None  # planned, not shown yet
+    return found
+
+
+def heard(answer: Action) -> Action:
+    """A typed-text route that hears red flags first, then pain words, then `answer`."""
+
+    async def listening(turn: Turn) -> Answer:
+        if red_flag(turn.text):
+            return Answer().say(emergency_text(turn.user.language, turn.services.studio))
+        if turn.user.onboarded_at is not None and says_it_hurts(turn.text):
+            brk = await _open_break(turn)
+            if brk is not None:
+                return await breaks.stop_for_pain(turn, brk, "words")
+        return await answer(turn)
+
+    return listening
+
+
+async def on_check_in(turn: Turn, tap: CheckIn) -> Answer:
+    user = turn.user
+    reminder = await turn.session.scalar(
+        select(Break).where(Break.user_id == user.id, Break.status == "pending",
+                            Break.message_id == turn.message_id).with_for_update()
+    ) if turn.message_id is not None else None
+    if tap.answer in ("better", "same"):
+        user.pain_stop_at = None
+        if reminder is None:
+            return Answer(toast=turn.t("Thanks!"))
+        reply = reminder_reply(turn.services.program, user, reminder)
+        lead = turn.t("Good to hear.") if tap.answer == "better" else \
+            turn.t("Thanks. Ease off at the first twinge.")
+        return Answer(toast=turn.t("Thanks!")).say(lead + "\n\n" + reply.text,
+                                                    *reminder_buttons(user, reminder.id),
+                                                    edit=True)
+    if tap.answer == "worse":
+        pauses = [Button(turn.t(PAUSE_CHOICES[kind]), PauseChoice(kind))
+                  for kind in ("3d", "7d", "until_resumed")]
+        return Answer().say(worse_text(user.language, turn.services.studio),
+                            [Button(turn.t("Rest today"), CheckIn("rest")),
+                             Button(turn.t("A gentle break"), CheckIn("gentle"))],
+                            pauses, edit=True)
+    if tap.answer == "rest":
+        if reminder is not None:
+            reminder.status, reminder.ended_at = "skipped", turn.now
+        await rest_after_stop(turn)
+        return Answer(toast=turn.t("Resting")).say(
+            turn.t("Rest it is. No more reminders today; I'll ask how the hip is at your next "
+                   "break."), edit=True)
+    # A gentle break: the check-in is answered once the user chooses to go on.
+    if reminder is not None:
+        user.pain_stop_at = None
+        return await breaks.start_break(turn, reminder, gentle=True)
+    return await breaks.gentle_break(turn)
