@@ -9,6 +9,7 @@ check-in (handlers/reminders.py); its buttons land here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from handlers.turn import Turn
 
 Action = Callable[[Turn], Awaitable[Answer]]
 
+_DIGIT = re.compile(r"\d")
 ANSWERED_HERE = ("active", "rating", "pending")
 
 
@@ -45,7 +47,9 @@ def heard(answer: Action) -> Action:
     async def listening(turn: Turn) -> Answer:
         if red_flag(turn.text):
             return Answer().say(emergency_text(turn.user.language, turn.services.studio))
-        if turn.user.onboarded_at is not None and says_it_hurts(turn.text):
+        # "pain 3, stiffness 5" in the rating step is a rating, not a stop.
+        rating = (turn.user.step or "").startswith("rate:") and _DIGIT.search(turn.text)
+        if turn.user.onboarded_at is not None and not rating and says_it_hurts(turn.text):
             brk = await _open_break(turn)
             if brk is not None:
                 return await breaks.stop_for_pain(turn, brk, "words")
