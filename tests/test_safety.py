@@ -210,3 +210,28 @@ async def test_help_lists_both_groups_the_studio_and_not_medical_advice(world: W
     assert now < shown.index("loss of bladder or bowel control") < soon
     assert soon < shown.index("unexplained weight loss")
     assert "hola@example.com" in shown and shown.endswith("This is not medical advice.")
+
+
+async def test_a_painful_self_check_answer_is_called_out(world: World) -> None:
+    chat = world.chat()
+    message = (await chat.press("a:start")).replies[0]
+    for answer_label in ("Comfortable", "Yes, easily", "Painful"):
+        message = (await chat.press(data_of(message, answer_label))).replies[0]
+    assert "You found a test painful" in message.text
+    assert "GP or physiotherapist" in message.text
+
+
+async def test_a_baseline_of_7_or_more_is_said_plainly_and_breaks_are_gentle(
+    database_url: str,
+) -> None:
+    async with make_world(database_url) as world:
+        chat = world.chat()
+        await chat.command("start")
+        await chat.press("c:yes")
+        for typed in ("Madrid", "mon-fri", "9-17", "4", "desk"):
+            await chat.send(typed)
+        said = text_of(await chat.send("8 5"))
+        assert "A pain of 8 out of 10 is high for stretching on your own" in said
+        assert "short, gentle holds" in said
+        user = await world.user()
+        assert user.onboarded_at is not None and user.short_holds
