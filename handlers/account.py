@@ -13,12 +13,18 @@ from bot.domain.callbacks import Consent, Erase
 from bot.domain.guided_break import INTENSITY
 from bot.domain.i18n import _
 from bot.domain.replies import Answer, Button
-from bot.domain.safety import not_advice, red_flags_text, studio_line
+from bot.domain.safety import (
+    not_advice,
+    red_flags_text,
+    screening_reply,
+    studio_line,
+)
 from bot.outbox import due
 from bot.storage import users
 from bot.storage.models import User
 from handlers import groups, onboarding
 from handlers.planning import describe_next, replan
+from handlers.safety import screening_line
 from handlers.turn import Turn
 
 
@@ -74,6 +80,8 @@ async def consent(turn: Turn, _tap: Consent) -> Answer:
         return Answer(toast=turn.t("You already agreed."))
     turn.user.consented_at = turn.now
     answer = Answer().say(turn.t("Thanks! Setup takes under a minute."), edit=False)
+    if turn.user.screening is None:
+        answer.replies.append(screening_reply(turn.user.language))
     answer.replies.extend((await onboarding.begin(turn)).replies)
     return answer
 
@@ -120,7 +128,7 @@ async def privacy(turn: Turn) -> Answer:
             "only turned into a time zone).\n"
             "/export sends you your breaks, ratings and self-check answers as a CSV file "
             "(/settings shows the rest); /delete erases all of it."
-        )
+        ) + "\n\n" + screening_line(turn)
     )
 
 

@@ -34,7 +34,7 @@ from bot.domain import guided_break as plan
 from bot.domain.callbacks import BreakControl
 from bot.domain.content import Position, Program, as_place
 from bot.domain.replies import Answer, Reply
-from bot.domain.safety import ask_before_stretching
+from bot.domain.safety import ask_before_stretching, screening_reply
 from bot.outbox import due
 from bot.outbox.dispatcher import Action, Edit, Send, Skip
 from bot.storage.models import Break, DueMessage, User
@@ -172,9 +172,11 @@ async def start_break(turn: Turn, brk: Break, gentle: bool = False) -> Answer:
     going = await _latest(turn.session, user.id, ACTIVE)
     if going is not None and going.id != brk.id:
         return answer_with(plan.already_going(going, user.language), edit=False)
+    if user.screening is None:  # the safety questions come before the first stretch
+        return answer_with(screening_reply(user.language), edit=False)
     await _close_unrated(turn.session, user)
     short = user.short_holds or gentle
-    sequence = plan.sequence_of(program, short)
+    sequence = plan.sequence_of(program, short, user.screening)
     if brk.kind == "routine":
         positions = [item.position_id for item in sequence]
     else:  # planned now, from where the last break stopped (the reminder named the same)

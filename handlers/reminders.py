@@ -146,7 +146,8 @@ class ReminderJob:
         await _close_unanswered(session, user.id, now)
         # The break it announces, from where the last one stopped (planned again at start).
         positions, _rotation = plan.plan_desk_break(
-            plan.sequence_of(self.program, user.short_holds), user.rotation)
+            plan.sequence_of(self.program, user.short_holds, user.screening or ()),
+            user.rotation)
         brk = Break(user_id=user.id, kind="reminder", status="pending",
                     planned_at=_planned_at(row), place=user.place, positions=positions,
                     positions_done=[])

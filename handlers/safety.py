@@ -14,13 +14,24 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 
-from bot.domain.callbacks import CheckIn, PauseChoice
+from bot.domain.callbacks import CheckIn, PauseChoice, Screen
 from bot.domain.replies import Answer, Button
-from bot.domain.safety import emergency_text, red_flag, says_it_hurts, worse_text
+from bot.domain.safety import (
+    QUESTIONS,
+    conditions_of,
+    emergency_text,
+    red_flag,
+    says_it_hurts,
+    screening_advice,
+    screening_reply,
+    worse_text,
+)
+from bot.domain.schedule import PAUSED_INDEFINITELY
 from bot.storage.models import Break
 from handlers import breaks
+from handlers.breaks import answer_with
 from handlers.pause import PAUSE_CHOICES
-from handlers.planning import rest_after_stop
+from handlers.planning import replan, rest_after_stop
 from handlers.reminders import reminder_buttons, reminder_reply
 from handlers.turn import Turn
 
@@ -93,3 +104,47 @@ async def on_check_in(turn: Turn, tap: CheckIn) -> Answer:
         user.pain_stop_at = None
         return await breaks.start_break(turn, reminder, gentle=True)
     return await breaks.gentle_break(turn)
+
+
+async def on_screen(turn: Turn, tap: Screen) -> Answer:
+    """The safety questions: tick, done, then go on with the safe positions or pause."""
+    user, language = turn.user, turn.user.language
+    if tap.action.isdigit():
+        return answer_with(screening_reply(language, tap.chosen ^ 1 << int(tap.action)))
+    if tap.action == "ask":
+        return answer_with(screening_reply(language, tap.chosen), edit=False)
+    conditions = conditions_of(tap.chosen)
+    if tap.action == "done":
+        user.screening = list(conditions)
+        if "high_pain" in conditions:
+            user.short_holds = True
+        if not conditions:
+            return Answer(toast=turn.t("Thanks!")).say(
+                turn.t("Thanks: nothing there changes your breaks. /settings lets you "
+                       "change these answers any time."), edit=True)
+        left_out = [position.name for _stretch, position in turn.services.program.positions()
+                    if set(position.avoid_with) & set(conditions)]
+        return answer_with(screening_advice(language, conditions, left_out,
+                                            turn.services.studio))
+    if tap.action == "pause":
+        user.paused_until = PAUSED_INDEFINITELY
+        await replan(turn)
+        return Answer(toast=turn.t("Paused")).say(
+            turn.t("Paused: no reminders until you send /resume. Come back once you're "
+                   "cleared; /settings changes your answers."), edit=True)
+    return Answer(toast=turn.t("OK")).say(
+        turn.t("OK: your breaks keep to the positions that are safe for you. Stop at the "
+               "first twinge. /settings changes these answers."), edit=True)
+
+
+def screening_line(turn: Turn) -> str:
+    """The stored answers to the safety questions, as /privacy and /settings show them."""
+    answers = turn.user.screening
+    if answers is None:
+        said = turn.t("not answered yet")
+    elif not answers:
+        said = turn.t("none of them applies")
+    else:
+        said = "; ".join(turn.t(QUESTIONS[c]) for c in QUESTIONS if c in answers)
+    return turn.t("Your answers to the safety questions (kept to leave out positions that "
+                  "are not safe for you): {answers}.", answers=said)

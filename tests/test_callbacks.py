@@ -49,6 +49,7 @@ EXAMPLES: list[tuple[CallbackData, str]] = [
     (PauseChoice("off"), "pz:off"),
     (ReminderChoice(MAX_ID, "snooze"), f"b:{MAX_ID}:snooze"),
     (CheckIn("worse"), "ck:worse"),
+    (Screen(31, "done"), "sc:31:done"),
     (BreakControl(MAX_ID, 99, 999, "h"), f"s:{MAX_ID}:99:999:h"),
     (RatingTap(5, 3), "r:5:3"),
     (RatingTap(5, 3, 10), "r:5:3:10"),

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.guided_break import SETUP_WAIT
+from bot.domain.content import CONDITIONS, PLACES
+from bot.domain.guided_break import SETUP_WAIT, plan_desk_break, sequence_of
 from bot.domain.safety import (
     EMERGENCY,
     PAIN_PHRASES,
@@ -20,9 +21,11 @@ from bot.domain.safety import (
 )
 from bot.domain.schedule import Preferences, rest_until
 from bot.outbox import due
+from bot.storage.models import User
 from tests.conftest import text_of
 from tests.test_sessions import (
     MONDAY_9,
+    PROGRAM,
     World,
     add_user,
     data_of,
@@ -235,3 +238,84 @@ async def test_a_baseline_of_7_or_more_is_said_plainly_and_breaks_are_gentle(
         assert "short, gentle holds" in said
         user = await world.user()
         assert user.onboarded_at is not None and user.short_holds
+
+
+# ------------------------------------------------------------------------------------------
+# The safety questions
+
+# What standard precautions after a (posterior) hip replacement rule out, as the content
+# names the positions: a leg cross, a twist, loaded internal rotation, a figure-4, and
+# bending the hip past a right angle.
+AFTER_HIP_REPLACEMENT = {"twist", "fh_introt", "post_hip", "ham_fold"}
+
+
+def test_the_content_marks_the_positions_a_hip_replacement_rules_out() -> None:
+    marked = {position.id for _stretch, position in PROGRAM.positions()
+              if "hip_replacement" in position.avoid_with}
+    assert marked == AFTER_HIP_REPLACEMENT
+    assert "Seated figure-four lean" in {
+        PROGRAM.position("post_hip").variant(place).name for place in PLACES}
+
+
+@given(st.sets(st.sampled_from(CONDITIONS)), st.booleans(), st.integers(0, 50),
+       st.sampled_from(PLACES))
+def test_no_plan_ever_holds_a_position_ruled_out_for_the_users_conditions(
+    conditions: set[str], short: bool, rotation: int, place: str,
+) -> None:
+    sequence = sequence_of(PROGRAM, short, conditions)
+    assert sequence, "some positions are always left"
+    ruled_out = {position.id for _stretch, position in PROGRAM.positions()
+                 if set(position.avoid_with) & conditions}
+    routine = {item.position_id for item in sequence}
+    assert not routine & ruled_out
+    for _break in range(len(sequence) + 1):
+        positions, rotation = plan_desk_break(sequence, rotation)
+        assert positions and not set(positions) & ruled_out
+        for position_id in positions:  # every variant of a safe position is safe
+            assert PROGRAM.position(position_id).variant(place).name  # type: ignore[arg-type]
+        if "hip_replacement" in conditions:
+            assert not set(positions) & AFTER_HIP_REPLACEMENT
+
+
+async def test_screening_after_consent_then_only_safe_positions(database_url: str) -> None:
+    async with make_world(database_url) as world:
+        chat = world.chat()
+        await chat.command("start")
+        consented = await chat.press("c:yes")
+        questions = next(r for r in consented.replies if "safety questions" in r.text)
+        ticked = (await chat.press(data_of(questions, "A hip replacement"))).replies[0]
+        assert "✓ A hip replacement" in [b.label for row in ticked.buttons for b in row]
+        advice = (await chat.press(data_of(ticked, "Done"))).replies[0]
+        assert "dislocate" in advice.text and "before you start" in advice.text
+        assert "Seated leg cross and twist" not in advice.text  # names, not variant titles
+        assert "Leg cross and twist" in advice.text and "not medical advice" in advice.text
+        await chat.press(data_of(advice, "Go on with the safe positions"))
+        for typed in ("Madrid", "mon-fri", "9-17", "4", "desk", "2 4"):
+            await chat.send(typed)
+        assert (await world.user()).screening == ["hip_replacement"]
+        routine = (await chat.command("routine")).replies[0]
+        brk = await world.brk()
+        assert brk.positions and not set(brk.positions) & AFTER_HIP_REPLACEMENT
+        assert "1/5" in routine.text  # 9 positions less the 4 ruled out
+        privacy = text_of(await chat.command("privacy"))
+        assert "safety questions" in privacy and "A hip replacement" in privacy
+        settings = (await chat.command("settings")).replies[0]
+        again = (await chat.press(data_of(settings, "Safety questions"))).replies[0]
+        assert "✓ A hip replacement" in [b.label for row in again.buttons for b in row]
+
+
+async def test_a_first_stretch_asks_the_safety_questions_if_still_unanswered(
+    database_url: str,
+) -> None:
+    async with make_world(database_url) as world:
+        await add_user(world)
+        async with world.database.session() as session:
+            user = await session.get(User, 1001)
+            assert user is not None
+            user.screening = None
+        chat = world.chat()
+        asked = (await chat.command("stretch")).replies[0]
+        assert "safety questions" in asked.text
+        nothing = await chat.press(data_of(asked, "None of these"))
+        assert "nothing there changes your breaks" in text_of(nothing)
+        assert "1/1" in (await chat.command("stretch")).replies[0].text

@@ -18,7 +18,7 @@ The buttons are `BreakControl` and `RatingTap` (bot.domain.callbacks).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final, Literal, Protocol
@@ -122,10 +122,13 @@ class Item:
     bonus: bool
 
 
-def sequence_of(program: Program, short: bool = False) -> list[Item]:
-    """The whole sequence in order, bonus stretches last."""
+def sequence_of(program: Program, short: bool = False,
+                conditions: Collection[str] = ()) -> list[Item]:
+    """The whole sequence in order, bonus stretches last, without the positions that are not
+    safe with any of the user's `conditions` (their screening answers)."""
     return [Item(position.id, hold_seconds(position, short), stretch.bonus)
-            for stretch, position in program.positions()]
+            for stretch, position in program.positions()
+            if not set(position.avoid_with) & set(conditions)]
 
 
 def plan_desk_break(sequence: Sequence[Item], rotation: int) -> tuple[list[str], int]:

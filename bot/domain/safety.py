@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Final
 
-from bot.domain.callbacks import CheckIn
+from bot.domain.callbacks import CheckIn, Screen
+from bot.domain.content import CONDITIONS, Condition
 from bot.domain.i18n import N_, _
 from bot.domain.replies import Button, Reply
 
@@ -163,3 +166,67 @@ def ask_before_stretching(language: str) -> Reply:
         ((Button(_("Rest today", language), CheckIn("rest")),
           Button(_("A gentle break", language), CheckIn("gentle"))),),
     )
+
+
+# ------------------------------------------------------------------------------------------
+# The safety questions, asked right after consent (and again from /settings)
+
+QUESTIONS: Final[dict[Condition, str]] = {
+    "surgery": N_("Surgery on your hip, knee or back in the last 6 months"),
+    "hip_replacement": N_("A hip replacement"),
+    "fracture": N_("A recent fracture, or a fall that left your hip hurting"),
+    "pregnancy": N_("You are pregnant"),
+    "high_pain": N_("Pain right now of 7 out of 10 or more"),
+}
+# What each yes means for the breaks, in plain words.
+EXPLAINED: Final[dict[Condition, str]] = {
+    "surgery": N_("After recent surgery, some positions can strain what is healing."),
+    "hip_replacement": N_("After a hip replacement, bending the hip past a right angle, "
+                          "crossing your legs and turning the knee inwards can dislocate "
+                          "the new joint."),
+    "fracture": N_("After a fracture or a fall with hip pain, the hip should be checked "
+                   "before it is stretched."),
+    "pregnancy": N_("In pregnancy, deep twists are best left out, and joints are looser "
+                    "than usual, so go gently."),
+    "high_pain": N_("Pain that high is a reason to get it checked first; stretching should "
+                    "never add to it."),
+}
+
+
+def conditions_of(chosen: int) -> list[Condition]:
+    return [c for i, c in enumerate(CONDITIONS) if chosen >> i & 1]
+
+
+def mask_of(conditions: Collection[str]) -> int:
+    return sum(1 << i for i, c in enumerate(CONDITIONS) if c in conditions)
+
+
+def screening_reply(language: str, chosen: int = 0) -> Reply:
+    rows = [(Button(("✓ " if chosen >> i & 1 else "") + _(QUESTIONS[c], language),
+                    Screen(chosen, str(i))),) for i, c in enumerate(CONDITIONS)]
+    rows.append((Button(_("Done", language) if chosen else _("None of these", language),
+                        Screen(chosen, "done")),))
+    return Reply(_("Before your first stretch, a few safety questions. Tap each one that "
+                   "applies to you, then Done:", language), tuple(rows))
+
+
+def screening_advice(language: str, conditions: Sequence[Condition], left_out: Sequence[str],
+                     studio: Studio) -> Reply:
+    """A yes: why it matters, clearance first, and the choice to go on safely or pause."""
+    lines = [_(EXPLAINED[c], language) for c in conditions]
+    lines.append(_("Please ask your doctor, surgeon or physiotherapist whether these "
+                   "stretches are right for you before you start.", language))
+    if left_out:
+        lines.append(_("If you go on, I'll leave out: {positions}.", language,
+                       positions=", ".join(left_out)))
+    if "high_pain" in conditions:
+        lines.append(_("Your breaks will use short, gentle holds (/settings changes that).",
+                       language))
+    if (line := studio_line(language, studio)) is not None:
+        lines.append(line)
+    lines.append(not_advice(language))
+    chosen = mask_of(conditions)
+    return Reply("\n\n".join(lines), (
+        (Button(_("Go on with the safe positions", language), Screen(chosen, "safe")),),
+        (Button(_("Pause until I'm cleared", language), Screen(chosen, "pause")),),
+    ))

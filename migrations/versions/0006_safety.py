@@ -1,4 +1,4 @@
-"""safety: the latest stop for pain awaiting a check-in
+"""safety: the latest stop for pain awaiting a check-in, the screening answers
 
 Revision ID: 0006
 Revises: 0005
@@ -21,8 +21,11 @@ def upgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('pain_stop_at',
                                       bot.storage.db.UTCDateTime(timezone=True), nullable=True))
+        # Existing users are asked too: NULL is "not answered yet".
+        batch_op.add_column(sa.Column('screening', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('screening')
         batch_op.drop_column('pain_stop_at')
