@@ -19,6 +19,7 @@ from bot.domain.callbacks import (
     PauseChoice,
     RatingTap,
     ReminderChoice,
+    Screen,
     SelfCheckAnswer,
     SelfCheckStart,
     SettingsChoice,
