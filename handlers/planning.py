@@ -69,6 +69,12 @@ def resting_until(user: User) -> datetime | None:
     return rest_until(preferences(user), user.pain_stop_at)
 
 
+def _after_rest(user: User, now: datetime) -> datetime:
+    """Where planning the next break starts: now, or the end of a rest still going on."""
+    rest_end = resting_until(user)
+    return max(rest_end, now) if rest_end is not None else now
+
+
 async def rest_after_stop(turn: Turn) -> None:
     """A stop for pain holds: no reminder for the rest of the work day (a reminder still
     waiting for an answer counts as missed), and the next one opens with a check-in."""
@@ -79,16 +85,14 @@ async def rest_after_stop(turn: Turn) -> None:
         update(Break).where(Break.user_id == user.id, Break.status == "pending")
         .values(status="missed", ended_at=turn.now))
     await turn.session.flush()
-    rest_end = resting_until(user)
-    turn.wake(await plan_next(turn.session, user, max(rest_end or turn.now, turn.now)))
+    turn.wake(await plan_next(turn.session, user, _after_rest(user, turn.now)))
 
 
 async def replan(turn: Turn) -> datetime | None:
     """Replaces the planned next break and week's summary; the next break's time."""
     await due.drop_pending(turn.session, turn.user.id, kinds=[REMINDER_KIND, SUMMARY_KIND])
     await turn.session.flush()
-    rest_end = resting_until(turn.user)
-    at = await plan_next(turn.session, turn.user, max(rest_end or turn.now, turn.now))
+    at = await plan_next(turn.session, turn.user, _after_rest(turn.user, turn.now))
     turn.wake(at)
     turn.wake(await plan_summary(turn.session, turn.user, turn.now))
     return at
