@@ -13,11 +13,18 @@ from bot.domain.callbacks import Consent, Erase
 from bot.domain.guided_break import INTENSITY
 from bot.domain.i18n import _
 from bot.domain.replies import Answer, Button
+from bot.domain.safety import (
+    not_advice,
+    red_flags_text,
+    screening_reply,
+    studio_line,
+)
 from bot.outbox import due
 from bot.storage import users
 from bot.storage.models import User
 from handlers import groups, onboarding
 from handlers.planning import describe_next, replan
+from handlers.safety import screening_line
 from handlers.turn import Turn
 
 
@@ -73,6 +80,8 @@ async def consent(turn: Turn, _tap: Consent) -> Answer:
         return Answer(toast=turn.t("You already agreed."))
     turn.user.consented_at = turn.now
     answer = Answer().say(turn.t("Thanks! Setup takes under a minute."), edit=False)
+    if turn.user.screening is None:
+        answer.replies.append(screening_reply(turn.user.language))
     answer.replies.extend((await onboarding.begin(turn)).replies)
     return answer
 
@@ -85,20 +94,19 @@ async def consent_first(turn: Turn) -> Answer:
 
 
 async def help_(turn: Turn) -> Answer:
-    return Answer().say(
-        turn.t(
-            "How it works: during your work hours I send a short stretch break. Press "
-            "Start to be guided through it, Snooze for 10 minutes, or Skip. Each stretch "
-            "starts when you tap Ready and is held about 2 minutes on each side.\n\n"
-            "/stretch a break now · /routine the whole sequence (about 35 minutes) · "
-            "/assess the hip self-check · /progress your charts · /settings · /pause · "
-            "/resume · /export · /privacy · /delete · /stop\n\n"
-            "Stop stretching and see a doctor or physiotherapist if you notice: numbness, "
-            "tingling or weakness in a leg; pain that wakes you at night or comes with "
-            "fever or weight loss; loss of bladder or bowel control; pain after a fall or "
-            "injury; a hip that locks, catches or gives way; pain that keeps getting worse."
-        ) + "\n\n" + turn.t(INTENSITY)
-    )
+    language = turn.user.language
+    parts = [turn.t(
+        "How it works: during your work hours I send a short stretch break. Press "
+        "Start to be guided through it, Snooze for 10 minutes, or Skip. Each stretch "
+        "starts when you tap Ready and is held about 2 minutes on each side.\n\n"
+        "/stretch a break now · /routine the whole sequence (about 35 minutes) · "
+        "/assess the hip self-check · /progress your charts · /settings · /pause · "
+        "/resume · /export · /privacy · /delete · /stop"),
+        turn.t(INTENSITY), red_flags_text(language)]
+    if (line := studio_line(language, turn.services.studio)) is not None:
+        parts.append(line)
+    parts.append(not_advice(language))
+    return Answer().say("\n\n".join(parts))
 
 
 async def privacy(turn: Turn) -> Answer:
@@ -120,7 +128,7 @@ async def privacy(turn: Turn) -> Answer:
             "only turned into a time zone).\n"
             "/export sends you your breaks, ratings and self-check answers as a CSV file "
             "(/settings shows the rest); /delete erases all of it."
-        )
+        ) + "\n\n" + screening_line(turn)
     )
 
 

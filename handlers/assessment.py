@@ -116,6 +116,10 @@ async def on_answer(turn: Turn, tap: SelfCheckAnswer) -> Answer:
     return await _finish(turn, check)
 
 
+# The self-check answer that calls for caution (content/assessment.yaml).
+PAINFUL = "painful"
+
+
 async def _finish(turn: Turn, check: Assessment) -> Answer:
     questions = turn.services.program.assessment
     check.completed, check.taken_at = True, turn.now
@@ -140,6 +144,12 @@ async def _finish(turn: Turn, check: Assessment) -> Answer:
                                 "that goes with pain, take it easy and see /help."))
         else:
             lines.append(turn.t("About the same as at your last check."))
+    if any(answer == PAINFUL for answer in check.answers.values()):
+        lines.append(turn.t(
+            "You found a test painful. That is worth taking seriously: in your breaks, stay "
+            "well short of that feeling and ease off at the first twinge. If it stays "
+            "painful, see a GP or physiotherapist before you stretch into it. This is not "
+            "medical advice."))
     lines.append(turn.t("I'll ask again in two weeks, so you can see what changes. /stretch "
                         "starts a break now."))
     at = turn.now + REPEAT_AFTER

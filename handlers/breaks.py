@@ -34,12 +34,16 @@ from bot.domain import guided_break as plan
 from bot.domain.callbacks import BreakControl
 from bot.domain.content import Position, Program, as_place
 from bot.domain.replies import Answer, Reply
+from bot.domain.safety import ask_before_stretching, screening_reply
 from bot.outbox import due
 from bot.outbox.dispatcher import Action, Edit, Send, Skip
 from bot.storage.models import Break, DueMessage, User
+from handlers.planning import rest_after_stop, resting_until
 from handlers.turn import Services, Turn
 
 ACTIVE, RATING = "active", "rating"
+# Two stops for pain within this long suggest seeing a professional before going on.
+STOPS_WINDOW = timedelta(days=7)
 STEP_KIND, ABANDON_KIND = "step", "abandon"
 
 
@@ -159,16 +163,20 @@ def _refused(turn: Turn) -> Answer | None:
     return None
 
 
-async def start_break(turn: Turn, brk: Break) -> Answer:
-    """Starts a pending break now: plans its positions and sends the first one."""
+async def start_break(turn: Turn, brk: Break, gentle: bool = False) -> Answer:
+    """Starts a pending break now: plans its positions and sends the first one. A gentle
+    break (offered after a stop for pain) has short holds."""
     user, program = turn.user, turn.services.program
     if (refused := _refused(turn)) is not None:
         return refused
     going = await _latest(turn.session, user.id, ACTIVE)
     if going is not None and going.id != brk.id:
         return answer_with(plan.already_going(going, user.language), edit=False)
+    if user.screening is None:  # the safety questions come before the first stretch
+        return answer_with(screening_reply(user.language), edit=False)
     await _close_unrated(turn.session, user)
-    sequence = plan.sequence_of(program, user.short_holds)
+    short = user.short_holds or gentle
+    sequence = plan.sequence_of(program, short, user.screening)
     if brk.kind == "routine":
         positions = [item.position_id for item in sequence]
     else:  # planned now, from where the last break stopped (the reminder named the same)
@@ -176,7 +184,7 @@ async def start_break(turn: Turn, brk: Break) -> Answer:
     brk.positions, brk.positions_done = positions, []
     brk.status, brk.started_at, brk.ended_at = ACTIVE, turn.now, None
     brk.place, brk.position_index, brk.attempt = user.place, 0, (brk.attempt or 0)
-    brk.short = user.short_holds
+    brk.short = short
     reply = await _show_position(turn, brk)
     ready = _to_have_ready(program, user, brk)
     if ready:
@@ -225,21 +233,29 @@ async def _ready(turn: Turn, brk: Break) -> Answer:
                        toast=turn.t("Go!"))
 
 
-async def _new_break(turn: Turn, kind: str) -> Answer:
+async def _new_break(turn: Turn, kind: str, gentle: bool = False) -> Answer:
     if (refused := _refused(turn)) is not None:
         return refused
     going = await _latest(turn.session, turn.user.id, ACTIVE)
     if going is not None:
         return answer_with(plan.already_going(going, turn.user.language), edit=False)
+    rest_end = resting_until(turn.user)
+    if not gentle and rest_end is not None and turn.now < rest_end:
+        return answer_with(ask_before_stretching(turn.user.language), edit=False)
     pending = await _latest(turn.session, turn.user.id, "pending")
     if kind == "stretch" and pending is not None:
-        return await start_break(turn, pending)  # the reminder's break, now
+        return await start_break(turn, pending, gentle)  # the reminder's break, now
     brk = Break(user_id=turn.user.id, kind=kind, status="pending", planned_at=turn.now,
                 place=turn.user.place, positions=[], positions_done=[],
                 position_index=0, attempt=0, snoozes=0, stopped_for_pain=False)
     turn.session.add(brk)
     await turn.session.flush()
-    return await start_break(turn, brk)
+    return await start_break(turn, brk, gentle)
+
+
+async def gentle_break(turn: Turn) -> Answer:
+    """A gentle /stretch, chosen after a stop for pain."""
+    return await _new_break(turn, "stretch", gentle=True)
 
 
 async def stretch(turn: Turn) -> Answer:
@@ -323,16 +339,25 @@ async def _end(turn: Turn, brk: Break) -> Answer:
 
 async def stop_for_pain(turn: Turn, brk: Break, reason: str, pain: int | None = None,
                         baseline: int | None = None) -> Answer:
-    """Ends the break at once and says plainly why, with where to get help."""
+    """Ends the break at once and says plainly why, with where to get help; the stop holds
+    for the rest of the work day (handlers/planning.py `rest_after_stop`)."""
     await drop_rows(turn.session, brk)
     if brk.status == ACTIVE:
         brk.status = "partial"
     elif brk.status == RATING:
         brk.status = plan.outcome(brk.positions, brk.positions_done)
+    elif brk.status == "pending":  # said at a reminder, before starting
+        brk.status = "skipped"
     brk.stopped_for_pain = True
     brk.ended_at = brk.ended_at or turn.now
     clear_step(turn.user, brk)
-    text = plan.safety_text(turn.user.language, turn.services.studio, reason, pain, baseline)
+    await rest_after_stop(turn)
+    stops = await turn.session.scalar(
+        select(func.count()).select_from(Break).where(
+            Break.user_id == turn.user.id, Break.stopped_for_pain.is_(True),
+            Break.ended_at >= turn.now - STOPS_WINDOW)) or 1
+    text = plan.safety_text(turn.user.language, turn.services.studio, reason, pain, baseline,
+                            stops)
     return Answer(toast=turn.t("Stopped")).say(text)
 
 

@@ -15,6 +15,7 @@ the current step), the baseline's "pain" and "stiff", and "assess later".
 from __future__ import annotations
 
 from bot.domain.callbacks import SETTING_FIELDS, SelfCheckStart, SetupChoice
+from bot.domain.guided_break import PAIN_STOP
 from bot.domain.parsing import Ratings, parse_ratings, parse_single_rating
 from bot.domain.replies import Answer, Button
 from bot.domain.timefmt import local_day_and_time
@@ -139,9 +140,17 @@ async def _finish(turn: Turn, ratings: Ratings, edit: bool) -> Answer:
     summary = "\n".join([turn.t("You're all set!"), "", *describe(turn), baseline, "", when,
                          turn.t("/settings changes any of this, /pause stops reminders for a "
                                 "while, /stretch starts a break now.")])
+    answer = Answer().say(baseline + " " + turn.t("Thanks!"), edit=edit)
+    if ratings.pain >= PAIN_STOP:  # every rated break would end in a stop
+        user.short_holds = True
+        answer.say(turn.t(
+            "A pain of {pain} out of 10 is high for stretching on your own. Please see a GP "
+            "or physiotherapist before you start, and check /help for the warning signs. If "
+            "you go ahead, your breaks use short, gentle holds (1 minute a side; /settings "
+            "changes that): stay well short of pain and stop at the first twinge. This is "
+            "not medical advice.", pain=ratings.pain))
     return (
-        Answer()
-        .say(baseline + " " + turn.t("Thanks!"), edit=edit)
+        answer
         .say(turn.t("Would you like to do the hip self-check from the article now? Three "
                     "quick questions, about three minutes; repeating it every two weeks shows "
                     "your progress. You can also do it later with /assess."),

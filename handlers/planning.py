@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.progress import local_date, week_of
@@ -21,6 +21,7 @@ from bot.domain.schedule import (
     PAUSED_INDEFINITELY,
     Preferences,
     next_break_at,
+    rest_until,
     stagger_for,
     work_window,
 )
@@ -61,11 +62,37 @@ async def plan_next(session: AsyncSession, user: User, after: datetime) -> datet
     return at
 
 
+def resting_until(user: User) -> datetime | None:
+    """The end of the rest after the user's latest stop for pain, while it lasts or not."""
+    if user.pain_stop_at is None:
+        return None
+    return rest_until(preferences(user), user.pain_stop_at)
+
+
+def _after_rest(user: User, now: datetime) -> datetime:
+    """Where planning the next break starts: now, or the end of a rest still going on."""
+    rest_end = resting_until(user)
+    return max(rest_end, now) if rest_end is not None else now
+
+
+async def rest_after_stop(turn: Turn) -> None:
+    """A stop for pain holds: no reminder for the rest of the work day (a reminder still
+    waiting for an answer counts as missed), and the next one opens with a check-in."""
+    user = turn.user
+    user.pain_stop_at = turn.now
+    await due.drop_pending(turn.session, user.id, kinds=[REMINDER_KIND, "snooze", "expire"])
+    await turn.session.execute(
+        update(Break).where(Break.user_id == user.id, Break.status == "pending")
+        .values(status="missed", ended_at=turn.now))
+    await turn.session.flush()
+    turn.wake(await plan_next(turn.session, user, _after_rest(user, turn.now)))
+
+
 async def replan(turn: Turn) -> datetime | None:
     """Replaces the planned next break and week's summary; the next break's time."""
     await due.drop_pending(turn.session, turn.user.id, kinds=[REMINDER_KIND, SUMMARY_KIND])
     await turn.session.flush()
-    at = await plan_next(turn.session, turn.user, turn.now)
+    at = await plan_next(turn.session, turn.user, _after_rest(turn.user, turn.now))
     turn.wake(at)
     turn.wake(await plan_summary(turn.session, turn.user, turn.now))
     return at

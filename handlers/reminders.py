@@ -17,13 +17,14 @@ from bot.domain.callbacks import ReminderChoice
 from bot.domain.content import Program
 from bot.domain.i18n import _
 from bot.domain.replies import Answer, Button, Reply
+from bot.domain.safety import check_in_reply
 from bot.domain.schedule import expires_at, next_break_at, snooze_until, still_useful
 from bot.domain.timefmt import local_time
 from bot.outbox import due
 from bot.outbox.dispatcher import Action, Edit, Send, Skip
 from bot.storage.models import Break, DueMessage, User
 from handlers.breaks import start_break
-from handlers.planning import describe_next, plan_next, preferences
+from handlers.planning import describe_next, plan_next, preferences, resting_until
 from handlers.turn import Services, Turn
 
 SNOOZE_MINUTES = 10
@@ -48,7 +49,7 @@ def reminder_buttons(user: User, break_id: int) -> tuple[tuple[Button, ...], ...
     )
 
 
-def _reminder(program: Program, user: User, brk: Break) -> Reply:
+def reminder_reply(program: Program, user: User, brk: Break) -> Reply:
     text = _("Time for a stretch break for your hips, right where you are.", user.language)
     if brk.positions:
         text += "\n" + plan.break_summary(program, brk.positions, user.place,
@@ -90,8 +91,12 @@ class ReminderJob:
         self, session: AsyncSession, row: DueMessage, user: User, now: datetime
     ) -> Action:
         prefs = preferences(user)
+        rest_end = resting_until(user)
         if row.kind == "reminder":
             planned = _planned_at(row)
+            if rest_end is not None and planned < rest_end:  # a stop for pain holds
+                await plan_next(session, user, rest_end)
+                return Skip("resting after a stop for pain", status="cancelled")
             # The following break goes into the database before this one is sent.
             await plan_next(session, user, planned)
             if await _running(session, user.id):
@@ -107,7 +112,9 @@ class ReminderJob:
         if not still_useful(prefs, row.due_at, now, self.grace):
             brk.status, brk.ended_at = "missed", now
             return Skip("too late to be useful")
-        return Send(_reminder(self.program, user, brk))
+        if user.pain_stop_at is not None:  # the first reminder after a stop asks first
+            return Send(check_in_reply(user.language))
+        return Send(reminder_reply(self.program, user, brk))
 
     async def _wait(self, session: AsyncSession, row: DueMessage, user: User,
                     planned: datetime, now: datetime) -> Skip:
@@ -139,7 +146,8 @@ class ReminderJob:
         await _close_unanswered(session, user.id, now)
         # The break it announces, from where the last one stopped (planned again at start).
         positions, _rotation = plan.plan_desk_break(
-            plan.sequence_of(self.program, user.short_holds), user.rotation)
+            plan.sequence_of(self.program, user.short_holds, user.screening or ()),
+            user.rotation)
         brk = Break(user_id=user.id, kind="reminder", status="pending",
                     planned_at=_planned_at(row), place=user.place, positions=positions,
                     positions_done=[])

@@ -18,12 +18,14 @@ from typing import Any, Generic, TypeVar
 from bot.domain.callbacks import (
     BreakControl,
     CallbackData,
+    CheckIn,
     Consent,
     Erase,
     GroupMove,
     PauseChoice,
     RatingTap,
     ReminderChoice,
+    Screen,
     SelfCheckAnswer,
     SelfCheckStart,
     SettingsChoice,
@@ -40,6 +42,7 @@ from handlers import (
     progress,
     ratings,
     reminders,
+    safety,
     settings,
 )
 from handlers.turn import Turn
@@ -110,6 +113,8 @@ _BUTTONS: tuple[ButtonRoute[Any], ...] = (
     ButtonRoute(SettingsChoice, settings.on_button, SET_UP),
     ButtonRoute(PauseChoice, pause.on_button, SET_UP),
     ButtonRoute(ReminderChoice, reminders.on_reminder_button, CONSENTED),
+    ButtonRoute(CheckIn, safety.on_check_in, SET_UP),
+    ButtonRoute(Screen, safety.on_screen, CONSENTED),
     ButtonRoute(BreakControl, breaks.on_session_button, CONSENTED),
     ButtonRoute(RatingTap, ratings.on_rating_button, CONSENTED),
     ButtonRoute(SelfCheckStart, assessment.on_start, CONSENTED),
@@ -120,6 +125,8 @@ BUTTONS: dict[type[CallbackData], ButtonRoute[Any]] = {route.kind: route for rou
 STALE_BUTTON = Route(account.stale_button, CONSENTED)
 
 # Typed text and shared locations, by the conversation step the user is on ("ob:tz" → "ob").
+# Whatever the step, typed text is heard first for red flags and words that say it hurts
+# (handlers/safety.py `heard`).
 STEPS: dict[str, Route] = {
     "ob": Route(onboarding.on_step, OPEN),
     "set": Route(settings.on_step, OPEN),
@@ -142,7 +149,8 @@ def button(tap: CallbackData | None) -> Route:
 
 
 def step(name: str | None) -> Route:
-    return STEPS.get((name or "").split(":")[0], NO_STEP)
+    route = STEPS.get((name or "").split(":")[0], NO_STEP)
+    return Route(safety.heard(route.answer), route.gate)
 
 
 def gated(route: Route, turn: Turn) -> Action:

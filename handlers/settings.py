@@ -6,8 +6,9 @@ leaves the value as it was. The questions and their answers are handlers/questio
 
 from __future__ import annotations
 
-from bot.domain.callbacks import SETTING_FIELDS, SettingsChoice
+from bot.domain.callbacks import SETTING_FIELDS, Screen, SettingsChoice
 from bot.domain.replies import Answer, Button
+from bot.domain.safety import mask_of
 from bot.domain.schedule import is_paused
 from handlers.planning import describe_next, preferences, replan
 from handlers.questions import (
@@ -18,6 +19,7 @@ from handlers.questions import (
     take_button,
     take_text,
 )
+from handlers.safety import screening_line
 from handlers.turn import Turn
 
 
@@ -26,6 +28,7 @@ async def overview(turn: Turn) -> Answer:
     lines = describe(turn)
     lines.append(turn.t("Language: English (more languages are coming)"))
     lines.append(_hold_line(turn))
+    lines.append(screening_line(turn))
     if is_paused(preferences(turn.user), turn.now):
         lines.append(turn.t("Reminders: paused (/resume turns them back on)"))
     lines.append(await describe_next(turn))
@@ -38,7 +41,8 @@ async def overview(turn: Turn) -> Answer:
         [edit(turn.t("Time zone"), "tz"), edit(turn.t("Work days"), "days")],
         [edit(turn.t("Work hours"), "hours"), edit(turn.t("Breaks per day"), "breaks")],
         [edit(turn.t("Where"), "place"), edit(turn.t("Language"), "lang")],
-        [edit(turn.t("Hold length"), "hold")],
+        [edit(turn.t("Hold length"), "hold"),
+         Button(turn.t("Safety questions"), Screen(mask_of(turn.user.screening or ()), "ask"))],
     )
 
 

@@ -405,7 +405,7 @@ async def test_settings_show_every_value_with_a_button(chat: Chat) -> None:
         assert part in text_of(answer)
     assert data_of(answer) == ["set:edit:tz", "set:edit:days", "set:edit:hours",
                             "set:edit:breaks", "set:edit:place", "set:edit:lang",
-                            "set:edit:hold"]
+                            "set:edit:hold", "sc:0:ask"]
     answer = await chat.press("set:edit:lang")
     assert "more languages are coming" in text_of(answer)
 

@@ -463,7 +463,7 @@ async def test_the_next_desk_break_starts_where_the_last_one_stopped(world: Worl
     chat = world.chat()
     await chat.command("stretch")
     first = await world.brk()
-    await chat.press(BreakControl(first.id, 0, first.attempt, "h").pack())
+    await chat.press(BreakControl(first.id, 0, first.attempt, "e").pack())
     await chat.command("stretch")
     second = await world.brk()
     assert second.id != first.id and second.positions == ["fh_side"]

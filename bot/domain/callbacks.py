@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import ClassVar, Final, Literal, get_args
 
-from bot.domain.content import PLACES
+from bot.domain.content import CONDITIONS, PLACES
 from bot.domain.parsing import HOUR_PRESETS
 from bot.domain.schedule import MAX_BREAKS_PER_DAY, MIN_BREAKS_PER_DAY
 from bot.domain.zones import is_known_zone
@@ -35,6 +35,8 @@ SETTING_FIELDS: Final = ("tz", "days", "hours", "breaks", "place")
 # Next, repeat, it hurts, other variant, continue, end, ready (start the hold).
 BreakAction = Literal["n", "r", "h", "v", "c", "e", "g"]
 ReminderAction = Literal["go", "snooze", "skip"]
+# The check-in after a stop for pain, and what "worse" (or /stretch the same day) offers.
+CheckInAnswer = Literal["better", "same", "worse", "gentle", "rest"]
 PauseKind = Literal["today", "1d", "3d", "7d", "until_resumed", "off"]
 
 
@@ -210,6 +212,38 @@ class ReminderChoice(CallbackData):
 
 
 @dataclass(frozen=True)
+class CheckIn(CallbackData):
+    """ "How is the hip today?" after a stop for pain, and the choices that follow it."""
+
+    prefix = "ck"
+    pattern = _fields("(" + "|".join(get_args(CheckInAnswer)) + ")")
+    answer: CheckInAnswer
+
+    @classmethod
+    def read(cls, match: re.Match[str]) -> CheckIn:
+        return cls(next(a for a in get_args(CheckInAnswer) if a == match[1]))
+
+
+@dataclass(frozen=True)
+class Screen(CallbackData):
+    """The safety questions: `chosen` is the set of conditions ticked so far (bit i = the
+    i-th of content.CONDITIONS), so the message needs no stored draft; `action` ticks one
+    (its index), or is done / safe (go on with the safe positions) / pause / ask (again)."""
+
+    prefix = "sc"
+    pattern = _fields(r"(\d{1,2}):([0-9]|done|safe|pause|ask)")
+    chosen: int
+    action: str
+
+    @classmethod
+    def read(cls, match: re.Match[str]) -> Screen | None:
+        chosen, action = int(match[1]), match[2]
+        if chosen >= 1 << len(CONDITIONS) or (action.isdigit() and int(action) >= len(CONDITIONS)):
+            return None
+        return cls(chosen, action)
+
+
+@dataclass(frozen=True)
 class BreakControl(CallbackData):
     """A button inside a guided break, made for one position and attempt of it."""
 
@@ -293,7 +327,8 @@ class GroupMove(CallbackData):
 
 
 KINDS: Final[tuple[type[CallbackData], ...]] = (
-    Consent, Erase, SetupChoice, SettingsChoice, PauseChoice, ReminderChoice, BreakControl,
+    Consent, Erase, SetupChoice, SettingsChoice, PauseChoice, ReminderChoice, CheckIn,
+    Screen, BreakControl,
     RatingTap, SelfCheckStart, SelfCheckAnswer, GroupMove,
 )
 _BY_PREFIX: Final[dict[str, list[type[CallbackData]]]] = {}

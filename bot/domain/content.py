@@ -22,7 +22,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar, get_args
 
 import yaml
 from pydantic import (
@@ -47,6 +47,10 @@ def as_place(value: str) -> Place:
             return place
     return "desk"
 Sides = Literal["both", "none"]
+# Health conditions asked about before the first stretch (bot/domain/safety.py): a position
+# lists those it is not safe with, following standard precautions.
+Condition = Literal["surgery", "hip_replacement", "fracture", "pregnancy", "high_pain"]
+CONDITIONS: Final[tuple[Condition, ...]] = get_args(Condition)
 
 CONTENT_DIR: Final = Path(__file__).resolve().parents[2] / "content"
 EQUIPMENT_FILE: Final = "equipment.yaml"
@@ -160,6 +164,8 @@ class Position(_Entry):
     sides: Sides  # "both": one side, then the other (each for `seconds`)
     cues: tuple[Cue, ...] = Field(min_length=1)
     variants: Variants
+    # Not offered to a user who said yes to any of these (every variant moves the same way).
+    avoid_with: tuple[Condition, ...] = ()
 
     @model_validator(mode="after")
     def _switch_where_there_are_sides(self) -> Position:

@@ -18,7 +18,7 @@ The buttons are `BreakControl` and `RatingTap` (bot.domain.callbacks).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final, Literal, Protocol
@@ -27,6 +27,7 @@ from bot.domain.callbacks import MAX_RATING, BreakAction, BreakControl, RatingTa
 from bot.domain.content import Place, Position, Program, as_place
 from bot.domain.i18n import N_, _
 from bot.domain.replies import Button, Reply
+from bot.domain.safety import Studio, not_advice, studio_line
 
 # A desk break is short: one two-sided position or two one-sided ones, about 4-5 minutes
 # (the bonus, which only ever closes the mobility work, may take it to about 6).
@@ -61,14 +62,6 @@ class BreakState(Protocol):
     position_index: int
     attempt: int
     short: bool
-
-
-@dataclass(frozen=True)
-class Studio:
-    """The operator's studio, named in safety messages when configured."""
-
-    name: str | None = None
-    contact: str | None = None
 
 
 def side_seconds(position: Position, short: bool) -> int:
@@ -129,10 +122,13 @@ class Item:
     bonus: bool
 
 
-def sequence_of(program: Program, short: bool = False) -> list[Item]:
-    """The whole sequence in order, bonus stretches last."""
+def sequence_of(program: Program, short: bool = False,
+                conditions: Collection[str] = ()) -> list[Item]:
+    """The whole sequence in order, bonus stretches last, without the positions that are not
+    safe with any of the user's `conditions` (their screening answers)."""
     return [Item(position.id, hold_seconds(position, short), stretch.bonus)
-            for stretch, position in program.positions()]
+            for stretch, position in program.positions()
+            if not set(position.avoid_with) & set(conditions)]
 
 
 def plan_desk_break(sequence: Sequence[Item], rotation: int) -> tuple[list[str], int]:
@@ -391,7 +387,7 @@ def abandoned_reply(brk: BreakState, language: str) -> Reply:
 
 
 def safety_text(language: str, studio: Studio, reason: str, pain: int | None = None,
-                baseline: int | None = None) -> str:
+                baseline: int | None = None, stops_this_week: int = 1) -> str:
     """Why the session stopped, what to do now, and who can help."""
     if reason == "high":
         why = _("Let's stop here: a pain of {pain} out of 10 is too much to keep stretching "
@@ -404,14 +400,18 @@ def safety_text(language: str, studio: Studio, reason: str, pain: int | None = N
         why = _("Let's stop here: you said it hurts.", language)
     lines = [why, _(
         "A stretch should feel like a strong pull, never like pain, so don't push through "
-        "it. Rest for today. If the pain stays, comes back with every break, or comes with "
-        "any of the warning signs in /help, please see a doctor or physiotherapist before "
-        "you stretch again. /pause stops reminders for a while.", language)]
-    name, contact = studio.name, studio.contact
-    if name and contact:
-        lines.append(_("{studio} can help too: {contact}", language, studio=name,
-                       contact=contact))
-    elif name or contact:
-        lines.append(_("{studio} can help too.", language, studio=name) if name
-                     else _("The studio can help too: {contact}", language, contact=contact))
+        "it. Rest for today: I won't send another reminder until your next work day, and "
+        "I'll ask how the hip is then. If the pain stays, comes back with every break, or "
+        "comes with any of the warning signs in /help, please see a GP or physiotherapist "
+        "before you stretch again.", language)]
+    if stops_this_week >= 2:
+        lines.append(_(
+            "That's {count} stops for pain this week. Please see a GP or physiotherapist "
+            "before you go on with these stretches. To stop reminders meanwhile, send /pause "
+            "and choose \"Until I /resume\".", language, count=stops_this_week))
+    else:
+        lines.append(_("/pause stops reminders for a while.", language))
+    if (line := studio_line(language, studio)) is not None:
+        lines.append(line)
+    lines.append(not_advice(language))
     return "\n\n".join(lines)

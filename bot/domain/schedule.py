@@ -144,6 +144,15 @@ def window_of(prefs: Preferences, instant: datetime) -> tuple[datetime, datetime
     return None
 
 
+def rest_until(prefs: Preferences, stopped_at: datetime) -> datetime:
+    """After a stop for pain, no reminder before this: the end of the work window the stop
+    fell in, or else of that local day's window still to come (a stop before work rests the
+    whole day). A stop after the day's work needs no rest beyond it."""
+    window = window_of(prefs, stopped_at) or work_window(
+        prefs, stopped_at.astimezone(_tz(prefs.time_zone)).date())
+    return window[1] if window is not None and window[1] > stopped_at else stopped_at
+
+
 def next_break_at(prefs: Preferences, after: datetime) -> datetime | None:
     """The first break strictly after `after` that is not paused, or None if there is none."""
     return next(_breaks_after(prefs, after), None)

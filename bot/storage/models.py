@@ -72,6 +72,11 @@ class User(Base):
     short_holds: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Equipment ids already listed to the user before a break that needed them.
     equipment_told: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
+    # The latest stop for pain not yet followed by a check-in ("How is the hip today?").
+    pain_stop_at: Mapped[datetime | None]
+    # The safety questions answered yes (bot/domain/content.py CONDITIONS); None until
+    # answered: registration stores None, so every new user is asked before a first break.
+    screening: Mapped[list[str] | None] = mapped_column(JSON, default=list)
     # The group whose invitation link the user first started through (/invite), if any.
     group_id: Mapped[int | None] = mapped_column(
         ForeignKey("groups.id", ondelete="SET NULL"), index=True)

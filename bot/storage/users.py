@@ -40,7 +40,7 @@ async def register(
     result = await session.execute(
         insert_for(session)(User)
         .values(id=user_id, chat_id=chat_id, language=language_for(language_code),
-                created_at=now, active=True, draft={})
+                created_at=now, active=True, draft={}, screening=None)
         .on_conflict_do_nothing(index_elements=["id"]))
     new = bool(cast(CursorResult[Any], result).rowcount)
     user = await lock(session, user_id)
