@@ -316,7 +316,7 @@ def test_every_variant_has_its_own_title_set_up_and_how_to(program: Program) -> 
     for field in ("name", "setup", "instructions"):
         texts = [getattr(v, field) for _, _, v in variants]
         assert len(texts) == len(set(texts)), field
-    # The examples: the title says what the user does.
+    # Titles that once contradicted the position: the title says what the user does.
     assert "kettlebell" not in program.position("fh_introt").variant("band").name.lower()
     assert "kneeling" not in program.position("fh_9090").variant("desk").name.lower()
     assert "lying" not in program.position("twist").variant("desk").name.lower()
