@@ -100,7 +100,8 @@ async def help_(turn: Turn) -> Answer:
         "Start to be guided through it, Snooze for 10 minutes, or Skip. Each stretch "
         "starts when you tap Ready and is held about 2 minutes on each side.\n\n"
         "/stretch a break now · /routine the whole sequence (about 35 minutes) · "
-        "/assess the hip self-check · /progress your charts · /settings · /pause · "
+        "/assess the hip self-check · /progress your charts · /report a page for your "
+        "physiotherapist · /settings · /pause · "
         "/resume · /export · /privacy · /delete · /stop"),
         turn.t(INTENSITY), red_flags_text(language)]
     if (line := studio_line(language, turn.services.studio)) is not None:
