@@ -34,7 +34,7 @@ from bot.domain import guided_break as plan
 from bot.domain.callbacks import BreakControl
 from bot.domain.content import Position, Program, as_place
 from bot.domain.replies import Answer, Reply
-from bot.domain.safety import ask_before_stretching, screening_reply
+from bot.domain.safety import ask_before_stretching, screening_reply, stop_pain_question
 from bot.outbox import due
 from bot.outbox.dispatcher import Action, Edit, Send, Skip
 from bot.storage.models import Break, DueMessage, User
@@ -348,7 +348,7 @@ async def stop_for_pain(turn: Turn, brk: Break, reason: str, pain: int | None = 
         brk.status = plan.outcome(brk.positions, brk.positions_done)
     elif brk.status == "pending":  # said at a reminder, before starting
         brk.status = "skipped"
-    brk.stopped_for_pain = True
+    brk.stopped_for_pain, brk.stop_pain = True, pain
     brk.ended_at = brk.ended_at or turn.now
     clear_step(turn.user, brk)
     await rest_after_stop(turn)
@@ -358,7 +358,10 @@ async def stop_for_pain(turn: Turn, brk: Break, reason: str, pain: int | None = 
             Break.ended_at >= turn.now - STOPS_WINDOW)) or 1
     text = plan.safety_text(turn.user.language, turn.services.studio, reason, pain, baseline,
                             stops)
-    return Answer(toast=turn.t("Stopped")).say(text)
+    answer = Answer(toast=turn.t("Stopped")).say(text)
+    if pain is None:  # "it hurts" carries no number: one optional tap records it
+        answer.replies.append(stop_pain_question(brk.id, turn.user.language))
+    return answer
 
 
 # ------------------------------------------------------------------------------------------

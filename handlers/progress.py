@@ -25,6 +25,8 @@ in time order. Times are ISO 8601 in the user's time zone with its offset
     started, ended    when the break started and ended
     snoozes           how often its reminder was snoozed
     stopped_for_pain  yes when it stopped because it hurt
+    stop_pain         the pain (0-10) given at that stop: the rating that stopped it, or the
+                      number tapped after "it hurts"; empty when none was given
     rated             when pain and stiffness were given
     pain, stiffness   0 (none) to 10 (worst)
     answers           assessment: each question and its answer in words ("Is sitting in
@@ -61,7 +63,8 @@ from handlers.turn import Turn
 
 COLUMNS = ("record", "time", "break_kind", "status", "place", "positions", "position_names",
            "positions_done",
-           "started", "ended", "snoozes", "stopped_for_pain", "rated", "pain", "stiffness",
+           "started", "ended", "snoozes", "stopped_for_pain", "stop_pain", "rated", "pain",
+           "stiffness",
            "answers")
 
 
@@ -178,7 +181,8 @@ async def export_rows(session: AsyncSession, user: User,
             "positions_done": " ".join(brk.positions_done),
             "started": _time(brk.started_at, user), "ended": _time(brk.ended_at, user),
             "snoozes": str(brk.snoozes), "stopped_for_pain": "yes" if brk.stopped_for_pain
-            else "no", "rated": _time(rating.rated_at if rating else None, user),
+            else "no", "stop_pain": _number(brk.stop_pain),
+            "rated": _time(rating.rated_at if rating else None, user),
             "pain": _number(rating.pain if rating else None),
             "stiffness": _number(rating.stiffness if rating else None),
         }))

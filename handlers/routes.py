@@ -30,6 +30,7 @@ from bot.domain.callbacks import (
     SelfCheckStart,
     SettingsChoice,
     SetupChoice,
+    StopPain,
 )
 from bot.domain.replies import Answer
 from handlers import (
@@ -115,6 +116,7 @@ _BUTTONS: tuple[ButtonRoute[Any], ...] = (
     ButtonRoute(ReminderChoice, reminders.on_reminder_button, CONSENTED),
     ButtonRoute(CheckIn, safety.on_check_in, SET_UP),
     ButtonRoute(Screen, safety.on_screen, CONSENTED),
+    ButtonRoute(StopPain, safety.on_stop_pain, CONSENTED),
     ButtonRoute(BreakControl, breaks.on_session_button, CONSENTED),
     ButtonRoute(RatingTap, ratings.on_rating_button, CONSENTED),
     ButtonRoute(SelfCheckStart, assessment.on_start, CONSENTED),

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 
-from bot.domain.callbacks import CheckIn, PauseChoice, Screen
+from bot.domain.callbacks import CheckIn, PauseChoice, Screen, StopPain
 from bot.domain.replies import Answer, Button
 from bot.domain.safety import (
     QUESTIONS,
@@ -104,6 +104,22 @@ async def on_check_in(turn: Turn, tap: CheckIn) -> Answer:
         user.pain_stop_at = None
         return await breaks.start_break(turn, reminder, gentle=True)
     return await breaks.gentle_break(turn)
+
+
+async def on_stop_pain(turn: Turn, tap: StopPain) -> Answer:
+    """The optional number after a stop for pain: it goes on the stop, once."""
+    brk = await turn.own(Break, tap.break_id)
+    if brk is None or not brk.stopped_for_pain:
+        return Answer(toast=turn.t("That button is no longer active."))
+    if brk.stop_pain is not None:
+        return Answer(toast=turn.t("Already noted: pain {pain}/10.", pain=brk.stop_pain))
+    if tap.pain == "skip":
+        return Answer(toast=turn.t("OK")).say(
+            turn.t("OK, no number. The stop is saved and shows in /progress."), edit=True)
+    brk.stop_pain = int(tap.pain)
+    return Answer(toast=turn.t("Noted")).say(
+        turn.t("Noted: pain {pain}/10 when you stopped. It shows in /progress. Rest well.",
+               pain=brk.stop_pain), edit=True)
 
 
 async def on_screen(turn: Turn, tap: Screen) -> Answer:

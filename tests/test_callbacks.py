@@ -24,6 +24,7 @@ from bot.domain.callbacks import (
     SelfCheckStart,
     SettingsChoice,
     SetupChoice,
+    StopPain,
     unpack,
 )
 
@@ -51,6 +52,8 @@ EXAMPLES: list[tuple[CallbackData, str]] = [
     (ReminderChoice(MAX_ID, "snooze"), f"b:{MAX_ID}:snooze"),
     (CheckIn("worse"), "ck:worse"),
     (Screen(31, "done"), "sc:31:done"),
+    (StopPain(42, "10"), "sp:42:10"),
+    (StopPain(42, "skip"), "sp:42:skip"),
     (BreakControl(MAX_ID, 99, 999, "h"), f"s:{MAX_ID}:99:999:h"),
     (RatingTap(5, 3), "r:5:3"),
     (RatingTap(5, 3, 10), "r:5:3:10"),
@@ -74,7 +77,8 @@ def test_every_kind_has_an_example() -> None:
 
 
 @pytest.mark.parametrize("forged", [
-    None, "", "c", "c:no", "del:maybe", "ob:day:7", "ob:day:-1", "ob:breaks:9", "ob:breaks:04",
+    None, "", "c", "c:no", "del:maybe", "sp:1:11", "sp:0:5", "sp:1:-1", "sp:1:05",
+    "ob:day:7", "ob:day:-1", "ob:breaks:9", "ob:breaks:04",
     "ob:breaks:0", "ob:pain:11", "ob:hours:99-99", "ob:hours:0900-1701", "ob:place:space",
     "ob:days:no", "ob:tz:Not/AZone", "ob:redo:days", "ob:edit:tz", "set:edit:nonsense",
     "set:cancel:now", "set:redo:tz", "pz:forever", "pz:", "b:0:go", f"b:{MAX_ID + 1}:go",

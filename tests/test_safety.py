@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from bot.domain.content import CONDITIONS, PLACES
 from bot.domain.guided_break import SETUP_WAIT, plan_desk_break, sequence_of
+from bot.domain.progress import BreakRecord, RatingRecord, Stop, daily_series, week_figures
+from bot.domain.progress_text import summary_text
 from bot.domain.safety import (
     EMERGENCY,
     PAIN_PHRASES,
@@ -319,3 +321,80 @@ async def test_a_first_stretch_asks_the_safety_questions_if_still_unanswered(
         nothing = await chat.press(data_of(asked, "None of these"))
         assert "nothing there changes your breaks" in text_of(nothing)
         assert "1/1" in (await chat.command("stretch")).replies[0].text
+
+
+# ------------------------------------------------------------------------------------------
+# A pain number at a stop: on the chart, in the summary, in the export
+
+
+async def test_it_hurts_asks_for_an_optional_number_that_shows_in_progress_and_export(
+    world: World,
+) -> None:
+    chat = world.chat()
+    first = (await chat.command("stretch")).replies[0]
+    await world.live_for(timedelta(seconds=30))
+    stopped = await chat.press(data_of(first, "It hurts"))
+    said, question = stopped.replies
+    assert "you said it hurts" in said.text
+    assert [b.label for row in question.buttons for b in row] == [
+        *map(str, range(11)), "Skip"]
+    # Someone else's tap on this break changes nothing.
+    await add_user(world, 1002)
+    other = await chat.other(1002).press(data_of(question, "6"), question.message_id)
+    assert other.toast == "That button is no longer active." and not other.replies
+    assert (await world.brk()).stop_pain is None
+    noted = await chat.press(data_of(question, "6"), question.message_id)
+    assert noted.replies[0].edit and "pain 6/10 when you stopped" in noted.replies[0].text
+    again = await chat.press(data_of(question, "2"), question.message_id)
+    assert again.toast == "Already noted: pain 6/10." and (await world.brk()).stop_pain == 6
+
+    caption = (await chat.command("progress")).replies[0]
+    assert caption.photo and "Stops for pain on this chart: 1" in caption.text
+    exported = (await chat.command("export")).replies[0]
+    assert exported.document is not None
+    row = next(line for line in exported.document.decode().splitlines()
+               if line.startswith("break,"))
+    header = exported.document.decode().splitlines()[0].split(",")
+    values = dict(zip(header, row.split(","), strict=False))
+    assert (values["stopped_for_pain"], values["stop_pain"]) == ("yes", "6")
+
+
+async def test_a_stop_without_a_number_is_still_a_stop(world: World) -> None:
+    chat = world.chat()
+    await chat.command("stretch")
+    await world.live_for(timedelta(seconds=30))
+    question = (await chat.send("ouch")).replies[1]
+    skipped = await chat.press(data_of(question, "Skip"), question.message_id)
+    assert "no number" in skipped.replies[0].text
+    brk = await world.brk()
+    assert (brk.stopped_for_pain, brk.stop_pain) == (True, None)
+    assert "Stops for pain on this chart: 1" in (await chat.command("progress")).replies[0].text
+
+
+async def test_a_rating_that_stops_keeps_its_pain_and_asks_nothing_more(world: World) -> None:
+    chat = world.chat()
+    await _to_rating(world)
+    stopped = await chat.send("8 2")
+    assert len(stopped.replies) == 2 and not stopped.replies[1].buttons
+    assert (await world.brk()).stop_pain == 8
+
+
+def test_the_week_summary_counts_stops_and_two_suggest_a_professional() -> None:
+    prefs = Preferences(time_zone="UTC", work_days=frozenset(range(5)), start=time(9),
+                        end=time(17), breaks_per_day=4)
+    ratings = [RatingRecord(MONDAY_9, 3, 4, baseline=True)]
+    breaks = [BreakRecord(MONDAY_9 + timedelta(hours=1), "partial", stopped_for_pain=True,
+                          stop_pain=6),
+              BreakRecord(MONDAY_9 + timedelta(days=2), "skipped", stopped_for_pain=True)]
+    now = MONDAY_9 + timedelta(days=4, hours=9)
+    text = summary_text(week_figures(ratings, breaks[:1], prefs, MONDAY_9.date(), now,
+                                     joined=MONDAY_9), "en")
+    assert "Stopped for pain: once (pain 6/10)." in text and "Two or more" not in text
+    text = summary_text(week_figures(ratings, breaks, prefs, MONDAY_9.date(), now,
+                                     joined=MONDAY_9), "en")
+    assert "Stopped for pain: 2 times (pain 6/10; no number)." in text
+    assert "please see a GP or physiotherapist" in text and "/pause" in text
+    series = daily_series(ratings, breaks, "UTC", now, joined=MONDAY_9)
+    assert series.stops == (Stop(MONDAY_9.date(), 6),
+                            Stop((MONDAY_9 + timedelta(days=2)).date(), None))
+    assert all(day.pain is None for day in series.days)  # a stop is not a break rating

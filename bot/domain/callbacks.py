@@ -225,6 +225,21 @@ class CheckIn(CallbackData):
 
 
 @dataclass(frozen=True)
+class StopPain(CallbackData):
+    """The optional pain number after a stop for pain: 0-10, or skip."""
+
+    prefix = "sp"
+    pattern = _fields(rf"{_NUMBER}:(10|[0-9]|skip)")
+    break_id: int
+    pain: str
+
+    @classmethod
+    def read(cls, match: re.Match[str]) -> StopPain | None:
+        break_id = _id(match[1])
+        return cls(break_id, match[2]) if break_id is not None else None
+
+
+@dataclass(frozen=True)
 class Screen(CallbackData):
     """The safety questions: `chosen` is the set of conditions ticked so far (bit i = the
     i-th of content.CONDITIONS), so the message needs no stored draft; `action` ticks one
@@ -328,7 +343,7 @@ class GroupMove(CallbackData):
 
 KINDS: Final[tuple[type[CallbackData], ...]] = (
     Consent, Erase, SetupChoice, SettingsChoice, PauseChoice, ReminderChoice, CheckIn,
-    Screen, BreakControl,
+    StopPain, Screen, BreakControl,
     RatingTap, SelfCheckStart, SelfCheckAnswer, GroupMove,
 )
 _BY_PREFIX: Final[dict[str, list[type[CallbackData]]]] = {}

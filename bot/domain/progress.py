@@ -68,6 +68,7 @@ class BreakRecord:
     started_at: datetime | None = None
     reminded: bool = True  # a reminder's break (kind "reminder"), not /stretch or /routine
     stopped_for_pain: bool = False
+    stop_pain: int | None = None  # the pain given at the stop, if any
 
     @property
     def at(self) -> datetime:
@@ -97,6 +98,14 @@ class Day:
 
 
 @dataclass(frozen=True)
+class Stop:
+    """A stop for pain on a local day, with the pain given then (None: no number)."""
+
+    day: date
+    pain: int | None = None
+
+
+@dataclass(frozen=True)
 class Baseline:
     day: date
     pain: int
@@ -112,6 +121,7 @@ class ProgressSeries:
     zone: str
     checks: tuple[date, ...] = ()  # self-check days within the chart
     today: date | None = None  # days after it are still ahead (a young account)
+    stops: tuple[Stop, ...] = ()  # stops for pain within the chart
 
     @property
     def rated(self) -> bool:
@@ -157,6 +167,7 @@ class Week:
     stiffness: float | None
     ratings: int
     to_come: int = 0  # of the planned, still ahead (the current week only)
+    pain_stops: tuple[int | None, ...] = ()  # the pain given at each stop, in order
 
     @property
     def kept(self) -> bool:
@@ -203,6 +214,7 @@ class WeekFigures:
     pain: Change | None
     stiffness: Change | None
     milestone: int | None = None  # weeks in a row, reached for the first time this week
+    pain_stops: tuple[int | None, ...] = ()  # the pain given at each stop (None: no number)
 
     @property
     def open(self) -> int:
@@ -213,7 +225,7 @@ class WeekFigures:
     def empty(self) -> bool:
         """Nothing done, nothing planned and nothing rated: no summary is worth sending."""
         return not (self.planned or self.done or self.partial or self.skipped or self.missed
-                    or self.on_demand or self.ratings)
+                    or self.on_demand or self.ratings or self.pain_stops)
 
 
 def local_date(at: datetime, zone: str) -> date:
@@ -274,7 +286,9 @@ def daily_series(ratings: Sequence[RatingRecord], breaks: Sequence[BreakRecord],
         ))
     marks = tuple(sorted({d for d in (local_date(c.at, zone) for c in checks)
                           if first <= d <= last}))
-    return ProgressSeries(tuple(days), baseline, zone, marks, today)
+    stops = tuple(Stop(day, b.stop_pain) for b in sorted(breaks, key=lambda b: b.at)
+                  if b.stopped_for_pain and first <= (day := local_date(b.at, zone)) <= last)
+    return ProgressSeries(tuple(days), baseline, zone, marks, today, stops)
 
 
 def planned_in_week(breaks: Sequence[BreakRecord], prefs: Preferences, monday: date,
@@ -309,8 +323,11 @@ def weeks(ratings: Sequence[RatingRecord], breaks: Sequence[BreakRecord], prefs:
              *(local_date(r.at, zone) for r in scored)]
     start = _since(joined, zone) or min([today, *known])
     counts: dict[tuple[date, str], int] = defaultdict(int)
-    for brk in breaks:
+    stops: dict[date, list[int | None]] = defaultdict(list)
+    for brk in sorted(breaks, key=lambda b: b.at):
         monday = week_of(shift_day(prefs, brk.planned_at if brk.reminded else brk.at))
+        if brk.stopped_for_pain:
+            stops[monday].append(brk.stop_pain)
         if brk.reminded:
             if brk.planned_at <= now:
                 counts[monday, "planned"] += 1
@@ -333,7 +350,7 @@ def weeks(ratings: Sequence[RatingRecord], breaks: Sequence[BreakRecord], prefs:
             counts[monday, "on_demand"], counts[monday, "on_demand_done"],
             round(fmean(r.pain for r in these), 1) if these else None,
             round(fmean(r.stiffness for r in these), 1) if these else None, len(these),
-            to_come))
+            to_come, tuple(stops.get(monday, ()))))
         monday += timedelta(days=7)
     return result
 
@@ -466,4 +483,4 @@ def week_figures(ratings: Sequence[RatingRecord], breaks: Sequence[BreakRecord],
     first_day = start if start is not None and _in_week(start, monday) else monday
     return WeekFigures(monday, first_day, week.planned, week.done, week.partial, week.skipped,
                        week.missed, week.on_demand, len(rated), pain, stiffness,
-                       milestone(history, monday))
+                       milestone(history, monday), week.pain_stops)

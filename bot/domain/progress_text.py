@@ -111,6 +111,9 @@ def progress_text(progress: Progress, language: str, next_break: str | None = No
                        "the change.", language, pain=base.pain, stiffness=base.stiffness))
     else:
         lines.append(_("Rate a break to start your pain and stiffness line.", language))
+    if progress.series.stops:
+        lines.append(_("Stops for pain on this chart: {count} (the crosses).", language,
+                       count=len(progress.series.stops)))
     if progress.insight is not None:
         lines.extend(insight_lines(progress.insight, language))
     if next_break is not None and (progress.first_days or not progress.series.rated):
@@ -119,8 +122,22 @@ def progress_text(progress: Progress, language: str, next_break: str | None = No
     return "\n".join(lines)
 
 
+def stops_line(pains: tuple[int | None, ...], language: str) -> str:
+    """'Stopped for pain: 2 times (pain 6/10; no number).'"""
+    given = "; ".join(_("pain {pain}/10", language, pain=p) if p is not None
+                      else _("no number", language) for p in pains)
+    if len(pains) == 1:
+        return _("Stopped for pain: once ({given}).", language, given=given)
+    return _("Stopped for pain: {count} times ({given}).", language, count=len(pains),
+             given=given)
+
+
 def _encouragement(week: WeekFigures, language: str) -> str:
     """One line, true to the figures."""
+    if len(week.pain_stops) >= 2:
+        return _("Two or more stops for pain in one week: please see a GP or physiotherapist "
+                 "before you go on with these stretches. /pause stops reminders meanwhile.",
+                 language)
     if week.pain is not None and week.pain.large and week.pain.delta > 0:
         return _("Pain is up on your baseline: go gently, stop anything sharp, and see a "
                  "professional if it keeps rising (/help).", language)
@@ -151,6 +168,8 @@ def summary_text(week: WeekFigures, language: str, studio: str | None = None) ->
         lines.append(change_line("Stiffness", week.stiffness, language))
     else:
         lines.append(_("No ratings this week, so no change to show.", language))
+    if week.pain_stops:
+        lines.append(stops_line(week.pain_stops, language))
     lines.append(_encouragement(week, language))
     if week.milestone is not None:
         lines.append(_("{weeks} weeks in a row with most planned breaks done.", language,

@@ -36,6 +36,7 @@ from bot.domain.progress import (
     CheckRecord,
     ProgressSeries,
     RatingRecord,
+    Stop,
     Week,
     build_progress,
     local_date,
@@ -66,7 +67,7 @@ class Report:
     ratings: int
     checks: tuple[tuple[date, dict[str, str]], ...]  # (day, {question id: answer label})
     questions: tuple[tuple[str, str], ...]  # (question id, question text)
-    pain_stops: tuple[date, ...]
+    pain_stops: tuple[Stop, ...]  # every stop for pain, oldest first
     program: str  # what the program is, in a sentence or two
     studio: str | None
 
@@ -98,7 +99,8 @@ def build_report(ratings: Sequence[RatingRecord], breaks: Sequence[BreakRecord],
         pain=progress.pain, stiffness=progress.stiffness, recent_from=progress.recent_from,
         ratings=sum(1 for r in ratings if not r.baseline),
         checks=answered, questions=tuple((q.id, _(q.text, language)) for q in questions),
-        pain_stops=tuple(sorted(local_date(b.at, zone) for b in breaks if b.stopped_for_pain)),
+        pain_stops=tuple(Stop(local_date(b.at, zone), b.stop_pain)
+                         for b in sorted(breaks, key=lambda b: b.at) if b.stopped_for_pain),
         program=statement, studio=studio)
 
 
@@ -223,8 +225,7 @@ def build_page(report: Report, language: str = "en") -> Figure:
     stops = report.pain_stops
     stop_text = t("Breaks stopped for pain: none.") if not stops else t(
         "Breaks stopped for pain ({count}): {days}.", count=len(stops),
-        days="; ".join(format_skeleton("yMMMd", d, locale=language)
-                       for d in stops[-LISTED_STOPS:]))
+        days="; ".join(_stop_text(stop, t, language) for stop in stops[-LISTED_STOPS:]))
     if len(stops) > LISTED_STOPS:
         stop_text += " " + t("(the latest {count} listed)", count=LISTED_STOPS)
     # Wrapped by hand: matplotlib's wrap=True runs to the paper's edge, past the margin.
@@ -235,6 +236,11 @@ def build_page(report: Report, language: str = "en") -> Figure:
     figure.text(0.08, below - 0.017, textwrap.fill(report.program, WRAP), fontsize=8,
                 va="top", linespacing=1.3)
     return figure
+
+
+def _stop_text(stop: Stop, t: chart.Translate, language: str) -> str:
+    day = format_skeleton("yMMMd", stop.day, locale=language)
+    return day if stop.pain is None else t("{day} (pain {pain}/10)", day=day, pain=stop.pain)
 
 
 def render_report(report: Report, language: str = "en") -> bytes:

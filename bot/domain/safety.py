@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from bot.domain.callbacks import CheckIn, Screen
+from bot.domain.callbacks import MAX_RATING, CheckIn, Screen, StopPain
 from bot.domain.content import CONDITIONS, Condition
 from bot.domain.i18n import N_, _
 from bot.domain.replies import Button, Reply
@@ -143,6 +143,17 @@ def check_in_reply(language: str) -> Reply:
         ((Button(_("Better", language), CheckIn("better")),
           Button(_("The same", language), CheckIn("same")),
           Button(_("Worse", language), CheckIn("worse"))),),
+    )
+
+
+def stop_pain_question(break_id: int, language: str) -> Reply:
+    """After "it hurts": one optional tap for how bad it is, so the stop shows in /progress."""
+    numbers = [Button(str(n), StopPain(break_id, str(n))) for n in range(MAX_RATING + 1)]
+    return Reply(
+        _("If you like, one tap for how bad the pain is right now (0 = none, 10 = worst), so "
+          "you can see it in /progress:", language),
+        (tuple(numbers[:6]), tuple(numbers[6:]),
+         (Button(_("Skip", language), StopPain(break_id, "skip")),)),
     )
 
 

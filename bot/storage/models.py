@@ -121,6 +121,9 @@ class Break(Base):
     short: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     snoozes: Mapped[int] = mapped_column(Integer, default=0)
     stopped_for_pain: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The pain (0-10) given at a stop for pain: the rating that stopped it, or the number
+    # tapped after "it hurts" (optional: None is a stop without a number).
+    stop_pain: Mapped[int | None] = mapped_column(Integer)
 
 
 class Rating(Base):

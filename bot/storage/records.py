@@ -33,7 +33,7 @@ async def load_records(session: AsyncSession, user_id: int,
     rating_query = select(Rating.rated_at, Rating.pain, Rating.stiffness, Rating.kind).where(
         Rating.user_id == user_id)
     break_query = select(Break.planned_at, Break.status, Break.started_at, Break.kind,
-                         Break.stopped_for_pain).where(Break.user_id == user_id)
+                         Break.stopped_for_pain, Break.stop_pain).where(Break.user_id == user_id)
     if since is not None:
         rating_query = rating_query.where((Rating.rated_at >= since)
                                           | (Rating.kind == "baseline"))
@@ -41,8 +41,8 @@ async def load_records(session: AsyncSession, user_id: int,
     ratings = [RatingRecord(at, pain, stiffness, baseline=kind == "baseline")
                for at, pain, stiffness, kind in await session.execute(rating_query)]
     breaks = [BreakRecord(planned_at, status, started_at, reminded=kind == "reminder",
-                          stopped_for_pain=bool(stopped))
-              for planned_at, status, started_at, kind, stopped
+                          stopped_for_pain=bool(stopped), stop_pain=stop_pain)
+              for planned_at, status, started_at, kind, stopped, stop_pain
               in await session.execute(break_query)]
     return ratings, breaks
 
