@@ -20,9 +20,11 @@ from bot.domain.content import Assessment as Questions
 from bot.domain.content import Question
 from bot.domain.i18n import _
 from bot.domain.replies import Answer, Button, Reply
+from bot.domain.safety import eased_note, eased_positions
 from bot.outbox import due
 from bot.outbox.dispatcher import Action, Send, Skip
 from bot.storage.models import Assessment, DueMessage, User
+from bot.storage.records import latest_check
 from handlers.turn import Turn
 
 REPEAT_AFTER = timedelta(days=14)
@@ -63,15 +65,6 @@ def _question_reply(questions: Questions, check: Assessment, language: str,
     rows = tuple((Button(_(a.label, language), SelfCheckAnswer(check.id, question.id, a.id)),)
                  for a in question.answers)
     return Reply("\n".join(lines), rows, edit=True)
-
-
-async def _latest_completed(session: AsyncSession, user_id: int,
-                            before_id: int | None = None) -> Assessment | None:
-    query = select(Assessment).where(Assessment.user_id == user_id,
-                                     Assessment.completed.is_(True))
-    if before_id is not None:
-        query = query.where(Assessment.id < before_id)
-    return await session.scalar(query.order_by(Assessment.id.desc()).limit(1))
 
 
 async def assess(turn: Turn) -> Answer:
@@ -123,7 +116,7 @@ PAINFUL = "painful"
 async def _finish(turn: Turn, check: Assessment) -> Answer:
     questions = turn.services.program.assessment
     check.completed, check.taken_at = True, turn.now
-    previous = await _latest_completed(turn.session, turn.user.id, before_id=check.id)
+    previous = await latest_check(turn.session, turn.user.id, before_id=check.id)
     lines = [turn.t("Saved. Your answers today:") if previous is None else
              turn.t("Saved. Your answers today, and at your last check:")]
     for question in questions.questions:
@@ -144,12 +137,23 @@ async def _finish(turn: Turn, check: Assessment) -> Answer:
                                 "that goes with pain, take it easy and see /help."))
         else:
             lines.append(turn.t("About the same as at your last check."))
+    program = turn.services.program
+    conditions = turn.user.screening or ()
+    eased = eased_positions(program, check.answers, conditions)
     if any(answer == PAINFUL for answer in check.answers.values()):
         lines.append(turn.t(
             "You found a test painful. That is worth taking seriously: in your breaks, stay "
             "well short of that feeling and ease off at the first twinge. If it stays "
             "painful, see a GP or physiotherapist before you stretch into it. This is not "
             "medical advice."))
+        if eased:
+            lines.append(eased_note(program, eased, turn.user.language))
+    back = [p for p in (eased_positions(program, previous.answers, conditions)
+                        if previous is not None else ()) if p not in eased]
+    if back:
+        lines.append(turn.t("Back in your breaks now that they are no longer painful: "
+                            "{positions}.", positions=", ".join(
+                                turn.t(program.position(p).name) for p in back)))
     lines.append(turn.t("I'll ask again in two weeks, so you can see what changes. /stretch "
                         "starts a break now."))
     at = turn.now + REPEAT_AFTER
@@ -165,7 +169,7 @@ class RepeatJob:
     async def prepare(
         self, session: AsyncSession, row: DueMessage, user: User, now: datetime
     ) -> Action:
-        latest = await _latest_completed(session, user.id)
+        latest = await latest_check(session, user.id)
         if latest is None or latest.id != row.payload.get("assessment"):
             return Skip("a newer self-check exists", status="cancelled")
         if user.paused_until is not None and user.paused_until > now:

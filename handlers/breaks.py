@@ -34,10 +34,17 @@ from bot.domain import guided_break as plan
 from bot.domain.callbacks import BreakControl
 from bot.domain.content import Position, Program, as_place
 from bot.domain.replies import Answer, Reply
-from bot.domain.safety import ask_before_stretching, screening_reply, stop_pain_question
+from bot.domain.safety import (
+    ask_before_stretching,
+    eased_note,
+    eased_positions,
+    screening_reply,
+    stop_pain_question,
+)
 from bot.outbox import due
 from bot.outbox.dispatcher import Action, Edit, Send, Skip
 from bot.storage.models import Break, DueMessage, User
+from bot.storage.records import latest_check
 from handlers.planning import rest_after_stop, resting_until
 from handlers.turn import Services, Turn
 
@@ -155,6 +162,16 @@ async def _close_unrated(session: AsyncSession, user: User) -> None:
 # Starting
 
 
+async def sequence_for(session: AsyncSession, program: Program, user: User,
+                       short: bool) -> tuple[list[plan.Item], tuple[str, ...]]:
+    """The user's sequence (safe for their screening answers, without what their latest
+    self-check found painful) and the positions eased off for that reason."""
+    check = await latest_check(session, user.id)
+    conditions = user.screening or ()
+    eased = eased_positions(program, check.answers, conditions) if check is not None else ()
+    return plan.sequence_of(program, short, conditions, eased), eased
+
+
 def _refused(turn: Turn) -> Answer | None:
     """No session for an unsubscribed user: nothing would reach them."""
     if not turn.user.active:
@@ -176,7 +193,7 @@ async def start_break(turn: Turn, brk: Break, gentle: bool = False) -> Answer:
         return answer_with(screening_reply(user.language), edit=False)
     await _close_unrated(turn.session, user)
     short = user.short_holds or gentle
-    sequence = plan.sequence_of(program, short, user.screening)
+    sequence, eased = await sequence_for(turn.session, program, user, short)
     if brk.kind == "routine":
         positions = [item.position_id for item in sequence]
     else:  # planned now, from where the last break stopped (the reminder named the same)
@@ -189,6 +206,9 @@ async def start_break(turn: Turn, brk: Break, gentle: bool = False) -> Answer:
     ready = _to_have_ready(program, user, brk)
     if ready:
         reply = replace(reply, text=plan.checklist(program, ready, user.language) + "\n\n"
+                        + reply.text)
+    if eased:
+        reply = replace(reply, text=eased_note(program, eased, user.language) + "\n\n"
                         + reply.text)
     return answer_with(reply, toast=turn.t("Let's go!"))
 

@@ -23,7 +23,7 @@ from bot.domain.timefmt import local_time
 from bot.outbox import due
 from bot.outbox.dispatcher import Action, Edit, Send, Skip
 from bot.storage.models import Break, DueMessage, User
-from handlers.breaks import start_break
+from handlers.breaks import sequence_for, start_break
 from handlers.planning import describe_next, plan_next, preferences, resting_until
 from handlers.turn import Services, Turn
 
@@ -145,9 +145,8 @@ class ReminderJob:
                 return existing
         await _close_unanswered(session, user.id, now)
         # The break it announces, from where the last one stopped (planned again at start).
-        positions, _rotation = plan.plan_desk_break(
-            plan.sequence_of(self.program, user.short_holds, user.screening or ()),
-            user.rotation)
+        sequence, _eased = await sequence_for(session, self.program, user, user.short_holds)
+        positions, _rotation = plan.plan_desk_break(sequence, user.rotation)
         brk = Break(user_id=user.id, kind="reminder", status="pending",
                     planned_at=_planned_at(row), place=user.place, positions=positions,
                     positions_done=[])

@@ -612,3 +612,12 @@ def test_any_edit_loads_or_is_reported_cleanly(data: st.DataObject) -> None:
             load_program(content)
         except ContentError as error:
             assert STRETCHES_FILE in str(error) and "\n" not in str(error)
+
+
+def test_an_answer_easing_an_unknown_position_is_named(tmp_path: Path) -> None:
+    content = copy_content(tmp_path)
+    line = edit(content / "assessment.yaml", "- id: int_rot", "eases: [fh_introt]",
+                "eases: [fh_inrot]")
+    message = str(load_error(content))
+    assert "assessment.yaml" in message and f"line {line}," in message
+    assert "no position 'fh_inrot'" in message

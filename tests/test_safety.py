@@ -4,6 +4,7 @@ and a stop for pain that holds, through the real route table on SQLite and Postg
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -18,6 +19,7 @@ from bot.domain.safety import (
     PAIN_PHRASES,
     PAIN_WORDS,
     SOON,
+    eased_positions,
     red_flag,
     says_it_hurts,
 )
@@ -277,6 +279,53 @@ def test_no_plan_ever_holds_a_position_ruled_out_for_the_users_conditions(
             assert PROGRAM.position(position_id).variant(place).name  # type: ignore[arg-type]
         if "hip_replacement" in conditions:
             assert not set(positions) & AFTER_HIP_REPLACEMENT
+
+
+# What a "Painful" self-check answer leaves out (content/assessment.yaml `eases`).
+EASED = {"sit_90_90": {"fh_9090", "fh_side"}, "knee_chest": {"post_hip"},
+         "int_rot": {"fh_introt"}}
+
+
+@given(st.sets(st.sampled_from(sorted(EASED))), st.sets(st.sampled_from(CONDITIONS)),
+       st.integers(0, 50))
+def test_painful_answers_leave_their_positions_out_of_every_plan(
+    painful: set[str], conditions: set[str], rotation: int,
+) -> None:
+    answers = {q: "painful" if q in painful else "easy" for q in EASED}
+    eased = eased_positions(PROGRAM, answers, conditions)
+    assert set(eased) <= set().union(*EASED.values())
+    left_out = set().union(*(EASED[q] for q in painful))
+    sequence = sequence_of(PROGRAM, False, conditions, eased)
+    assert sequence and not {item.position_id for item in sequence} & left_out
+    for _break in range(len(sequence) + 1):
+        positions, rotation = plan_desk_break(sequence, rotation)
+        assert positions and not set(positions) & left_out
+
+
+async def _self_check(chat: Any, labels: tuple[str, str, str]) -> str:
+    message = (await chat.press("a:start")).replies[0]
+    for answer_label in labels:
+        message = (await chat.press(data_of(message, answer_label))).replies[0]
+    return str(message.text)
+
+
+async def test_a_painful_test_eases_its_positions_until_a_check_without_pain(
+    world: World,
+) -> None:
+    chat = world.chat()
+    said = await _self_check(chat, ("Comfortable", "Yes, easily", "Painful"))
+    assert "Left out while your latest self-check finds them painful: Internal rotation." \
+        in said and "GP or physiotherapist" in said
+    first = (await chat.command("routine")).replies[0].text
+    assert first.startswith("Left out while your latest self-check finds them painful")
+    assert "fh_introt" not in (await world.brk()).positions
+    await chat.press(data_of((await chat.command("routine")).replies[0], "End"))
+    await world.live_until(MONDAY_9 + timedelta(days=1))
+    said = await _self_check(chat, ("Comfortable", "Yes, easily", "Easy"))
+    assert "Back in your breaks now that they are no longer painful: Internal rotation." \
+        in said and "Left out" not in said
+    first = (await chat.command("routine")).replies[0].text
+    assert "Left out" not in first and "fh_introt" in (await world.brk()).positions
 
 
 async def test_screening_after_consent_then_only_safe_positions(database_url: str) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -114,6 +114,9 @@ class Answer(_Entry):
     id: Id
     label: Label
     score: int = Field(strict=True, ge=0, le=10)  # 0 = moves freely; higher = more restricted
+    # Positions that load what this answer found painful: left out of the breaks until a
+    # later self-check gives another answer.
+    eases: tuple[Id, ...] = ()
 
 
 class Question(_Entry):
@@ -253,6 +256,13 @@ class Program(_Entry):
     def stretch(self, stretch_id: str) -> Stretch:
         return _find(self.stretches, stretch_id, "stretch")
 
+    def eased_by(self, answers: Mapping[str, str]) -> tuple[str, ...]:
+        """The positions a self-check's answers ease off ({question id: answer id}), in
+        sequence order; unknown ids (content changed since) ease nothing."""
+        eased = {position_id for q in self.assessment.questions for a in q.answers
+                 if answers.get(q.id) == a.id for position_id in a.eases}
+        return tuple(p.id for _s, p in self.positions() if p.id in eased)
+
     def equipment_item(self, equipment_id: str) -> Equipment:
         return _find(self.equipment, equipment_id, "equipment")
 
@@ -372,6 +382,13 @@ def load_program(directory: Path | None = None) -> Program:
                     raise _error_at(stretches_src, (*loc, index), (
                         f"'{item}' is not among what the {place} place offers "
                         f"({', '.join(places.offers(place))}; see 'places' in {EQUIPMENT_FILE})"))
+    position_ids = {p.id for _i, _j, p in positions}
+    for i, q in questions:
+        for j, a in enumerate(q.answers):
+            for k, position_id in enumerate(a.eases):
+                if position_id not in position_ids:
+                    raise _error_at(assessment_src, ("questions", i, "answers", j, "eases", k),
+                                    f"no position '{position_id}' in {STRETCHES_FILE}")
     return Program(equipment=equipment, places=places, assessment=assessment,
                    stretches=stretches)
 

@@ -123,12 +123,13 @@ class Item:
 
 
 def sequence_of(program: Program, short: bool = False,
-                conditions: Collection[str] = ()) -> list[Item]:
+                conditions: Collection[str] = (), eased: Collection[str] = ()) -> list[Item]:
     """The whole sequence in order, bonus stretches last, without the positions that are not
-    safe with any of the user's `conditions` (their screening answers)."""
+    safe with any of the user's `conditions` (their screening answers) and those `eased`
+    off because the latest self-check found them painful."""
     return [Item(position.id, hold_seconds(position, short), stretch.bonus)
             for stretch, position in program.positions()
-            if not set(position.avoid_with) & set(conditions)]
+            if not set(position.avoid_with) & set(conditions) and position.id not in eased]
 
 
 def plan_desk_break(sequence: Sequence[Item], rotation: int) -> tuple[list[str], int]:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from bot.domain.callbacks import MAX_RATING, CheckIn, Screen, StopPain
-from bot.domain.content import CONDITIONS, Condition
+from bot.domain.content import CONDITIONS, Condition, Program
 from bot.domain.i18n import N_, _
 from bot.domain.replies import Button, Reply
 
@@ -155,6 +155,22 @@ def stop_pain_question(break_id: int, language: str) -> Reply:
         (tuple(numbers[:6]), tuple(numbers[6:]),
          (Button(_("Skip", language), StopPain(break_id, "skip")),)),
     )
+
+
+def eased_positions(program: Program, answers: Mapping[str, str],
+                    conditions: Collection[str]) -> tuple[str, ...]:
+    """The positions a self-check's painful answers leave out, besides those the screening
+    answers rule out already (those are said at screening)."""
+    return tuple(p for p in program.eased_by(answers)
+                 if not set(program.position(p).avoid_with) & set(conditions))
+
+
+def eased_note(program: Program, eased: Sequence[str], language: str) -> str:
+    """Said at the end of a self-check with a painful answer, and at the top of each break
+    while it is the latest."""
+    names = ", ".join(_(program.position(p).name, language) for p in eased)
+    return _("Left out while your latest self-check finds them painful: {positions}. A new "
+             "/assess without pain brings them back.", language, positions=names)
 
 
 def worse_text(language: str, studio: Studio) -> str:

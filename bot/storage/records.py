@@ -2,6 +2,7 @@
 
     ratings, breaks = await load_records(session, user_id)   # the input of bot.domain.progress
     checks = await load_checks(session, user_id)              # completed self-checks
+    check = await latest_check(session, user_id)              # the latest, or None
     history = await load_history(session, user_id)           # every row, for /export
     usage = await load_usage(session, now)                   # the /stats figures
     usage = await load_usage(session, now, group_id)         # the same, one group's users
@@ -45,6 +46,16 @@ async def load_records(session: AsyncSession, user_id: int,
               for planned_at, status, started_at, kind, stopped, stop_pain
               in await session.execute(break_query)]
     return ratings, breaks
+
+
+async def latest_check(session: AsyncSession, user_id: int,
+                       before_id: int | None = None) -> Assessment | None:
+    """The user's latest completed self-check (before the one with `before_id`, if given)."""
+    query = select(Assessment).where(Assessment.user_id == user_id,
+                                     Assessment.completed.is_(True))
+    if before_id is not None:
+        query = query.where(Assessment.id < before_id)
+    return await session.scalar(query.order_by(Assessment.id.desc()).limit(1))
 
 
 async def load_checks(session: AsyncSession, user_id: int) -> list[CheckRecord]:
