@@ -11,16 +11,19 @@ the check-in, and a typed "me duele" stops the break it leads to.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
-from bot.storage.models import Rating, User
+from bot.storage.models import Assessment, Break, Rating, User
 from handlers.planning import plan_next
 from standin import BotAPIStandIn, ChatMessage, SimulatedUser
 
@@ -140,4 +143,83 @@ async def test_screening_a_hip_replacement_keeps_the_routine_to_safe_positions(
     (positions,) = (await bot.query("select positions from breaks"))[0]
     routine = set(json.loads(positions))
     assert routine and not routine & {"twist", "fh_introt", "post_hip", "ham_fold"}
+    assert await bot.stop() == 0
+
+
+async def _seed_week(url: str) -> None:
+    """Ana joined a week ago: daily rated breaks, a stop for pain on Thursday without a
+    number, and a self-check that found internal rotation painful."""
+    joined = MONDAY_9 - timedelta(days=7)
+    database = Database(url)
+    try:
+        async with database.session() as session:
+            user = User(id=USER, chat_id=USER, language="en", created_at=joined,
+                        consented_at=joined, onboarded_at=joined, active=True, draft={},
+                        time_zone="UTC", work_start=time(9), work_end=time(17),
+                        breaks_per_day=1, place="desk", rotation=0, screening=[])
+            session.add(user)
+            await session.flush()
+            session.add(Rating(user_id=USER, kind="baseline", rated_at=joined, pain=4,
+                               stiffness=5))
+            session.add(Assessment(user_id=USER, taken_at=joined, completed=True, answers={
+                "sit_90_90": "easy", "knee_chest": "hard", "int_rot": "painful"}))
+            for day, (pain, stiffness) in enumerate(((4, 5), (3, 4), (4, 4), (None, None),
+                                                     (3, 3))):
+                at = joined + timedelta(days=day, hours=1)
+                brk = Break(user_id=USER, kind="reminder", planned_at=at, started_at=at,
+                            ended_at=at + timedelta(minutes=5), place="desk",
+                            positions=["lat_dist"], positions_done=["lat_dist"],
+                            status="done" if pain is not None else "partial",
+                            stopped_for_pain=pain is None)
+                session.add(brk)
+                await session.flush()
+                if pain is not None:
+                    session.add(Rating(user_id=USER, break_id=brk.id, kind="break",
+                                       rated_at=at + timedelta(minutes=5), pain=pain,
+                                       stiffness=stiffness))
+    finally:
+        await database.close()
+
+
+async def test_it_hurts_with_a_number_shows_in_progress_export_and_report(
+    standin: BotAPIStandIn, run_bot: Any, database_url: str, tmp_path: Path
+) -> None:
+    await _seed_week(database_url)
+    ana = standin.user(USER, first_name="Ana")
+    bot = await run_bot(database_url=database_url, clock_start=MONDAY_9, clock_speed=1.0)
+    await ana.command("/stretch")
+    position = await _message_with(ana, "1/")
+    # The self-check found internal rotation painful: the break says it is left out.
+    assert (position.text or "").startswith("Left out while your latest self-check finds "
+                                            "them painful: Internal rotation.")
+    await ana.press_button(position, "It hurts")
+    question = await _message_with(ana, "how bad the pain is right now")
+    await ana.press_button(question, "6")
+    await ana.wait_until(lambda: "pain 6/10 when you stopped" in (question.text or ""),
+                         timeout=20)
+    assert question.buttons == []
+    assert (await bot.query("select stopped_for_pain, stop_pain from breaks "
+                            "order by id desc limit 1"))[0][1] == 6
+
+    await ana.command("/progress")
+    chart = await ana.next_message(timeout=30, predicate=lambda m: m.photo is not None)
+    assert "Stops for pain on this chart: 2" in (chart.caption or "")
+    await ana.command("/export")
+    export = await ana.next_message(timeout=30, predicate=lambda m: m.document is not None)
+    rows = list(csv.DictReader(io.StringIO((export.document or b"").decode())))
+    stops = [(r["time"][:10], r["stop_pain"]) for r in rows if r["stopped_for_pain"] == "yes"]
+    assert stops == [("2026-11-26", ""), ("2026-11-30", "6")]
+    await ana.command("/report")
+    report = await ana.next_message(timeout=30, predicate=lambda m: m.document is not None)
+    page = PdfReader(io.BytesIO(report.document or b"")).pages[0].extract_text()
+    assert "Breaks stopped for pain (2)" in page and "(pain 6/10)" in page
+    assert "not medical advice" in page
+    # What a person sees, kept with the run: the transcript, the chart and the report.
+    (tmp_path / "progress.png").write_bytes(chart.photo or b"")
+    (tmp_path / "report.pdf").write_bytes(report.document or b"")
+    (tmp_path / "report.txt").write_text(page)
+    (tmp_path / "transcript.txt").write_text("\n\n---\n".join(
+        (m.text or m.caption or "") + "\n" + " | ".join(label for row in m.buttons
+                                                        for label, _data in row)
+        for m in ana.messages))
     assert await bot.stop() == 0

@@ -21,8 +21,8 @@ What it shows, and why:
   colour (Okabe-Ito, safe for colour-blind readers), so they read apart in any case.
 - The baseline is a dotted level with its value written on it, not a marker that hides the
   first day's points; each self-check is a tick at the top.
-- Each stop for pain is a cross at the pain given then, or on the top edge when no number
-  was given; these are not break ratings, so they stay out of the daily means.
+- Each stop for pain is a cross at the pain given then, or a hollow one on the top edge when
+  no number was given; these are not break ratings, so they stay out of the daily means.
 - Dates are written by Babel in the user's language.
 - A young account's chart shows its whole first week; the days still ahead are shaded.
 
@@ -167,12 +167,20 @@ def draw_ratings(axes: Axes, series: ProgressSeries, t: Translate, palette: Pale
                         linewidth=0.8)
         axes.plot(xs, [10.2] * len(xs), linestyle="none", marker="v", markersize=7,
                   color=palette.muted, label=t("self-check"), clip_on=False)
-    if series.stops:  # each stop at the pain given then, or on the top edge without one
-        axes.plot([date2num(stop.day) for stop in series.stops],
-                  [10.2 if stop.pain is None else stop.pain for stop in series.stops],
-                  linestyle="none", marker="X", markersize=9, color=palette.pain,
-                  markeredgecolor=palette.edge, markeredgewidth=0.8,
-                  label=t("stopped for pain"), clip_on=False, zorder=3)
+    # A stop sits at the pain given then; without a number, hollow on the top edge, where
+    # it cannot be read as a pain of 10.
+    numbered = [stop for stop in series.stops if stop.pain is not None]
+    unnumbered = [stop for stop in series.stops if stop.pain is None]
+    if numbered:
+        axes.plot([date2num(stop.day) for stop in numbered],
+                  [stop.pain for stop in numbered], linestyle="none", marker="X",
+                  markersize=9, color=palette.pain, markeredgecolor=palette.edge,
+                  markeredgewidth=0.8, label=t("stopped for pain"), zorder=3)
+    if unnumbered:
+        axes.plot([date2num(stop.day) for stop in unnumbered], [10.2] * len(unnumbered),
+                  linestyle="none", marker="X", markersize=9, markerfacecolor="none",
+                  markeredgecolor=palette.pain, markeredgewidth=1.2,
+                  label=t("stopped, no number"), clip_on=False, zorder=3)
     if series.ahead and days:
         assert series.today is not None
         ahead = date2num(series.today) + 0.5
@@ -188,7 +196,7 @@ def draw_ratings(axes: Axes, series: ProgressSeries, t: Translate, palette: Pale
     if not series.rated:
         axes.text(0.5, 0.5, t("Rate your next break and your line starts here."),
                   transform=axes.transAxes, ha="center", va="center", color=palette.muted)
-    axes.legend(loc="upper left", bbox_to_anchor=(0, 1.13), fontsize="small", ncols=4,
+    axes.legend(loc="upper left", bbox_to_anchor=(0, 1.13), fontsize="small", ncols=5,
                 frameon=False)
 
 

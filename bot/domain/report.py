@@ -240,7 +240,8 @@ def build_page(report: Report, language: str = "en") -> Figure:
 
 def _stop_text(stop: Stop, t: chart.Translate, language: str) -> str:
     day = format_skeleton("yMMMd", stop.day, locale=language)
-    return day if stop.pain is None else t("{day} (pain {pain}/10)", day=day, pain=stop.pain)
+    return t("{day} (no number given)", day=day) if stop.pain is None else \
+        t("{day} (pain {pain}/10)", day=day, pain=stop.pain)
 
 
 def render_report(report: Report, language: str = "en") -> bytes:
