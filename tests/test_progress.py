@@ -517,6 +517,6 @@ def test_the_report_is_one_page_whose_text_holds_the_trend_and_the_answers() -> 
         assert "Offered by Hip Studio." in text
         if stops:
             assert f"Breaks stopped for pain ({stops}):" in text
-            assert f"Nov {stops + 1}, 2026." in text  # the latest, with its date
+            assert f"Nov {stops + 1}, 2026 (no number given)." in text  # the latest, dated
         else:
             assert "Breaks stopped for pain: none." in text
