@@ -57,7 +57,7 @@ def heard(answer: Action) -> Action:
 
     async def listening(turn: Turn) -> Answer:
         if red_flag(turn.text):
-            return Answer().say(emergency_text(turn.user.language, turn.services.studio))
+            return Answer().say(emergency_text(turn.user.language))
         # "pain 3, stiffness 5" in the rating step is a rating, not a stop.
         rating = (turn.user.step or "").startswith("rate:") and _DIGIT.search(turn.text)
         if turn.user.onboarded_at is not None and not rating and says_it_hurts(turn.text):

@@ -69,7 +69,7 @@ def test_the_listed_examples_stop(typed: str) -> None:
 def test_the_emergency_group_holds_every_nhs_emergency_sign() -> None:
     now, soon = " | ".join(EMERGENCY), " | ".join(SOON)
     for sign in ("bladder or bowel control", "difficulty peeing",
-                 "around your genitals, buttocks", "both legs", "unable to put weight",
+                 "around your genitals, buttocks", "both legs", "cannot put weight on",
                  "shorter or turned outwards after a fall", "hot, swollen hip with a fever",
                  "sudden, severe hip pain without an injury"):
         assert sign in now, sign
@@ -191,20 +191,21 @@ async def test_ouch_in_the_rating_step_and_two_stops_in_a_week(world: World) -> 
     chat = world.chat()
     await _to_rating(world)
     first = text_of(await chat.send("ouch"))
-    assert "you said it hurts" in first and "stops for pain this week" not in first
+    assert "you said it hurts" in first and "stops for pain in 7 days" not in first
     assert (await world.user()).step is None
     await world.live_until(MONDAY_9 + timedelta(days=2))
     await chat.command("stretch")
     await world.live_for(timedelta(seconds=20))
     second = text_of(await chat.send("it hurts"))
-    assert "That's 2 stops for pain this week" in second and "Until I /resume" in second
+    assert "That's 2 stops for pain in 7 days" in second and "Until I /resume" in second
 
 
 async def test_a_red_flag_gets_the_emergency_guidance_at_any_step(world: World) -> None:
     chat = world.chat()
     await _to_rating(world)
     said = text_of(await chat.send("I can't feel my bum and it's numb"))
-    assert "emergency number" in said and "A&E" in said and "hola@example.com" in said
+    assert "emergency number" in said and "A&E" in said and "hola@example.com" not in said
+    assert "unexplained weight loss" not in said  # the "soon" group is for /help
     # The rating is still waiting for its answer.
     assert (await world.user()).step is not None
     assert (await world.brk()).status == "rating"

@@ -401,14 +401,14 @@ def safety_text(language: str, studio: Studio, reason: str, pain: int | None = N
         why = _("Let's stop here: you said it hurts.", language)
     lines = [why, _(
         "A stretch should feel like a strong pull, never like pain, so don't push through "
-        "it. Rest for today: I won't send another reminder until your next work day, and "
-        "I'll ask how the hip is then. If the pain stays, comes back with every break, or "
-        "comes with any of the warning signs in /help, please see a GP or physiotherapist "
-        "before you stretch again.", language)]
+        "it. Rest for today: no more reminders until your next work day, when I'll ask how "
+        "the hip is.", language), _(
+        "If the pain stays, keeps coming back, or comes with a warning sign from /help, see "
+        "a GP or physiotherapist before you stretch again.", language)]
     if stops_this_week >= 2:
         lines.append(_(
-            "That's {count} stops for pain this week. Please see a GP or physiotherapist "
-            "before you go on with these stretches. To stop reminders meanwhile, send /pause "
+            "That's {count} stops for pain in 7 days. Please see a GP or physiotherapist "
+            "before you go on with these stretches. To stop reminders until then, send /pause "
             "and choose \"Until I /resume\".", language, count=stops_this_week))
     else:
         lines.append(_("/pause stops reminders for a while.", language))

@@ -35,7 +35,7 @@ EMERGENCY = (
     N_("loss of bladder or bowel control, or difficulty peeing"),
     N_("numbness or tingling around your genitals, buttocks or back passage"),
     N_("numbness, tingling or weakness in both legs"),
-    N_("being unable to put weight on your leg"),
+    N_("a leg you cannot put weight on"),
     N_("a leg that looks shorter or turned outwards after a fall"),
     N_("a hot, swollen hip with a fever"),
     N_("sudden, severe hip pain without an injury"),
@@ -112,27 +112,32 @@ def not_advice(language: str) -> str:
     return _("This is not medical advice.", language)
 
 
+def _listed(items: Sequence[str], language: str) -> str:
+    return "\n".join("• " + _(item, language) for item in items)
+
+
+def _now_group(language: str) -> str:
+    return _("Get help now: call your emergency number (such as 112, 999 or 911) or go to "
+             "A&E (the emergency department) if you have any of these:", language) + "\n" \
+        + _listed(EMERGENCY, language)
+
+
 def red_flags_text(language: str) -> str:
-    """The two groups, as /help and the emergency guidance list them."""
-    now = "\n".join("• " + _(item, language) for item in EMERGENCY)
-    soon = "\n".join("• " + _(item, language) for item in SOON)
-    return "\n\n".join((
-        _("Get help now (call your emergency number, e.g. 112 or 999, or go to A&E) if you "
-          "have:", language) + "\n" + now,
-        _("Stop stretching and see a GP or physiotherapist soon if you have:", language)
-        + "\n" + soon,
-    ))
+    """The two groups, as /help lists them."""
+    return _now_group(language) + "\n\n" + _(
+        "Stop stretching and see a GP or physiotherapist soon if you have any of these:",
+        language) + "\n" + _listed(SOON, language)
 
 
-def emergency_text(language: str, studio: Studio) -> str:
-    """The answer to a typed red flag, whatever step the user is on."""
-    lines = [_("What you describe can be a sign that needs a doctor now. Please stop "
-               "stretching and call your emergency number (for example 112 or 999) or go to "
-               "A&E. If you're unsure, your emergency line can tell you what to do.", language),
-             red_flags_text(language)]
-    if (line := studio_line(language, studio)) is not None:
-        lines.append(line)
-    lines.append(not_advice(language))
+def emergency_text(language: str) -> str:
+    """The answer to a typed red flag, whatever step the user is on: what to do first, then
+    the "now" group only (the whole list is in /help). No studio here: this is a job for
+    emergency services."""
+    lines = [_("Please stop stretching. What you describe can need a doctor urgently.",
+               language), _now_group(language),
+             _("Not sure how urgent it is? Call the emergency number anyway: they will tell "
+               "you what to do.", language),
+             not_advice(language)]
     return "\n\n".join(lines)
 
 
@@ -150,8 +155,8 @@ def stop_pain_question(break_id: int, language: str) -> Reply:
     """After "it hurts": one optional tap for how bad it is, so the stop shows in /progress."""
     numbers = [Button(str(n), StopPain(break_id, str(n))) for n in range(MAX_RATING + 1)]
     return Reply(
-        _("If you like, one tap for how bad the pain is right now (0 = none, 10 = worst), so "
-          "you can see it in /progress:", language),
+        _("How bad is the pain right now? One tap if you like (0 = none, 10 = worst); it "
+          "goes on your /progress chart.", language),
         (tuple(numbers[:6]), tuple(numbers[6:]),
          (Button(_("Skip", language), StopPain(break_id, "skip")),)),
     )
@@ -202,8 +207,8 @@ QUESTIONS: Final[dict[Condition, str]] = {
     "surgery": N_("Surgery on your hip, knee or back in the last 6 months"),
     "hip_replacement": N_("A hip replacement"),
     "fracture": N_("A recent fracture, or a fall that left your hip hurting"),
-    "pregnancy": N_("You are pregnant"),
-    "high_pain": N_("Pain right now of 7 out of 10 or more"),
+    "pregnancy": N_("Pregnancy"),
+    "high_pain": N_("Pain of 7 out of 10 or more right now"),
 }
 # What each yes means for the breaks, in plain words.
 EXPLAINED: Final[dict[Condition, str]] = {
