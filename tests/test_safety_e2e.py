@@ -6,6 +6,10 @@ On Monday a pain of 8 stops a break a few minutes after 09:00; the bot's clock t
 runs through the rest of the work day with no reminder. The bot is started again on
 Tuesday morning (23 hours at this speed would take minutes): the first reminder opens with
 the check-in, and a typed "me duele" stops the break it leads to.
+
+Also: the safety questions (a hip replacement keeps /routine to safe positions), and "it
+hurts" with a pain number, seen in /progress, /export and /report. Each runs on SQLite and
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ import pytest
 from pypdf import PdfReader
 
 from bot.storage.db import Database
-from bot.storage.migrate import upgrade
 from bot.storage.models import Assessment, Break, Rating, User
 from handlers.planning import plan_next
 from standin import BotAPIStandIn, ChatMessage, SimulatedUser
@@ -35,9 +38,7 @@ WORK_END = MONDAY_9.replace(hour=11)
 USER = 1001
 
 
-async def _seed(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.storage.db'}"
-    await asyncio.to_thread(upgrade, url)
+async def _seed(url: str) -> str:
     database = Database(url)
     try:
         async with database.session() as session:
@@ -65,9 +66,9 @@ def _reminders(user: SimulatedUser) -> list[ChatMessage]:
 
 
 async def test_a_pain_of_8_holds_for_the_day_and_the_next_day_opens_with_a_check_in(
-    standin: BotAPIStandIn, run_bot: Any, tmp_path: Path
+    standin: BotAPIStandIn, run_bot: Any, database_url: str
 ) -> None:
-    url = await _seed(tmp_path)
+    url = await _seed(database_url)
     ana = standin.user(USER, first_name="Ana")
     bot = await run_bot(database_url=url, clock_start=MONDAY_9, clock_speed=FAST)
     await ana.command("/stretch")
@@ -119,9 +120,9 @@ async def test_a_pain_of_8_holds_for_the_day_and_the_next_day_opens_with_a_check
 
 
 async def test_screening_a_hip_replacement_keeps_the_routine_to_safe_positions(
-    standin: BotAPIStandIn, run_bot: Any, tmp_path: Path
+    standin: BotAPIStandIn, run_bot: Any, database_url: str
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'bot.storage.db'}"
+    url = database_url
     bot = await run_bot(database_url=url, clock_start=MONDAY_9, clock_speed=1.0)
     ana = standin.user(USER, first_name="Ana")
     await ana.command("/start")
@@ -141,7 +142,7 @@ async def test_screening_a_hip_replacement_keeps_the_routine_to_safe_positions(
     await ana.command("/routine")
     await _message_with(ana, "1/5")
     (positions,) = (await bot.query("select positions from breaks"))[0]
-    routine = set(json.loads(positions))
+    routine = set(positions if isinstance(positions, list) else json.loads(positions))
     assert routine and not routine & {"twist", "fh_introt", "post_hip", "ham_fold"}
     assert await bot.stop() == 0
 
@@ -193,7 +194,7 @@ async def test_it_hurts_with_a_number_shows_in_progress_export_and_report(
     assert (position.text or "").startswith("Left out while your latest self-check finds "
                                             "them painful: Internal rotation.")
     await ana.press_button(position, "It hurts")
-    question = await _message_with(ana, "how bad the pain is right now")
+    question = await _message_with(ana, "How bad is the pain right now")
     await ana.press_button(question, "6")
     await ana.wait_until(lambda: "pain 6/10 when you stopped" in (question.text or ""),
                          timeout=20)
