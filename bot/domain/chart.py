@@ -169,11 +169,11 @@ def draw_ratings(axes: Axes, series: ProgressSeries, t: Translate, palette: Pale
                   color=palette.muted, label=t("self-check"), clip_on=False)
     # A stop sits at the pain given then; without a number, hollow on the top edge, where
     # it cannot be read as a pain of 10.
-    numbered = [stop for stop in series.stops if stop.pain is not None]
+    numbered = [(stop.day, stop.pain) for stop in series.stops if stop.pain is not None]
     unnumbered = [stop for stop in series.stops if stop.pain is None]
     if numbered:
-        axes.plot([date2num(stop.day) for stop in numbered],
-                  [stop.pain for stop in numbered], linestyle="none", marker="X",
+        axes.plot([date2num(day) for day, _pain in numbered],
+                  [pain for _day, pain in numbered], linestyle="none", marker="X",
                   markersize=9, color=palette.pain, markeredgecolor=palette.edge,
                   markeredgewidth=0.8, label=t("stopped for pain"), zorder=3)
     if unnumbered:
