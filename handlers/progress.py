@@ -42,6 +42,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -52,12 +53,13 @@ from bot.domain.i18n import _
 from bot.domain.progress import DEFAULT_SPAN, build_progress, local_date
 from bot.domain.progress_text import progress_text
 from bot.domain.replies import Answer
+from bot.domain.schedule import Preferences
 from bot.domain.timefmt import local_day_and_time
 from bot.domain.zones import tzinfo_for
 from bot.storage import groups
 from bot.storage.models import User
 from bot.storage.records import Usage, load_checks, load_history, load_records, load_usage
-from handlers.planning import next_planned, preferences
+from handlers.planning import next_planned, preferences, resting_until
 from handlers.summary import studio_line
 from handlers.turn import Turn
 
@@ -72,6 +74,17 @@ def _joined(user: User) -> datetime:
     return user.onboarded_at or user.created_at
 
 
+def _as_planned(user: User, now: datetime) -> Preferences:
+    """The user's preferences with the rest after a stop for pain counted like a pause, so
+    the breaks "to come" are only those that will come."""
+    prefs = preferences(user)
+    rest_end = resting_until(user)
+    if rest_end is not None and rest_end > now and (prefs.paused_until is None
+                                                    or prefs.paused_until < rest_end):
+        return replace(prefs, paused_until=rest_end)
+    return prefs
+
+
 async def progress(turn: Turn) -> Answer:
     choice = turn.text.strip().lower()
     if choice not in ("", "all"):
@@ -79,7 +92,7 @@ async def progress(turn: Turn) -> Answer:
                                    "everything since you joined."))
     ratings, breaks = await load_records(turn.session, turn.user.id)
     checks = await load_checks(turn.session, turn.user.id)
-    figures = build_progress(ratings, breaks, preferences(turn.user), turn.now,
+    figures = build_progress(ratings, breaks, _as_planned(turn.user, turn.now), turn.now,
                              joined=_joined(turn.user), checks=checks,
                              span=None if choice == "all" else DEFAULT_SPAN)
     at = await next_planned(turn.session, turn.user.id)
@@ -116,7 +129,7 @@ async def report(turn: Turn) -> Answer:
     # matplotlib loads on the first /report, not at start-up.
     from bot.domain.report import build_report, render_in_thread
 
-    page = build_report(ratings, breaks, checks, preferences(user), turn.now,
+    page = build_report(ratings, breaks, checks, _as_planned(user, turn.now), turn.now,
                         turn.services.program, joined=_joined(user), name=name,
                         studio=studio_line(turn.services.settings), language=user.language)
     pdf = await render_in_thread(page, user.language)

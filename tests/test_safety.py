@@ -400,6 +400,8 @@ async def test_it_hurts_asks_for_an_optional_number_that_shows_in_progress_and_e
 
     caption = (await chat.command("progress")).replies[0]
     assert caption.photo and "Stops for pain on this chart: 1" in caption.text
+    # Resting today: only Tuesday to Friday's breaks are still to come.
+    assert "This week: 16 planned breaks to come." in caption.text
     exported = (await chat.command("export")).replies[0]
     assert exported.document is not None
     row = next(line for line in exported.document.decode().splitlines()

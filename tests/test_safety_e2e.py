@@ -205,6 +205,7 @@ async def test_it_hurts_with_a_number_shows_in_progress_export_and_report(
     await ana.command("/progress")
     chart = await ana.next_message(timeout=30, predicate=lambda m: m.photo is not None)
     assert "Stops for pain on this chart: 2" in (chart.caption or "")
+    assert "This week: 4 planned breaks to come." in (chart.caption or "")  # resting today
     await ana.command("/export")
     export = await ana.next_message(timeout=30, predicate=lambda m: m.document is not None)
     rows = list(csv.DictReader(io.StringIO((export.document or b"").decode())))
