@@ -229,8 +229,9 @@ async def export(turn: Turn) -> Answer:
               for kind in ("break", "baseline", "assessment")}
     day = local_date(turn.now, turn.user.time_zone or "UTC")
     return Answer().say(
-        turn.t("Your history: {breaks} breaks, {checks} self-checks and your baseline, one "
-               "row each. Times are in your time zone ({zone}). /delete erases it all.",
+        # Counts as labels, not "{n} breaks": no plural forms to get wrong at 1.
+        turn.t("Your history, one row each. Breaks: {breaks}. Self-checks: {checks}. Plus "
+               "your baseline. Times are in your time zone ({zone}). /delete erases it all.",
                breaks=counts["break"], checks=counts["assessment"],
                zone=turn.user.time_zone or "UTC"),
         document=to_csv(rows), filename=f"move-better-history-{day.isoformat()}.csv",
