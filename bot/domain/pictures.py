@@ -62,7 +62,7 @@ HIP_HALF, SHOULDER_HALF, SHOULDER_DROP = 9.0, 16.0, 3.0
 LENGTHS: Final = {"thigh": THIGH, "shin": SHIN, "foot": FOOT, "upper_arm": UPPER_ARM,
                   "forearm": FOREARM}
 # Radius of each body point as drawn: a point "rests on" a prop when this far from it.
-RADII: Final = {"hip": 7.5, "knee": 5.5, "heel": 4.0, "toe": 3.0, "shoulder": 5.5,
+RADII: Final = {"hip": 7.5, "knee": 5.5, "heel": 4.0, "toe": 3.0, "shoulder": 10.0,
                 "elbow": 4.2, "hand": 4.2, "head": HEAD_RADIUS, "back": 10.0,
                 "pelvis": 10.0, "glute": 1.0, "groin": 1.0, "thigh_high": 1.0}
 SIDES: Final = ("left", "right")
@@ -172,7 +172,7 @@ class Arrow(_Entry):
 
 
 class View(_Entry):
-    turn: Annotated[float, _within(-90, 90)] = 0.0  # camera around the vertical axis
+    turn: Annotated[float, _within(-180, 180)] = 0.0  # camera around the vertical axis
     tilt: Annotated[float, _within(0, 90)] = 0.0  # looking down; 90 from straight above
 
 
@@ -697,7 +697,7 @@ def draw(axes: Axes, picture: Picture, width_px: float, height_px: float) -> Non
     zorder = 1.0
     floor = [p for p in picture.props if p.kind == "floor"]
     if floor:
-        _draw_floor(axes, camera, centre, half)
+        _draw_floor(axes, camera, picture, posed, centre, half)
     props = sorted((p for p in picture.props if p.kind != "floor"),
                    key=lambda p: camera.project(np.array(p.at, dtype=float))[2])
     for prop in props:
@@ -788,19 +788,27 @@ def _draw_band(axes: Axes, camera: _Camera, picture: Picture, posed: Posed,
               solid_capstyle="round", zorder=zorder)
 
 
-def _draw_floor(axes: Axes, camera: _Camera, centre: np.ndarray, half: np.ndarray) -> None:
-    # The floor is drawn as a band under everything, with its edge as a line.
-    corners = [np.array([x, 0.0, z]) for x, z in ((-1e3, 1e3), (1e3, 1e3), (1e3, -1e3),
-                                                   (-1e3, -1e3))]
-    xy = [camera.xy(c) for c in corners]
-    top = camera.xy(np.array([0.0, 0.0, 0.0]))[1]
-    if max(p[1] for p in xy) - min(p[1] for p in xy) < 1:  # side-on: a strip
+def _draw_floor(axes: Axes, camera: _Camera, picture: Picture, posed: Posed,
+                centre: np.ndarray, half: np.ndarray) -> None:
+    """The floor as a strip seen side-on, or as a patch around the scene seen from above."""
+    top = camera.xy(np.zeros(3))[1]
+    flat = abs(float((camera.matrix @ UP)[2])) < 0.05
+    if flat:
         axes.add_patch(Polygon([(centre[0] - half[0] - 10, top), (centre[0] + half[0] + 10,
                                 top), (centre[0] + half[0] + 10, top - 500),
                                 (centre[0] - half[0] - 10, top - 500)],
                                closed=True, color="#EEEAE4", lw=0, zorder=0.5))
         axes.plot([centre[0] - half[0] - 10, centre[0] + half[0] + 10], [top, top],
                   color=PROP_COLOURS["floor"], lw=3, zorder=0.6)
-    else:
-        axes.add_patch(Polygon(xy, closed=True, color="#EEEAE4", lw=0, zorder=0.5))
-
+        return
+    xyz = [*posed.points.values()]
+    for prop in picture.props:
+        if prop.kind != "floor":
+            xyz += [corner for box in boxes(prop) for corner in box]
+    world = np.array(xyz)
+    low, high = world.min(axis=0) - 35, world.max(axis=0) + 35
+    corners = [np.array([x, 0.0, z]) for x, z in ((low[0], high[2]), (high[0], high[2]),
+                                                   (high[0], low[2]), (low[0], low[2]))]
+    axes.add_patch(Polygon([camera.xy(c) for c in corners], closed=True, facecolor="#EEEAE4",
+                           edgecolor=PROP_COLOURS["floor"], lw=1.5, zorder=0.5,
+                           joinstyle="round"))
