@@ -35,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.one:
         key, path = args.one
-        if key not in pictures.keys():
-            print(f"no picture '{key}'; known: {', '.join(pictures.keys())}", file=sys.stderr)
+        known = pictures.keys()
+        if key not in known:
+            print(f"no picture '{key}'; known: {', '.join(known)}", file=sys.stderr)
             return 1
         Path(path).write_bytes(pictures.render(key))
         print(f"{path}: {key} ({pictures.alt(key)})")

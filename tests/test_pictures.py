@@ -348,11 +348,12 @@ def test_every_position_place_and_test_has_a_picture(program: Program,
     assert set(pictures.keys()) == expected
     assert len(expected) == 30
     assert set(EXPECT) == expected  # every pose is checked against its text
+    keys = pictures.keys()
     for _s, position in program.positions():
         for place in PLACES:
-            assert pictures.key_for(position.id, place) in pictures.keys()
+            assert pictures.key_for(position.id, place) in keys
     for question in program.assessment.questions:
-        assert pictures.key_for_test(question.id) in pictures.keys()
+        assert pictures.key_for_test(question.id) in keys
 
 
 def _copy_content(tmp_path: Path) -> Path:
@@ -419,13 +420,13 @@ def test_unknown_names_are_reported(tmp_path: Path, program: Program,
 
 
 def test_pictures_render_as_small_phone_sized_pngs(pictures: Pictures) -> None:
-    for key in pictures.keys():
+    keys = pictures.keys()
+    for key in keys:
         png = pictures.render(key)
         assert _png_size(png) == (800, 600), key
         assert len(png) < 80_000, (key, len(png))
         assert pictures.alt(key)
-    key = pictures.keys()[0]
-    assert pictures.render(key) == pictures.render(key)  # deterministic: cacheable
+    assert pictures.render(keys[0]) == pictures.render(keys[0])  # deterministic: cacheable
 
 
 def test_digest_changes_when_a_pose_does(tmp_path: Path, program: Program,
@@ -438,7 +439,8 @@ def test_digest_changes_when_a_pose_does(tmp_path: Path, program: Program,
     assert edited.digest("fh_9090.floor") != pictures.digest("fh_9090.floor")
     assert edited.digest("lat_dist.band") == pictures.digest("lat_dist.band")
     assert edited.render("fh_9090.band") != pictures.render("fh_9090.band")
-    assert len({pictures.digest(k) for k in pictures.keys()}) == len(pictures.keys())
+    keys = pictures.keys()
+    assert len({pictures.digest(k) for k in keys}) == len(keys)
 
 
 def test_contact_sheet_has_every_picture_labelled(tmp_path: Path, pictures: Pictures,
@@ -458,3 +460,14 @@ def test_sheet_command_reports_a_broken_pose(tmp_path: Path,
     assert pictures_main(["--content", str(content), "--sheet", str(tmp_path / "s.png")]) == 1
     assert "picture 'twist.band'" in capsys.readouterr().err
     assert not (tmp_path / "s.png").exists()
+
+
+def test_start_up_check_reports_a_broken_pose(tmp_path: Path) -> None:
+    from bot import check
+
+    assert check._pictures(CONTENT_DIR).startswith("30 drawn from pictures.yaml")
+    content = _copy_content(tmp_path)
+    _edit(content, "hf_static.band", {"right_knee": -20})
+    with pytest.raises(check.Failed, match=r"pictures\.yaml, line \d+, picture "
+                       r"'hf_static\.band', field 'body\.right_knee': bent the wrong way"):
+        check._pictures(content)

@@ -102,8 +102,6 @@ def _within(low: float, high: float) -> AfterValidator:
 Bend = Annotated[float, AfterValidator(_bend)]
 Vector = tuple[float, float, float]
 PropKind = Literal["floor", "mat", "towel", "chair", "desk", "wall", "kettlebell", "anchor"]
-Side = Literal["left", "right"]
-Area = Literal["hip_front", "glute", "hamstring", "inner_thigh", "side", "low_back", "hip"]
 
 
 class _Entry(BaseModel):
@@ -524,10 +522,8 @@ def load_pictures(program: Program, directory: Path | None = None) -> Pictures:
     directory = CONTENT_DIR if directory is None else directory
     source = _read(directory / PICTURES_FILE)
     raw = source.data.get("pictures") if isinstance(source.data, dict) else None
-    if isinstance(raw, list):  # `like: <id>` starts from another picture's data
-        resolved = _source_with_likes(source, raw)
-    else:
-        resolved = source
+    # `like: <id>` starts from another picture's data
+    resolved = _source_with_likes(source, raw) if isinstance(raw, list) else source
     pictures = _validate(resolved, _PicturesFile).pictures
     expected = expected_keys(program)
     places = ", ".join(PLACES)
@@ -673,8 +669,19 @@ def _bounds(picture: Picture, posed: Posed, camera: _Camera) -> tuple[np.ndarray
         for low, high in boxes(prop):
             points += [camera.xy(np.array([x, y, z])) for x in (low[0], high[0])
                        for y in (low[1], high[1]) for z in (low[2], high[2])]
+    for start, end in _arrow_ends(picture, posed):
+        points += [camera.xy(start), camera.xy(end)]
     xy = np.array(points)
     return xy.min(axis=0) - 14, xy.max(axis=0) + 14
+
+
+def _arrow_ends(picture: Picture, posed: Posed) -> list[tuple[np.ndarray, np.ndarray]]:
+    ends = []
+    for arrow in picture.arrows:
+        start = (posed.points[arrow.at] if isinstance(arrow.at, str)
+                 else np.array(arrow.at, dtype=float)) + np.array(arrow.offset)
+        ends.append((start, start + np.array(arrow.move)))
+    return ends
 
 
 def draw(axes: Axes, picture: Picture, width_px: float, height_px: float) -> None:
@@ -737,12 +744,9 @@ def draw(axes: Axes, picture: Picture, width_px: float, height_px: float) -> Non
         if prop.in_front:
             zorder += 1
             _draw_prop(axes, camera, prop, zorder)
-    for arrow in picture.arrows:
-        start = (posed.points[arrow.at] if isinstance(arrow.at, str)
-                 else np.array(arrow.at, dtype=float)) + np.array(arrow.offset)
-        end = start + np.array(arrow.move)
+    for arrow, (tail, tip) in zip(picture.arrows, _arrow_ends(picture, posed), strict=True):
         axes.add_patch(FancyArrowPatch(
-            tuple(camera.xy(start)), tuple(camera.xy(end)),
+            tuple(camera.xy(tail)), tuple(camera.xy(tip)),
             connectionstyle=f"arc3,rad={arrow.bend}", arrowstyle="-|>",
             mutation_scale=px_per_cm * 9, lw=max(2.0, px_per_cm * 1.3), color=ARROW,
             zorder=zorder + 5, shrinkA=0, shrinkB=0))
