@@ -652,13 +652,14 @@ def _draw_prop(axes: Axes, camera: _Camera, prop: Prop, zorder: float) -> None:
                               zorder=zorder + 0.2))
 
 
-def _side_offset(segment: Segment, which: str, camera: _Camera) -> np.ndarray:
-    """A 2D offset toward one side of a segment (front, back, inner, outer), in cm."""
+def _side_offset(segment: Segment, which: str, camera: _Camera) -> tuple[np.ndarray, bool]:
+    """A 2D offset toward one side of a segment (front, back, inner, outer), in cm, and
+    whether that side faces the viewer."""
     right = segment.frame @ RIGHT * (1 if segment.side != "left" else -1)
     chest_right = segment.frame @ RIGHT
     direction = {"front": segment.frame @ FORWARD, "back": -(segment.frame @ FORWARD),
                  "inner": -right, "outer": chest_right, "centre": np.zeros(3)}[which]
-    return camera.xy(direction) - camera.xy(np.zeros(3))
+    return camera.xy(direction) - camera.xy(np.zeros(3)), camera.project(direction)[2] > -0.5
 
 
 def _bounds(picture: Picture, posed: Posed, camera: _Camera) -> tuple[np.ndarray, np.ndarray]:
@@ -734,10 +735,12 @@ def draw(axes: Axes, picture: Picture, width_px: float, height_px: float) -> Non
             head = camera.xy(posed.points["head"])
             axes.add_patch(Circle(tuple(head), HEAD_RADIUS, color=TRUNK, zorder=zorder, lw=0))
         for start, end, which in highlights.get(segment.name, ()):
-            offset = _side_offset(segment, which, camera) * segment.rb * 0.45
+            direction, seen = _side_offset(segment, which, camera)
+            offset = direction * segment.rb * 0.45
             ha, hb = a + (b - a) * start + offset, a + (b - a) * end + offset
+            # A side turned away is drawn behind the limb: only its edge shows.
             _capsule(axes, ha, hb, segment.rb * 0.6, segment.rb * 0.55, HIGHLIGHT,
-                     zorder + 0.5)
+                     zorder + (0.5 if seen else -0.5))
         if picture.band and segment.name == picture.band.split("_")[0] + "_thigh":
             _draw_band(axes, camera, picture, posed, segment, px_per_cm, zorder + 0.6)
     for prop in props:
