@@ -23,7 +23,6 @@ import hashlib
 import io
 import json
 import math
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
@@ -36,6 +35,7 @@ from matplotlib.patches import Circle, FancyArrowPatch, Polygon
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from bot.domain.chart import lock  # one lock for all matplotlib drawing: it is not thread-safe
 from bot.domain.content import (
     CONTENT_DIR,
     PLACES,
@@ -75,7 +75,6 @@ PROP_COLOURS: Final = {"floor": "#CFC8BD", "mat": "#9DB8AE", "towel": "#E7D6AE",
                        "chair": "#B9AD9E", "desk": "#C8B291", "wall": "#E4E0DA",
                        "kettlebell": "#2F3338", "anchor": "#7F868E"}
 
-lock = threading.Lock()  # matplotlib is not thread-safe
 
 
 # --- the data ---------------------------------------------------------------------------
@@ -446,6 +445,7 @@ class Pictures:
     def __init__(self, pictures: dict[str, Picture], source: Path) -> None:
         self._pictures = pictures
         self.source = source
+        self._png: dict[str, bytes] = {}  # rendered once: the data is immutable
         self._digests = {key: hashlib.sha256(json.dumps(
             [RENDERER_VERSION, picture.model_dump(mode="json")], sort_keys=True
         ).encode()).hexdigest()[:16] for key, picture in pictures.items()}
@@ -476,6 +476,8 @@ class Pictures:
     def render(self, key: str) -> bytes:
         picture = self._pictures[key]
         with lock:
+            if key in self._png:
+                return self._png[key]
             figure = MplFigure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
             FigureCanvasAgg(figure)
             axes = figure.add_axes((0, 0, 1, 1))
@@ -484,7 +486,8 @@ class Pictures:
             # No metadata: the same data gives the same bytes, whatever the matplotlib build.
             figure.savefig(buffer, format="png", metadata={"Software": None})
             figure.clear()
-        return buffer.getvalue()
+            self._png[key] = buffer.getvalue()
+        return self._png[key]
 
     def contact_sheet(self, columns: int = 6) -> bytes:
         """Every picture in one labelled PNG, for reviewing them at a glance."""
