@@ -428,7 +428,7 @@ def test_pictures_render_as_small_phone_sized_pngs(pictures: Pictures,
         assert len(png) < 80_000, (key, len(png))
         assert pictures.alt(key)
     # Deterministic: a fresh load draws the same bytes, so a stored file_id stays right.
-    assert load_pictures(program).render(keys[0]) == pictures.render(keys[0])  # deterministic: cacheable
+    assert load_pictures(program).render(keys[0]) == pictures.render(keys[0])
 
 
 def test_digest_changes_when_a_pose_does(tmp_path: Path, program: Program,
