@@ -700,6 +700,8 @@ def draw(axes: Axes, picture: Picture, width_px: float, height_px: float) -> Non
     scale = min(width_px / span[0], height_px / span[1]) * 0.92
     centre = (low + high) / 2
     half = np.array([width_px, height_px]) / scale / 2
+    if any(p.kind == "floor" for p in picture.props):
+        centre[1] = low[1] + half[1]  # spare height goes above the scene, not under the floor
     axes.set_xlim(centre[0] - half[0], centre[0] + half[0])
     axes.set_ylim(centre[1] - half[1], centre[1] + half[1])
     axes.set_aspect("equal")
