@@ -76,7 +76,6 @@ PROP_COLOURS: Final = {"floor": "#CFC8BD", "mat": "#9DB8AE", "towel": "#E7D6AE",
                        "kettlebell": "#2F3338", "anchor": "#7F868E"}
 
 
-
 # --- the data ---------------------------------------------------------------------------
 
 
