@@ -473,3 +473,12 @@ def test_start_up_check_reports_a_broken_pose(tmp_path: Path) -> None:
     with pytest.raises(check.Failed, match=r"pictures\.yaml, line \d+, picture "
                        r"'hf_static\.band', field 'body\.right_knee': bent the wrong way"):
         check._pictures(content)
+
+
+def test_like_must_name_another_picture(tmp_path: Path, program: Program) -> None:
+    content = _copy_content(tmp_path)
+    path = content / PICTURES_FILE
+    path.write_text(path.read_text().replace("like: fh_9090.band", "like: fh_9090.bnad", 1))
+    with pytest.raises(ContentError, match=r"picture 'fh_9090\.floor', field 'like': "
+                       r"'like: fh_9090\.bnad' names no other picture"):
+        load_pictures(program, content)

@@ -560,8 +560,10 @@ def _source_with_likes(source: _Source, raw: list[Any]) -> _Source:
             return entry
         base = by_id.get(entry["like"])
         if base is None or depth > 5:
+            problem = ("names no other picture" if base is None else
+                       "goes round in a circle of pictures 'like' each other")
             raise _error_at(source, ("pictures", index, "like"),
-                            f"'like' names no other picture ('{entry['like']}')")
+                            f"'like: {entry['like']}' {problem}")
         merged = _merge(resolve(base, index, depth + 1), entry)
         merged.pop("like", None)
         return merged
