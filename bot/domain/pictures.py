@@ -677,7 +677,9 @@ def _bounds(picture: Picture, posed: Posed, camera: _Camera) -> tuple[np.ndarray
     for start, end in _arrow_ends(picture, posed):
         points += [camera.xy(start), camera.xy(end)]
     xy = np.array(points)
-    return xy.min(axis=0) - 14, xy.max(axis=0) + 14
+    low, high = xy.min(axis=0), xy.max(axis=0)
+    margin = max(14.0, float((high - low).max()) * 0.1)
+    return low - margin, high + margin
 
 
 def _arrow_ends(picture: Picture, posed: Posed) -> list[tuple[np.ndarray, np.ndarray]]:
