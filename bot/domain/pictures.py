@@ -49,8 +49,11 @@ from bot.domain.content import (
 
 PICTURES_FILE: Final = "pictures.yaml"
 # Bump when the drawing changes, so every stored Telegram file_id is uploaded afresh.
-RENDERER_VERSION: Final = "1"
+RENDERER_VERSION: Final = "2"
 WIDTH_PX, HEIGHT_PX, DPI = 800, 600, 100
+# The closest a picture zooms in, in pixels per cm at 800 px wide: a small pose (sitting on
+# the floor) is drawn at the size of the others, not blown up to fill the frame.
+MAX_PX_PER_CM: Final = 3.5
 TEST_PREFIX: Final = "test"
 TOUCH_TOLERANCE: Final = 2.5  # cm: how far a resting point may float or sink
 
@@ -698,12 +701,13 @@ def draw(axes: Axes, picture: Picture, width_px: float, height_px: float) -> Non
     axes.set_axis_off()
     axes.set_facecolor("white")
     low, high = _bounds(picture, posed, camera)
-    # Fit the scene with a margin, at the same scale for all sizes of scene up to a cap.
+    # Fit the scene with a margin, zooming in no closer than the cap.
     span = np.maximum(high - low, 1.0)
-    scale = min(width_px / span[0], height_px / span[1]) * 0.92
+    scale = min(width_px / span[0] * 0.92, height_px / span[1] * 0.92,
+                MAX_PX_PER_CM * width_px / WIDTH_PX)
     centre = (low + high) / 2
     half = np.array([width_px, height_px]) / scale / 2
-    if any(p.kind == "floor" for p in picture.props):
+    if picture.view.tilt <= 30 and any(p.kind == "floor" for p in picture.props):
         centre[1] = low[1] + half[1]  # spare height goes above the scene, not under the floor
     axes.set_xlim(centre[0] - half[0], centre[0] + half[0])
     axes.set_ylim(centre[1] - half[1], centre[1] + half[1])
