@@ -346,7 +346,10 @@ def pose(body: Body) -> Posed:
                      Segment(f"{side}_shin", knee, heel, 5.5, 4.0, rs, side),
                      Segment(f"{side}_foot", heel, toe, 4.0, 3.0, rf, side),
                      Segment(f"{side}_upper_arm", shoulder, elbow, 5.5, 4.2, ra, side),
-                     Segment(f"{side}_forearm", elbow, wrist, 4.2, 3.6, rr, side)]
+                     Segment(f"{side}_forearm", elbow, wrist, 4.2, 3.6, rr, side),
+                     # drawn, so a hand resting on a desk is seen touching it
+                     Segment(f"{side}_hand", wrist, wrist + rr @ DOWN * HAND, 3.6, 4.0, rr,
+                             side)]
     return Posed(points, tuple(segments), rp, rc, _ry(body.pelvis.facing) @ FORWARD)
 
 
