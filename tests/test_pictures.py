@@ -78,9 +78,9 @@ EXPECT: dict[str, dict[str, Any]] = {
     "fh_side.desk": {**SPLIT_STANCE, "side_bend": "away_from_back_leg",
                      "arm_up": "back_leg"},
     "fh_introt.floor": {"kneel": True, "band": "kneeling_glute", "anchor": "ahead",
-                        "on_mat": True, "foot_out": "kneeling", "foot_against": "kettlebell"},
+                        "on_mat": True, "foot_out": "kneeling", "foot_against": ("kettlebell", "inside")},
     "fh_introt.band": {"kneel": True, "band": "kneeling_glute", "anchor": "ahead",
-                       "foot_out": "kneeling", "foot_against": "wall"},
+                       "foot_out": "kneeling", "foot_against": ("wall", "outside")},
     "fh_introt.desk": {**SEATED, "knees": {"both": NINETY}, "foot_out": "either"},
     "lat_dist.band": {"band": "groin", "anchor": "beside", "standing": True,
                       "knees": {"both": (5.0, 35.0)}},
@@ -247,8 +247,18 @@ def test_pose_matches_its_text(pictures: Pictures, key: str) -> None:
         out = max(_foot_out(posed, s) for s in sides if s)
         assert out > 12, f"{key}: no foot swung out away from the midline ({out:.0f} cm)"
     if "foot_against" in expect:
+        # A foot swung out meets a wall with its outer edge; a kettlebell set against
+        # its inside keeps it from coming back.
         assert kneeling is not None
-        _rests(pictures, key, f"{kneeling}_heel", expect["foot_against"])
+        kind, edge = expect["foot_against"]
+        ends = [e for e in ("heel", "toe") if picture.rests_on.get(f"{kneeling}_{e}") == kind]
+        assert ends, f"{key}: the {kneeling} foot does not rest against the {kind}"
+        for end in ends:
+            _rests(pictures, key, f"{kneeling}_{end}", kind)
+        prop = next(p for p in picture.props if p.kind == kind)
+        outward = posed.pelvis @ np.array([0.0, 0.0, 1.0]) * (1 if kneeling == "right" else -1)
+        beyond = float(np.dot(np.array(prop.at) - points[f"{kneeling}_{ends[0]}"], outward))
+        assert (beyond > 0) == (edge == "outside"), f"{key}: the {kind} is not on the {edge}"
     if expect.get("sits_on_chair"):
         assert "chair" in kinds, key
         assert any(picture.rests_on.get(f"{s}_hip") == "chair" for s in ("left", "right")), key
