@@ -92,9 +92,10 @@ EXPECT: dict[str, dict[str, Any]] = {
     "post_hip.floor": {**ALL_FOURS, "on_mat": True},
     "post_hip.desk": {**SEATED, "touching": [("ankle_on_knee",)], "leans_forward": True},
     "twist.band": {"lying": True, "shoulders_down": True, "knees_fall": "left",
-                   "chest_turns": "right", "crossed": "right_over_left"},
+                   "chest_turns": "right", "crossed": "right_over_left", "arms_out": True},
     "twist.floor": {"lying": True, "shoulders_down": True, "knees_fall": "left",
-                    "chest_turns": "right", "crossed": "right_over_left", "on_mat": True},
+                    "chest_turns": "right", "crossed": "right_over_left", "on_mat": True,
+                    "arms_out": True},
     "twist.desk": {**SEATED, "chest_turns": "right", "crossed": "right_over_left",
                    "touching": [("left_hand", "right_knee")], "rests": {"right_hand": "chair"},
                    "both_sit_bones": True},
@@ -331,6 +332,16 @@ def test_pose_matches_its_text(pictures: Pictures, key: str) -> None:
         turn = float(np.dot(np.cross(pelvis_right, chest_right), posed.chest @ np.array(
             [0.0, 1.0, 0.0])))
         assert turn * sign < -0.2, f"{key}: the chest does not turn {expect['chest_turns']}"
+    if expect.get("arms_out"):
+        # Arms out to the sides in a T, on the floor; the head turns with the chest, away
+        # from the knees.
+        across = posed.chest @ np.array([0.0, 0.0, 1.0])
+        for side, sign in (("left", -1), ("right", 1)):
+            reach = points[f"{side}_hand"] - points[f"{side}_shoulder"]
+            assert float(np.dot(reach, across)) * sign > 45, f"{key}: {side} arm not out"
+            assert picture.rests_on.get(f"{side}_hand") in ("floor", "mat"), key
+        sign = 1 if expect["chest_turns"] == "right" else -1
+        assert picture.body.head.turn * sign >= 30, f"{key}: the head does not turn"
     if expect.get("crossed") == "right_over_left":
         # The right thigh crosses toward the left of the body's midline.
         left = posed.pelvis @ np.array([0.0, 0.0, -1.0])
