@@ -88,7 +88,7 @@ EXPECT: dict[str, dict[str, Any]] = {
     "lat_dist.floor": {"kneel": True, "band": "groin", "anchor": "beside", "on_mat": True,
                        "band_leg": "front"},
     "lat_dist.desk": {"hands_on": "desk", "standing": True, "one_knee_bent": True,
-                      "wide_stance": True},
+                      "wide_stance": True, "hips_over_bent_knee": True},
     "post_hip.band": ALL_FOURS,
     "post_hip.floor": {**ALL_FOURS, "on_mat": True},
     "post_hip.desk": {**SEATED, "touching": [("ankle_on_knee",), ("right_hand", "right_knee")],
@@ -285,6 +285,14 @@ def test_pose_matches_its_text(pictures: Pictures, key: str) -> None:
     if expect.get("one_knee_bent"):
         angles = sorted(knee_angle(posed, s) for s in ("left", "right"))
         assert angles[0] <= 10 and angles[1] >= 25, f"{key}: knees {angles}"
+    if expect.get("hips_over_bent_knee"):
+        # The hips shift toward the bent knee; the straight leg's inner thigh stretches.
+        bent, straight = sorted(("left", "right"), key=lambda s: -knee_angle(posed, s))
+        across = posed.pelvis @ np.array([0.0, 0.0, 1.0])
+        to_bent, to_straight = (abs(float(np.dot(points[f"{s}_heel"] - points["pelvis"],
+                                                 across))) for s in (bent, straight))
+        assert to_bent < to_straight - 20, f"{key}: hips not shifted toward the bent knee"
+        assert f"{straight}_inner_thigh" in picture.stretch, key
     if expect.get("front_knee_bent"):
         assert knee_angle(posed, _other(_back_leg(posed))) >= 30, key
     if expect.get("all_fours"):
