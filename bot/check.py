@@ -1,6 +1,6 @@
 """`python -m bot check`: is this deployment ready? Run it before pointing users at the bot.
 
-    python -m bot check          # settings, database, migrations, content, token
+    python -m bot check          # settings, database, migrations, content, pictures, token
     python -m bot check web      # the same, and the webhook settings
 
 Prints one line per check and stops at the first failure with what to fix; exits 0 when
@@ -20,6 +20,7 @@ from telegram.error import InvalidToken, TelegramError
 from bot.adapter.app import who_am_i
 from bot.config import WRONG_TOKEN, ConfigError, Settings, load_settings
 from bot.domain.content import CONTENT_DIR, ContentError, load_program
+from bot.domain.pictures import PICTURES_FILE, load_pictures
 from bot.storage.db import Database
 from bot.storage.migrate import current_revision, missing
 
@@ -101,6 +102,11 @@ def _content(_settings: Settings) -> str:
 
 
 def _pictures(folder: Path) -> str:
+    # The illustrations are drawn from pose data: a broken pose stops the start like bad text.
+    try:
+        drawn = load_pictures(load_program(folder), folder)
+    except ContentError as exc:
+        raise Failed(f"{exc}: fix that file (see content/README.md)") from None
     pictures = sorted(path for path in folder.rglob("*")
                       if path.suffix.lower() in PICTURE_SIGNATURES)
     for path in pictures:
@@ -110,7 +116,8 @@ def _pictures(folder: Path) -> str:
                          f"export it again")
         if len(data) > TELEGRAM_PHOTO_LIMIT:
             raise Failed(f"{path} is over Telegram's 10 MB limit for photos: make it smaller")
-    return f"{len(pictures)} valid" if pictures else "none in content/"
+    files = f"{len(pictures)} picture files valid" if pictures else "no picture files"
+    return f"{len(drawn.keys())} drawn from {PICTURES_FILE}, {files}"
 
 
 async def _token(settings: Settings) -> str:

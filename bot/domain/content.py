@@ -394,7 +394,7 @@ def load_program(directory: Path | None = None) -> Program:
 
 
 _Loc = Sequence[str | int]
-_File = TypeVar("_File", _EquipmentFile, Assessment, _StretchesFile)
+_File = TypeVar("_File", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -520,6 +520,7 @@ _KINDS: Final = {
     "questions": "question",
     "answers": "answer",
     "equipment": "equipment",
+    "pictures": "picture",
 }
 
 
