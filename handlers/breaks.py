@@ -31,9 +31,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import guided_break as plan
-from bot.domain.callbacks import BreakControl
+from bot.domain.callbacks import BreakControl, ShowPictures
 from bot.domain.content import Position, Program, as_place
-from bot.domain.replies import Answer, Reply
+from bot.domain.replies import Answer, Reply, caption_fits
 from bot.domain.safety import ask_before_stretching, screening_reply
 from bot.outbox import due
 from bot.outbox.dispatcher import Action, Edit, Send, Skip
@@ -185,12 +185,45 @@ async def start_break(turn: Turn, brk: Break, gentle: bool = False) -> Answer:
     brk.status, brk.started_at, brk.ended_at = ACTIVE, turn.now, None
     brk.place, brk.position_index, brk.attempt = user.place, 0, (brk.attempt or 0)
     brk.short = short
-    reply = await _show_position(turn, brk)
     ready = _to_have_ready(program, user, brk)
-    if ready:
-        reply = replace(reply, text=plan.checklist(program, ready, user.language) + "\n\n"
-                        + reply.text)
-    return answer_with(reply, toast=turn.t("Let's go!"))
+    before = plan.checklist(program, ready, user.language) if ready else ""
+    answer = answer_with(await _show_position(turn, brk, before), toast=turn.t("Let's go!"))
+    if brk.kind == "routine" and turn.services.pictures is not None:
+        # The overview: the whole sequence at a glance, before its first position.
+        answer.replies.insert(0, Reply("", album=pictures_album(turn.services, positions,
+                                                                brk.place, user.language)))
+    return answer
+
+
+def pictures_album(services: Services, positions: list[str], place: str,
+                   language: str) -> tuple[tuple[str, str], ...]:
+    """Each position's picture captioned with its number and name, for an album."""
+    assert services.pictures is not None
+    variant_place = as_place(place)
+    return tuple(
+        (services.pictures.key_for(position_id, variant_place),
+         plan.numbered_name(services.program, position_id, variant_place, number, len(positions),
+                            language))
+        for number, position_id in enumerate(positions, start=1))
+
+
+async def show_pictures(turn: Turn, _tap: ShowPictures) -> Answer:
+    """ "What the positions look like": the user's positions at their place, in order."""
+    if turn.services.pictures is None:
+        return Answer(toast=turn.t("Pictures are not available right now."))
+    positions = [item.position_id for item in
+                 plan.sequence_of(turn.services.program, False, turn.user.screening or ())]
+    album = pictures_album(turn.services, positions, turn.user.place, turn.user.language)
+    return Answer(toast=turn.t("Pictures")).say(
+        turn.t("That's every position in the order /routine takes them, for where you take "
+               "your breaks (/settings changes it). /stretch starts a break."), album=album)
+
+
+def picture_of(services: Services, brk: Break) -> str | None:
+    """The key of the current position's picture, at the break's place."""
+    if services.pictures is None:
+        return None
+    return services.pictures.key_for(brk.positions[brk.position_index], as_place(brk.place))
 
 
 def _to_have_ready(program: Program, user: User, brk: Break) -> list[str]:
@@ -214,12 +247,34 @@ def answer_with(reply: Reply, toast: str | None = None, edit: bool = True) -> An
     return Answer(replies=[replace(reply, edit=edit)], toast=toast)
 
 
-async def _show_position(turn: Turn, brk: Break) -> Reply:
-    """The current position's set-up message; it replaces the pressed message when there is
-    one, which then becomes the live message its hold edits."""
-    brk.message_id = turn.message_id
+async def _show_position(turn: Turn, brk: Break, before: str = "") -> Reply:
+    """The current position's set-up message, with its picture (after `before`, if any); it
+    becomes the live message its hold edits."""
     turn.wake(await _begin_setup(turn.session, turn.services.program, brk, turn.now))
-    return plan.position_reply(turn.services.program, brk, turn.user.place, turn.user.language)
+    reply = plan.position_reply(turn.services.program, brk, turn.user.place, turn.user.language)
+    if before:
+        reply = replace(reply, text=before + "\n\n" + reply.text)
+    return _becomes_live(turn, brk, replace(reply, picture=picture_of(turn.services, brk)))
+
+
+def _becomes_live(turn: Turn, brk: Break, reply: Reply) -> Reply:
+    """`reply` (an edit) becomes the live message: the pressed message when it can take
+    its place, else a new one whose id is recorded once sent (`remember_live_message`)."""
+    if turn.message_id is not None and reply.replaces(turn.pressed_photo):
+        brk.message_id, brk.message_captioned = turn.message_id, turn.pressed_photo
+    else:
+        brk.message_id = None
+        brk.message_captioned = reply.picture is not None and caption_fits(reply.text)
+    return replace(reply, edit=True, live_of=(brk.id, brk.attempt))
+
+
+async def remember_live_message(services: Services, break_id: int, attempt: int,
+                                message_id: int, captioned: bool) -> None:
+    """A break's live message went out as a new message: its cues and countdown edit it."""
+    async with services.database.session() as session:
+        brk = await session.get(Break, break_id, with_for_update=True)
+        if brk is not None and brk.attempt == attempt and brk.status == ACTIVE:
+            brk.message_id, brk.message_captioned = message_id, captioned
 
 
 async def _ready(turn: Turn, brk: Break) -> Answer:
@@ -227,10 +282,9 @@ async def _ready(turn: Turn, brk: Break) -> Answer:
     if brk.hold_started_at is not None:
         return Answer(toast=turn.t("The clock is already running."))
     program = turn.services.program
-    brk.message_id = turn.message_id
     turn.wake(await begin_hold(turn.session, program, brk, turn.now))
-    return answer_with(plan.hold_reply(program, brk, turn.user.place, turn.user.language, 0),
-                       toast=turn.t("Go!"))
+    live = plan.hold_reply(program, brk, turn.user.place, turn.user.language, 0)
+    return Answer(replies=[_becomes_live(turn, brk, live)], toast=turn.t("Go!"))
 
 
 async def _new_break(turn: Turn, kind: str, gentle: bool = False) -> Answer:
@@ -415,8 +469,8 @@ async def live_holds(session: AsyncSession, program: Program, now: datetime,
         switch_key = f"step:{brk.id}:{brk.position_index}:{brk.attempt}:switch{side}"
         if position.side_count == 2 and (elapsed >= side) != ((brk.id, switch_key) in switched):
             continue
-        holds.append(LiveHold(user.chat_id, brk.message_id,
-                              plan.hold_reply(program, brk, user.place, user.language, elapsed)))
+        live = plan.hold_reply(program, brk, user.place, user.language, elapsed)
+        holds.append(LiveHold(user.chat_id, brk.message_id, on_live(brk, live)))
     return holds, total
 
 
@@ -431,11 +485,17 @@ def _current(row: DueMessage, brk: Break) -> bool:
         and brk.position_index < len(brk.positions)
 
 
+def on_live(brk: Break, reply: Reply) -> Reply:
+    """An edit of the break's live message: of its caption when it is a photo."""
+    return replace(reply, caption=brk.message_captioned)
+
+
 class StepJob:
     """One moment of a position, if still current: the hold starting by itself after the
     set-up time ("ready"), a cue ("cue", an edit), the side switch, then "done"."""
 
     def __init__(self, services: Services) -> None:
+        self.services = services
         self.program = services.program
 
     async def prepare(
@@ -468,10 +528,10 @@ class StepJob:
                 return Skip("too late for this cue")
             live = plan.hold_reply(self.program, brk, user.place, user.language, elapsed)
             if stage == "switch":
-                return Send(live)
+                return Send(self._new_live(brk, live))
             if brk.message_id is None:
                 return Skip("no live message to edit")
-            return Edit(brk.message_id, live)
+            return Edit(brk.message_id, on_live(brk, live))
         mark_done(brk)
         if last:
             if brk.status == ACTIVE:
@@ -491,8 +551,15 @@ class StepJob:
         await begin_hold(session, self.program, brk, now)
         live = plan.hold_reply(self.program, brk, user.place, user.language, 0)
         if brk.message_id is not None:
-            return Edit(brk.message_id, live)
-        return Send(replace(live, silent=True))
+            return Edit(brk.message_id, on_live(brk, live))
+        return Send(self._new_live(brk, replace(live, silent=True)))
+
+    def _new_live(self, brk: Break, live: Reply) -> Reply:
+        """A hold's view sent as a new message, with the position's picture: the message
+        the rest of the hold edits (`delivered` records its id)."""
+        picture = picture_of(self.services, brk)
+        brk.message_captioned = picture is not None and caption_fits(live.text)
+        return replace(live, picture=picture)
 
     async def delivered(
         self, session: AsyncSession, row: DueMessage, user: User, message_id: int | None,
@@ -527,7 +594,7 @@ class AbandonJob:
         brk.status, brk.ended_at = "partial", now
         if brk.message_id is None:
             return Skip("abandoned")
-        return Edit(brk.message_id, plan.abandoned_reply(brk, user.language))
+        return Edit(brk.message_id, on_live(brk, plan.abandoned_reply(brk, user.language)))
 
     async def delivered(self, *_args: object) -> None:
         return None

@@ -18,6 +18,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.adapter.countdown import start_countdown
+from bot.adapter.photos import Photos
 from bot.adapter.profile import update_profile
 from bot.adapter.router import delivery, register_handlers
 from bot.adapter.sender import TelegramSender
@@ -88,6 +89,10 @@ def build_application(
     application = builder.build()
     application.bot_data["services"] = services
     application.bot_data["dispatch"] = dispatch
+    if services.pictures is not None:
+        # One per process: the file_ids it learns serve replies and due messages alike.
+        application.bot_data["photos"] = Photos(services.pictures, services.database,
+                                                services.clock)
     register_handlers(application)
     application.add_error_handler(_on_error)
     return application
@@ -160,7 +165,8 @@ async def _dispatcher_sender(application: Application, settings: Settings) -> Te
               base_url=base, base_file_url=files)
     await bot.initialize()
     application.bot_data["dispatcher_bot"] = bot
-    return TelegramSender(bot, settings.dispatch_messages_per_second)
+    return TelegramSender(bot, settings.dispatch_messages_per_second,
+                          application.bot_data.get("photos"))
 
 
 async def stop_dispatching(application: Application) -> None:
