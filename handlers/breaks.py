@@ -273,7 +273,9 @@ async def remember_live_message(services: Services, break_id: int, attempt: int,
     """A break's live message went out as a new message: its cues and countdown edit it."""
     async with services.database.session() as session:
         brk = await session.get(Break, break_id, with_for_update=True)
-        if brk is not None and brk.attempt == attempt and brk.status == ACTIVE:
+        # Already set: the hold started by itself meanwhile, in a message of its own.
+        if brk is not None and brk.attempt == attempt and brk.status == ACTIVE \
+                and brk.message_id is None:
             brk.message_id, brk.message_captioned = message_id, captioned
 
 
@@ -537,9 +539,11 @@ class StepJob:
             if brk.status == ACTIVE:
                 await _ask_rating(session, user, brk, now)
             repeat = BreakControl(brk.id, index, brk.attempt, "r")
+            brk.message_captioned = False  # the latest message is text from now on
             return Send(plan.rating_prompt(brk, user.language, finished=False, repeat=repeat))
         if late:  # the abandon row is due too: let it end the break
             return Skip("too late to go on")
+        brk.message_captioned = False
         return Send(plan.done_reply(self.program, brk, position, user.language))
 
     async def _start_clock(self, session: AsyncSession, brk: Break, user: User,

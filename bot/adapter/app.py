@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from datetime import timedelta
 
 from telegram import Bot, Update
@@ -146,10 +147,26 @@ async def _post_init(application: Application) -> None:
                                             name="dispatcher-safety",
                                             job_kwargs={"max_instances": 2})
         start_countdown(application, services, sender)
+    photos: Photos | None = application.bot_data.get("photos")
+    if photos is not None:
+        # In the background: nothing waits for it, and a send meanwhile draws on demand.
+        application.bot_data["photos_ready"] = asyncio.create_task(_prepare(photos))
     assert application.job_queue is not None
     # The job queue runs once the application has started: from then on, errors of
     # third-party libraries keep their tracebacks (bot.logs).
     application.job_queue.run_once(_started, 0, name="started")
+
+
+async def _prepare(photos: Photos) -> None:
+    try:
+        started = time.perf_counter()
+        drawn = await photos.prepare()
+    except Exception:
+        log.exception("could not prepare the pictures; each is drawn when first sent")
+        return
+    if drawn:
+        log.info("drew %s pictures not uploaded yet in %.1f s", drawn,
+                 time.perf_counter() - started)
 
 
 async def _started(_context: ContextTypes.DEFAULT_TYPE) -> None:

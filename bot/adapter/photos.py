@@ -18,7 +18,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from telegram import Bot, InputFile, InputMediaPhoto, Message
+from telegram import Bot, InputMediaPhoto, Message
 from telegram.error import BadRequest
 
 from bot.domain.clock import Clock
@@ -57,6 +57,7 @@ class Photos:
         # (key, digest) -> file_id: the database is asked once per picture and process.
         self._ids: dict[tuple[str, str], str] = {}
         self.uploads = 0  # pictures this process uploaded (logs, the benchmark)
+        self._ahead: dict[str, bytes] = {}  # drawn at start-up, until uploaded
 
     async def file_id(self, key: str) -> str | None:
         """The stored file_id of the picture as drawn now, if uploaded before."""
@@ -69,9 +70,24 @@ class Photos:
             self._ids[slot] = found
         return self._ids[slot]
 
-    async def _upload_file(self, key: str) -> InputFile:
-        png = await asyncio.to_thread(self.pictures.render, key)
-        return InputFile(png, filename=f"{key}.png")
+    async def prepare(self) -> int:
+        """Reads the stored file_ids, and draws ahead the pictures not uploaded yet (after a
+        drawing changed), so that their first send does not wait for the drawing. Returns
+        how many were drawn."""
+        keys = self.pictures.keys()
+        digests = {key: self.pictures.digest(key) for key in keys}
+        async with self.database.session() as session:
+            stored = await uploads.stored_file_ids(session)
+        self._ids.update((slot, file_id) for slot, file_id in stored.items()
+                         if digests.get(slot[0]) == slot[1])
+        missing = [key for key, digest in digests.items() if (key, digest) not in self._ids]
+        for key in missing:
+            self._ahead[key] = await asyncio.to_thread(self.pictures.render, key)
+        return len(missing)
+
+    async def _png(self, key: str) -> bytes:
+        ahead = self._ahead.pop(key, None)
+        return ahead if ahead is not None else await asyncio.to_thread(self.pictures.render, key)
 
     async def _learned(self, key: str, message: Message, stale: str | None) -> None:
         """Stores the file_id of a picture just uploaded (or of one replacing a stale id)."""
@@ -104,8 +120,8 @@ class Photos:
                 log.warning("Telegram forgot picture %s (%s); uploading it again", key,
                             exc.message)
                 self._forget(key)
-        message = await bot.send_photo(chat_id, await self._upload_file(key), caption=caption,
-                                       **options)
+        message = await bot.send_photo(chat_id, await self._png(key), caption=caption,
+                                       filename=f"{key}.png", **options)
         await self._learned(key, message, known)
         return message
 
@@ -124,10 +140,16 @@ class Photos:
                     raise
                 self._forget(key)
         edited = await bot.edit_message_media(
-            InputMediaPhoto(await self._upload_file(key), caption=caption),
+            InputMediaPhoto(await self._png(key), caption=caption, filename=f"{key}.png"),
             chat_id=chat_id, message_id=message_id, **options)
         if isinstance(edited, Message):
             await self._learned(key, edited, known)
+
+    async def _media(self, key: str, caption: str, file_id: str | None) -> InputMediaPhoto:
+        if file_id is not None:
+            return InputMediaPhoto(file_id, caption=clip_caption(caption))
+        return InputMediaPhoto(await self._png(key), caption=clip_caption(caption),
+                               filename=f"{key}.png")
 
     async def send_album(self, bot: Bot, chat_id: int,
                          items: Sequence[tuple[str, str]]) -> list[Message]:
@@ -147,8 +169,7 @@ class Photos:
     async def _send_chunk(self, bot: Bot, chat_id: int,
                           chunk: Sequence[tuple[str, str]]) -> Sequence[Message]:
         known = [await self.file_id(key) for key, _caption in chunk]
-        media = [InputMediaPhoto(file_id or await self._upload_file(key),
-                                 caption=clip_caption(caption))
+        media = [await self._media(key, caption, file_id)
                  for (key, caption), file_id in zip(chunk, known, strict=True)]
         try:
             messages = await bot.send_media_group(chat_id, media)
@@ -158,8 +179,7 @@ class Photos:
             # Which file_id Telegram forgot is not said: upload the whole album again.
             for key, _caption in chunk:
                 self._forget(key)
-            media = [InputMediaPhoto(await self._upload_file(key), caption=clip_caption(caption))
-                     for key, caption in chunk]
+            media = [await self._media(key, caption, None) for key, caption in chunk]
             messages = await bot.send_media_group(chat_id, media)
             for (key, _caption), stale, message in zip(chunk, known, messages, strict=True):
                 await self._learned(key, message, stale)

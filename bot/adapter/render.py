@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -10,7 +11,14 @@ from typing import TypeVar
 
 import httpx
 from telegram import Bot, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import ContextTypes
 
 from bot.adapter.photos import Photos
@@ -84,6 +92,11 @@ async def render(update: Update, context: ContextTypes.DEFAULT_TYPE, answer: Ans
                     continue
                 log.info("could not edit message %s: %s; sending instead",
                          pressed.message_id, exc.message)
+        if reply.edit and pressed is not None and pressed.reply_markup is not None:
+            # It comes as a new message instead: the pressed message's buttons are spent.
+            with contextlib.suppress(TelegramError):
+                await retrying(partial(context.bot.edit_message_reply_markup, chat.id,
+                                       pressed.message_id, reply_markup=None), idempotent=True)
         try:
             message = await retrying(partial(send_reply, context.bot, chat.id, reply, photos))
         except MaybeDelivered as exc:

@@ -21,6 +21,13 @@ async def stored_file_id(session: AsyncSession, key: str, digest: str) -> str | 
         PictureUpload.key == key, PictureUpload.digest == digest))
 
 
+async def stored_file_ids(session: AsyncSession) -> dict[tuple[str, str], str]:
+    """Every stored file_id by (key, digest)."""
+    rows = await session.execute(select(PictureUpload.key, PictureUpload.digest,
+                                        PictureUpload.file_id))
+    return {(key, digest): file_id for key, digest, file_id in rows}
+
+
 async def remember_file_id(session: AsyncSession, key: str, digest: str, file_id: str,
                            now: datetime) -> str:
     """Stores the first upload's file_id; a concurrent upload of the same picture keeps
