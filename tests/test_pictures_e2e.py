@@ -55,9 +55,16 @@ async def position_photo(user: SimulatedUser, text: str) -> ChatMessage:
                                    and text in (m.caption or "") and bool(m.buttons))
 
 
-async def stored_file_ids(bot: Any) -> list[tuple[str, str]]:
-    return [(key, file_id) for key, file_id in
-            await bot.query("select key, file_id from picture_uploads order by key")]
+async def stored_file_ids(bot: Any, expected: int = 1) -> list[tuple[str, str]]:
+    """The stored (key, file_id) pairs, once `expected` are stored (the bot stores a
+    file_id right after Telegram answered the upload)."""
+    for _ in range(200):
+        rows = [(key, file_id) for key, file_id in
+                await bot.query("select key, file_id from picture_uploads order by key")]
+        if len(rows) >= expected:
+            return rows
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"fewer than {expected} file_ids stored: {rows}")
 
 
 async def test_a_position_arrives_as_a_photo_uploaded_once_and_its_countdown_edits_the_caption(
@@ -97,7 +104,12 @@ async def test_a_position_arrives_as_a_photo_uploaded_once_and_its_countdown_edi
     await cleo.command("/stretch")
     cleos = await position_photo(cleo, f"1/1 · {name}")
     assert len(standin.uploads) == 2
-    assert await stored_file_ids(bot) == [(key, cleos.file.file_id)]  # type: ignore[union-attr]
+    fresh = cleos.file.file_id  # type: ignore[union-attr]
+    for _ in range(200):
+        if await stored_file_ids(bot) == [(key, fresh)]:
+            break
+        await asyncio.sleep(0.05)
+    assert await stored_file_ids(bot) == [(key, fresh)]
     assert "Telegram forgot picture" in bot.log
     await bot.stop()
 
