@@ -187,12 +187,24 @@ async def start_break(turn: Turn, brk: Break, gentle: bool = False) -> Answer:
     brk.short = short
     ready = _to_have_ready(program, user, brk)
     before = plan.checklist(program, ready, user.language) if ready else ""
-    answer = answer_with(await _show_position(turn, brk, before), toast=turn.t("Let's go!"))
+    first = await _show_position(turn, brk, before)
+    answer = answer_with(first, toast=turn.t("Let's go!"))
+    if before and not first.text.startswith(before):
+        answer.replies.insert(0, Reply(before))  # kept apart: see _show_position
     if brk.kind == "routine" and turn.services.pictures is not None:
         # The overview: the whole sequence at a glance, before its first position.
-        answer.replies.insert(0, Reply("", album=pictures_album(turn.services, positions,
-                                                                brk.place, user.language)))
+        answer.replies.insert(0, _album_reply(turn, positions, brk.place, turn.t(
+            "The whole routine, in order:")))
     return answer
+
+
+def _album_reply(turn: Turn, positions: list[str], place: str, heading: str) -> Reply:
+    """The pictures of `positions` as albums, then their names as a numbered list: a
+    phone shows an album's captions only one picture at a time."""
+    album = pictures_album(turn.services, positions, place, turn.user.language)
+    names = [f"{number}. {turn.t(turn.services.program.position(p).variant(as_place(place)).name)}"
+             for number, p in enumerate(positions, start=1)]
+    return Reply("\n".join([heading, *names]), album=album)
 
 
 def pictures_album(services: Services, positions: list[str], place: str,
@@ -213,10 +225,10 @@ async def show_pictures(turn: Turn, _tap: ShowPictures) -> Answer:
         return Answer(toast=turn.t("Pictures are not available right now."))
     positions = [item.position_id for item in
                  plan.sequence_of(turn.services.program, False, turn.user.screening or ())]
-    album = pictures_album(turn.services, positions, turn.user.place, turn.user.language)
-    return Answer(toast=turn.t("Pictures")).say(
-        turn.t("That's every position in the order /routine takes them, for where you take "
-               "your breaks (/settings changes it). /stretch starts a break."), album=album)
+    heading = turn.t("Every position in the order /routine takes them, for where you take "
+                     "your breaks (/settings changes it; /stretch starts a break):")
+    return Answer(replies=[_album_reply(turn, positions, turn.user.place, heading)],
+                  toast=turn.t("Pictures"))
 
 
 def picture_of(services: Services, brk: Break) -> str | None:
@@ -252,9 +264,15 @@ async def _show_position(turn: Turn, brk: Break, before: str = "") -> Reply:
     becomes the live message its hold edits."""
     turn.wake(await _begin_setup(turn.session, turn.services.program, brk, turn.now))
     reply = plan.position_reply(turn.services.program, brk, turn.user.place, turn.user.language)
-    if before:
-        reply = replace(reply, text=before + "\n\n" + reply.text)
-    return _becomes_live(turn, brk, replace(reply, picture=picture_of(turn.services, brk)))
+    reply = replace(reply, picture=picture_of(turn.services, brk))
+    joined = before + "\n\n" + reply.text
+    # With a picture, the position keeps its caption when only `before` makes it too long:
+    # the caller then sends `before` on its own, first. A text too long anyway follows
+    # the picture, `before` included.
+    if before and (reply.picture is None or caption_fits(joined)
+                   or not caption_fits(reply.text)):
+        reply = replace(reply, text=joined)
+    return _becomes_live(turn, brk, reply)
 
 
 def _becomes_live(turn: Turn, brk: Break, reply: Reply) -> Reply:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from datetime import time as clock_time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from bot.domain.content import load_program
-from bot.domain.guided_break import sequence_of
-from bot.domain.replies import CAPTION_LIMIT
+from bot.domain.guided_break import position_reply, sequence_of
+from bot.domain.replies import CAPTION_LIMIT, caption_fits
 from bot.storage.db import Database
 from bot.storage.models import Rating, User
 from standin import BotAPIStandIn, ChatMessage, SimulatedUser
@@ -30,7 +31,7 @@ SPEED = 30.0  # a 2-minute hold lasts 4 real seconds
 ANA, BOB, CLEO = 1001, 1002, 1003
 
 
-async def seed(url: str, *users: tuple[int, str]) -> None:
+async def seed(url: str, *users: tuple[int, str], short: bool = False) -> None:
     """Set-up users (id, place), each with a baseline rating."""
     database = Database(url)
     try:
@@ -41,7 +42,7 @@ async def seed(url: str, *users: tuple[int, str]) -> None:
                                  onboarded_at=MONDAY_9, active=True, draft={},
                                  time_zone="UTC", work_start=clock_time(8),
                                  work_end=clock_time(18), breaks_per_day=4, place=place,
-                                 rotation=0, screening=[]))
+                                 rotation=0, screening=[], short_holds=short))
                 await session.flush()
                 session.add(Rating(user_id=user_id, kind="baseline", rated_at=MONDAY_9,
                                    pain=3, stiffness=4))
@@ -92,7 +93,7 @@ async def test_a_position_arrives_as_a_photo_uploaded_once_and_its_countdown_edi
     edits = [c for c in standin.calls_to("editMessageCaption") if c.chat_id == ANA and c.ok]
     assert len(edits) >= 2
     assert not [c for c in standin.calls_to("editMessageText") if c.chat_id == ANA]
-    assert shown.photo is not None and shown.find_button("Next")
+    assert shown.photo is not None and shown.find_button("Finish")
 
     # Bob's identical position reuses the stored file_id: nothing is uploaded again.
     await bob.command("/stretch")
@@ -131,24 +132,42 @@ async def test_first_sends_at_once_both_arrive_and_one_file_id_is_kept(
     await bot.stop()
 
 
+def first_band_position(short: bool) -> str:
+    brk = SimpleNamespace(id=1, place="band", positions=[sequence_of(PROGRAM)[0].position_id],
+                          positions_done=[], position_index=0, attempt=0, short=short)
+    return position_reply(PROGRAM, brk, "band", "en").text
+
+
 async def test_a_text_too_long_for_a_caption_follows_its_picture(
     standin: BotAPIStandIn, run_bot: Any, database_url: str
 ) -> None:
     """The first band break lists the band and anchor first: with them, the set-up of the
-    first position is longer than a caption may be."""
+    first position is longer than a caption may be; with short holds on, the set-up alone
+    is too (the line saying so makes it longer)."""
+    assert caption_fits(first_band_position(short=False))
+    assert not caption_fits(first_band_position(short=True))
     await seed(database_url, (ANA, "band"))
-    ana = standin.user(ANA)
+    await seed(database_url, (BOB, "band"), short=True)
+    ana, bob = standin.user(ANA), standin.user(BOB)
     bot = await run_bot(database_url=database_url, clock_start=MONDAY_9, clock_speed=SPEED)
+
+    # Only the checklist is too much: it comes first, and the position keeps its caption.
     await ana.command("/stretch")
-    text = await ana.next_message(timeout=20, predicate=lambda m: "Tap Ready" in m.shown)
+    shown = await position_photo(ana, "Tap Ready")
+    checklist = [m for m in ana.messages if m.message_id < shown.message_id][-1]
+    assert (checklist.text or "").startswith("Before you start, have these ready:")
+    assert "have these ready" not in (shown.caption or "")
+
+    await bob.command("/stretch")
+    text = await bob.next_message(timeout=20, predicate=lambda m: "Tap Ready" in m.shown)
     assert text.text is not None and len(text.text) > CAPTION_LIMIT
     assert text.text.startswith("Before you start, have these ready:")
-    picture = [m for m in ana.messages if m.message_id < text.message_id][-1]
+    picture = [m for m in bob.messages if m.message_id < text.message_id][-1]
     assert picture.photo is not None and picture.caption is None and not picture.buttons
     # The buttons sit under the text, and the countdown edits the text.
-    await ana.press_button(text, "Ready")
-    await ana.wait_until(lambda: "Side 1 of 2 · 2:00 left" in (text.text or ""))
-    assert not [c for c in standin.calls_to("editMessageCaption") if c.chat_id == ANA]
+    await bob.press_button(text, "Ready")
+    await bob.wait_until(lambda: "Side 1 of 2 · 0:" in (text.text or ""), timeout=20)
+    assert not [c for c in standin.calls_to("editMessageCaption") if c.chat_id == BOB]
     await bot.stop()
 
 
@@ -175,7 +194,7 @@ async def test_routine_and_help_show_albums_and_the_self_check_its_tests(
     await ana.command("/help")
     help_text = await ana.next_message(timeout=20, predicate=lambda m: "How it works" in m.shown)
     await ana.press_button(help_text, "What the positions look like")
-    await ana.next_message(timeout=20, predicate=lambda m: "every position" in m.shown)
+    await ana.next_message(timeout=20, predicate=lambda m: "Every position" in m.shown)
     again = [m for m in ana.messages if m.message_id > help_text.message_id and m.photo]
     assert [m.caption for m in again] == expected
     assert len(standin.uploads) == uploads

@@ -160,12 +160,12 @@ async def _post_init(application: Application) -> None:
 async def _prepare(photos: Photos) -> None:
     try:
         started = time.perf_counter()
-        drawn = await photos.prepare()
+        missing = await photos.prepare()
     except Exception:
-        log.exception("could not prepare the pictures; each is drawn when first sent")
+        log.exception("could not read the stored pictures; each is looked up when sent")
         return
-    if drawn:
-        log.info("drew %s pictures not uploaded yet in %.1f s", drawn,
+    if missing:
+        log.info("%s pictures are not uploaded yet; ready to draw them (%.1f s)", missing,
                  time.perf_counter() - started)
 
 

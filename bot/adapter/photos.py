@@ -7,7 +7,8 @@ upload is stored (bot/storage/uploads.py) and every later send reuses it.
 
 A picture is drawn only when it has to be uploaded (the first send after a deployment
 whose drawing changed, or after Telegram forgot a file_id), in a thread: the bot keeps
-answering meanwhile. Two users sending the same picture for the first time at once may
+answering meanwhile. A process whose pictures are all uploaded never loads the drawing
+library at all. Two users sending the same picture for the first time at once may
 both upload it; the first file_id stored is kept and the other upload is simply unused.
 """
 
@@ -71,9 +72,10 @@ class Photos:
         return self._ids[slot]
 
     async def prepare(self) -> int:
-        """Reads the stored file_ids, and draws ahead the pictures not uploaded yet (after a
-        drawing changed), so that their first send does not wait for the drawing. Returns
-        how many were drawn."""
+        """Reads the stored file_ids; when some picture is not uploaded yet (a new drawing),
+        draws one ahead, so that the drawing library is loaded before a user waits for
+        it. The others are drawn when first sent: drawing all ahead would compete with
+        the first due messages for the CPU. Returns how many are not uploaded."""
         keys = self.pictures.keys()
         digests = {key: self.pictures.digest(key) for key in keys}
         async with self.database.session() as session:
@@ -81,8 +83,8 @@ class Photos:
         self._ids.update((slot, file_id) for slot, file_id in stored.items()
                          if digests.get(slot[0]) == slot[1])
         missing = [key for key, digest in digests.items() if (key, digest) not in self._ids]
-        for key in missing:
-            self._ahead[key] = await asyncio.to_thread(self.pictures.render, key)
+        if missing:
+            self._ahead[missing[0]] = await asyncio.to_thread(self.pictures.render, missing[0])
         return len(missing)
 
     async def _png(self, key: str) -> bytes:
