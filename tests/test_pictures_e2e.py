@@ -3,8 +3,8 @@ and PostgreSQL.
 
 A position arrives as a photo with its text as the caption, and its countdown edits the
 caption; each picture is uploaded once and its file_id reused for everyone after; a
-file_id Telegram forgot is replaced; a text too long for a caption follows its picture;
-/routine and /help show albums; the self-assessment shows each test's picture.
+file_id Telegram forgot is replaced; a checklist too long to share the caption comes
+first; /routine and /help show albums; the self-assessment shows each test's picture.
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from datetime import time as clock_time
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from bot.domain.content import load_program
-from bot.domain.guided_break import position_reply, sequence_of
-from bot.domain.replies import CAPTION_LIMIT, caption_fits
+from bot.domain.guided_break import sequence_of
+from bot.domain.replies import caption_fits
 from bot.storage.db import Database
 from bot.storage.models import Rating, User
 from standin import BotAPIStandIn, ChatMessage, SimulatedUser
@@ -31,7 +30,7 @@ SPEED = 30.0  # a 2-minute hold lasts 4 real seconds
 ANA, BOB, CLEO = 1001, 1002, 1003
 
 
-async def seed(url: str, *users: tuple[int, str], short: bool = False) -> None:
+async def seed(url: str, *users: tuple[int, str]) -> None:
     """Set-up users (id, place), each with a baseline rating."""
     database = Database(url)
     try:
@@ -42,7 +41,7 @@ async def seed(url: str, *users: tuple[int, str], short: bool = False) -> None:
                                  onboarded_at=MONDAY_9, active=True, draft={},
                                  time_zone="UTC", work_start=clock_time(8),
                                  work_end=clock_time(18), breaks_per_day=4, place=place,
-                                 rotation=0, screening=[], short_holds=short))
+                                 rotation=0, screening=[]))
                 await session.flush()
                 session.add(Rating(user_id=user_id, kind="baseline", rated_at=MONDAY_9,
                                    pain=3, stiffness=4))
@@ -132,42 +131,24 @@ async def test_first_sends_at_once_both_arrive_and_one_file_id_is_kept(
     await bot.stop()
 
 
-def first_band_position(short: bool) -> str:
-    brk = SimpleNamespace(id=1, place="band", positions=[sequence_of(PROGRAM)[0].position_id],
-                          positions_done=[], position_index=0, attempt=0, short=short)
-    return position_reply(PROGRAM, brk, "band", "en").text
-
-
-async def test_a_text_too_long_for_a_caption_follows_its_picture(
+async def test_a_checklist_too_long_for_the_caption_comes_first_on_its_own(
     standin: BotAPIStandIn, run_bot: Any, database_url: str
 ) -> None:
-    """The first band break lists the band and anchor first: with them, the set-up of the
-    first position is longer than a caption may be; with short holds on, the set-up alone
-    is too (the line saying so makes it longer)."""
-    assert caption_fits(first_band_position(short=False))
-    assert not caption_fits(first_band_position(short=True))
+    """The first band break lists the band and anchor first: with them, the first
+    position's text is longer than a caption may be, so they come as a message of their
+    own and the position keeps its caption (bot/adapter/sender.py sends a text too long by
+    itself after its picture: tests/test_photos.py)."""
     await seed(database_url, (ANA, "band"))
-    await seed(database_url, (BOB, "band"), short=True)
-    ana, bob = standin.user(ANA), standin.user(BOB)
+    ana = standin.user(ANA)
     bot = await run_bot(database_url=database_url, clock_start=MONDAY_9, clock_speed=SPEED)
-
-    # Only the checklist is too much: it comes first, and the position keeps its caption.
     await ana.command("/stretch")
     shown = await position_photo(ana, "Tap Ready")
     checklist = [m for m in ana.messages if m.message_id < shown.message_id][-1]
     assert (checklist.text or "").startswith("Before you start, have these ready:")
-    assert "have these ready" not in (shown.caption or "")
-
-    await bob.command("/stretch")
-    text = await bob.next_message(timeout=20, predicate=lambda m: "Tap Ready" in m.shown)
-    assert text.text is not None and len(text.text) > CAPTION_LIMIT
-    assert text.text.startswith("Before you start, have these ready:")
-    picture = [m for m in bob.messages if m.message_id < text.message_id][-1]
-    assert picture.photo is not None and picture.caption is None and not picture.buttons
-    # The buttons sit under the text, and the countdown edits the text.
-    await bob.press_button(text, "Ready")
-    await bob.wait_until(lambda: "Side 1 of 2 · 0:" in (text.text or ""), timeout=20)
-    assert not [c for c in standin.calls_to("editMessageCaption") if c.chat_id == BOB]
+    assert not checklist.buttons and "have these ready" not in (shown.caption or "")
+    assert not caption_fits(f"{checklist.text}\n\n{shown.caption}")
+    await ana.press_button(shown, "Ready")
+    await ana.wait_until(lambda: "Side 1 of 2 · 2:00 left" in (shown.caption or ""))
     await bot.stop()
 
 
