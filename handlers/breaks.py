@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import guided_break as plan
@@ -288,13 +288,27 @@ def _becomes_live(turn: Turn, brk: Break, reply: Reply) -> Reply:
 
 async def remember_live_message(services: Services, break_id: int, attempt: int,
                                 message_id: int, captioned: bool) -> None:
-    """A break's live message went out as a new message: its cues and countdown edit it."""
+    """A break's live message went out as a new message: its cues and countdown edit it,
+    and the set-up minute before the hold starts by itself counts from its arrival (a
+    first upload of its picture may have taken a while)."""
     async with services.database.session() as session:
+        owner = await session.scalar(select(Break.user_id).where(Break.id == break_id))
+        if owner is None:
+            return
+        # The user's row first, as every turn and the dispatcher take it.
+        await session.get(User, owner, with_for_update=True)
         brk = await session.get(Break, break_id, with_for_update=True)
         # Already set: the hold started by itself meanwhile, in a message of its own.
-        if brk is not None and brk.attempt == attempt and brk.status == ACTIVE \
-                and brk.message_id is None:
-            brk.message_id, brk.message_captioned = message_id, captioned
+        if brk is None or brk.attempt != attempt or brk.status != ACTIVE \
+                or brk.message_id is not None:
+            return
+        brk.message_id, brk.message_captioned = message_id, captioned
+        if brk.hold_started_at is None:
+            await session.execute(
+                update(DueMessage).where(
+                    DueMessage.break_id == brk.id, DueMessage.status == "pending",
+                    DueMessage.key == f"step:{brk.id}:{brk.position_index}:{attempt}:ready")
+                .values(due_at=services.clock() + plan.SETUP_WAIT))
 
 
 async def _ready(turn: Turn, brk: Break) -> Answer:
