@@ -106,8 +106,13 @@ async def render(update: Update, context: ContextTypes.DEFAULT_TYPE, answer: Ans
             return
         if reply.live_of is not None:
             services: Services = context.application.bot_data["services"]
-            await remember_live_message(services, *reply.live_of, message.message_id,
-                                        bool(message.photo))
+            try:
+                await remember_live_message(services, *reply.live_of, message.message_id,
+                                            bool(message.photo))
+            except Exception:
+                # The reply arrived: the hold then starts in a message of its own.
+                log.exception("could not record message %s as a break's live message",
+                              message.message_id)
 
 
 async def _edit_pressed(bot: Bot, photos: Photos | None, pressed: Message,
