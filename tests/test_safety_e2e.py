@@ -53,7 +53,8 @@ async def _seed(tmp_path: Path) -> str:
 
 
 async def _message_with(user: SimulatedUser, text: str) -> ChatMessage:
-    return await user.next_message(timeout=20, predicate=lambda m: text in (m.text or ""))
+    """The next message whose text, or caption under a picture, has `text`."""
+    return await user.next_message(timeout=20, predicate=lambda m: text in m.shown)
 
 
 def _reminders(user: SimulatedUser) -> list[ChatMessage]:
@@ -100,7 +101,7 @@ async def test_a_pain_of_8_holds_for_the_day_and_the_next_day_opens_with_a_check
     await ana.wait_until(lambda: "Time for a stretch break" in (check_in.text or ""),
                          timeout=20)
     await ana.press_button(check_in, "Start now")
-    await ana.wait_until(lambda: "1/1" in (check_in.text or ""), timeout=20)
+    await _message_with(ana, "1/1")  # the position, with its picture
     await ana.send("me duele")
     await _message_with(ana, "you said it hurts")
     status, stopped_for_pain = (await bot.query(
@@ -136,7 +137,7 @@ async def test_screening_a_hip_replacement_keeps_the_routine_to_safe_positions(
         await ana.send(typed)
     await _message_with(ana, "You're all set")
     await ana.command("/routine")
-    await _message_with(ana, "1/5")
+    await _message_with(ana, "1/5 · ")
     (positions,) = (await bot.query("select positions from breaks"))[0]
     routine = set(json.loads(positions))
     assert routine and not routine & {"twist", "fh_introt", "post_hip", "ham_fold"}
