@@ -66,6 +66,11 @@ async def drop_rows(session: AsyncSession, brk: Break) -> None:
     )
 
 
+def _ready_key(brk: Break) -> str:
+    """The key of the row that starts the current position's hold if nobody taps Ready."""
+    return f"step:{brk.id}:{brk.position_index}:{brk.attempt}:ready"
+
+
 def _current_position(program: Program, brk: Break) -> Position:
     return program.position(brk.positions[brk.position_index])
 
@@ -79,9 +84,8 @@ async def _begin_setup(session: AsyncSession, program: Program, brk: Break,
     position = _current_position(program, brk)
     ready_at = now + plan.SETUP_WAIT
     payload = {"index": brk.position_index, "attempt": brk.attempt, "stage": "ready"}
-    await due.schedule(session, brk.user_id, STEP_KIND,
-                       f"step:{brk.id}:{brk.position_index}:{brk.attempt}:ready",
-                       ready_at, payload, brk.id)
+    await due.schedule(session, brk.user_id, STEP_KIND, _ready_key(brk), ready_at, payload,
+                       brk.id)
     await _schedule_abandon(session, brk, ready_at + plan.abandon_offset(
         plan.hold_seconds(position, brk.short)))
     return ready_at
@@ -307,7 +311,7 @@ async def remember_live_message(services: Services, break_id: int, attempt: int,
             await session.execute(
                 update(DueMessage).where(
                     DueMessage.break_id == brk.id, DueMessage.status == "pending",
-                    DueMessage.key == f"step:{brk.id}:{brk.position_index}:{attempt}:ready")
+                    DueMessage.key == _ready_key(brk))
                 .values(due_at=services.clock() + plan.SETUP_WAIT))
 
 
