@@ -49,6 +49,7 @@ class Sizes:
     s6_reminders: int = 600
     s6_spread: float = 60
     s6_every: float = 20
+    s8_repeats: int = 200
 
 
 FULL = Sizes(s1_count=5000, s1_rounds=1, s2_count=3000, s2_spread=60, s2_baseline=600,
@@ -58,7 +59,7 @@ FULL = Sizes(s1_count=5000, s1_rounds=1, s2_count=3000, s2_spread=60, s2_baselin
 QUICK = Sizes(s1_count=200, s1_rounds=1, s2_count=60, s2_spread=2, s2_baseline=40,
               s3_sqlite=(100, 1_000), s3_pg=(2_000,), s3_naive=(100, 1_000), s3_rounds=1,
               s3_repeats=3, s3_naive_cap=60, s4_burst=20, s4_alone=3, s5_repeats=3,
-              s6_holds=60, s6_reminders=20, s6_spread=4, s6_every=2)
+              s6_holds=60, s6_reminders=20, s6_spread=4, s6_every=2, s8_repeats=20)
 
 
 def _log(message: str) -> None:
@@ -74,6 +75,7 @@ async def _scenarios(sizes: Sizes, only: set[str], postgres: bool, logs: Path,
         s4_responsive,
         s5_chart,
         s6_countdown,
+        s8_pictures,
         soak,
     )
 
@@ -100,6 +102,7 @@ async def _scenarios(sizes: Sizes, only: set[str], postgres: bool, logs: Path,
             dbs, holds=sizes.s6_holds, reminders=sizes.s6_reminders, spread=sizes.s6_spread,
             every=sizes.s6_every, logs=logs)),
         ("7", soak.NAME, lambda: soak.scenario(dbs, soak.FULL_PLAN, logs)),
+        ("8", s8_pictures.NAME, lambda: s8_pictures.run(dbs, repeats=sizes.s8_repeats)),
     ]
     try:
         for key, name, start in steps:
@@ -181,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.mkdir(parents=True, exist_ok=True)
     host = machine()
     started = time.perf_counter()
-    only = set((args.only or ("1,2,3,4,5,6" if args.quick else "1,2,3,4,5,6,7"))
+    only = set((args.only or ("1,2,3,4,5,6,8" if args.quick else "1,2,3,4,5,6,7,8"))
                .replace(" ", "").split(","))
     figures, failures = asyncio.run(
         _scenarios(sizes, only, not args.no_postgres, logs, args.profile, args.proposals))

@@ -34,6 +34,7 @@ from bot.config import (
 )
 from bot.domain.clock import Clock, FastClock, system_clock
 from bot.domain.content import ContentError, load_program
+from bot.domain.pictures import load_pictures
 from bot.logs import setup_logging
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
@@ -189,6 +190,8 @@ def main(argv: list[str]) -> None:
     setup_logging(settings.log_level, settings.telegram_bot_token)
     try:
         program = load_program()
+        # Checked now like the rest of the content; drawn only when first uploaded.
+        pictures = load_pictures(program)
     except ContentError as exc:
         _fail(f"the stretch content is broken: {exc}")
     # The token first: a wrong one is the likeliest mistake, and it is not worth waiting for.
@@ -196,7 +199,7 @@ def main(argv: list[str]) -> None:
     _prepare(settings.database_url, settings.startup_timeout_seconds)
     services = Services(settings, Database(settings.database_url,
                                            settings.database_pool_size),
-                        _clock(settings), program)
+                        _clock(settings), program, pictures)
     from bot.adapter.app import run_dispatcher_only, run_polling
     from bot.adapter.web import run_webhook
 

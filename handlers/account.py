@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.callbacks import Consent, Erase
+from bot.domain.callbacks import Consent, Erase, ShowPictures
 from bot.domain.guided_break import INTENSITY
 from bot.domain.i18n import _
 from bot.domain.replies import Answer, Button
@@ -107,7 +107,10 @@ async def help_(turn: Turn) -> Answer:
     if (line := studio_line(language, turn.services.studio)) is not None:
         parts.append(line)
     parts.append(not_advice(language))
-    return Answer().say("\n\n".join(parts))
+    if turn.services.pictures is None:
+        return Answer().say("\n\n".join(parts))
+    return Answer().say("\n\n".join(parts), (Button(turn.t("🖼 What the positions look like"),
+                                                    ShowPictures()),))
 
 
 async def privacy(turn: Turn) -> Answer:

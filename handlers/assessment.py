@@ -19,6 +19,7 @@ from bot.domain.callbacks import SelfCheckAnswer, SelfCheckStart
 from bot.domain.content import Assessment as Questions
 from bot.domain.content import Question
 from bot.domain.i18n import _
+from bot.domain.pictures import Pictures
 from bot.domain.replies import Answer, Button, Reply
 from bot.domain.safety import eased_note, eased_positions
 from bot.outbox import due
@@ -52,7 +53,8 @@ def score(questions: Questions, answers: dict[str, Any]) -> int:
 
 
 def _question_reply(questions: Questions, check: Assessment, language: str,
-                    intro: bool) -> Reply:
+                    intro: bool, pictures: Pictures | None) -> Reply:
+    """The next question, with the picture of its test."""
     question = next_question(questions, check.answers)
     assert question is not None
     number = questions.questions.index(question) + 1
@@ -64,7 +66,8 @@ def _question_reply(questions: Questions, check: Assessment, language: str,
     ]
     rows = tuple((Button(_(a.label, language), SelfCheckAnswer(check.id, question.id, a.id)),)
                  for a in question.answers)
-    return Reply("\n".join(lines), rows, edit=True)
+    picture = pictures.key_for_test(question.id) if pictures is not None else None
+    return Reply("\n".join(lines), rows, edit=True, picture=picture)
 
 
 async def assess(turn: Turn) -> Answer:
@@ -81,7 +84,8 @@ async def assess(turn: Turn) -> Answer:
                            completed=False)
         turn.session.add(check)
         await turn.session.flush()
-    return Answer(replies=[_question_reply(questions, check, turn.user.language, intro=True)])
+    return Answer(replies=[_question_reply(questions, check, turn.user.language, intro=True,
+                                           pictures=turn.services.pictures)])
 
 
 async def on_start(turn: Turn, _tap: SelfCheckStart) -> Answer:
@@ -105,7 +109,7 @@ async def on_answer(turn: Turn, tap: SelfCheckAnswer) -> Answer:
     check.answers = {**check.answers, question.id: tap.answer}
     if next_question(questions, check.answers) is not None:
         return Answer(replies=[_question_reply(questions, check, turn.user.language,
-                                               intro=False)])
+                                               intro=False, pictures=turn.services.pictures)])
     return await _finish(turn, check)
 
 

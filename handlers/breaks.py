@@ -27,13 +27,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import guided_break as plan
-from bot.domain.callbacks import BreakControl
+from bot.domain.callbacks import BreakControl, ShowPictures
 from bot.domain.content import Position, Program, as_place
-from bot.domain.replies import Answer, Reply
+from bot.domain.replies import Answer, Reply, caption_fits
 from bot.domain.safety import (
     ask_before_stretching,
     eased_note,
@@ -73,6 +73,11 @@ async def drop_rows(session: AsyncSession, brk: Break) -> None:
     )
 
 
+def _ready_key(brk: Break) -> str:
+    """The key of the row that starts the current position's hold if nobody taps Ready."""
+    return f"step:{brk.id}:{brk.position_index}:{brk.attempt}:ready"
+
+
 def _current_position(program: Program, brk: Break) -> Position:
     return program.position(brk.positions[brk.position_index])
 
@@ -86,9 +91,8 @@ async def _begin_setup(session: AsyncSession, program: Program, brk: Break,
     position = _current_position(program, brk)
     ready_at = now + plan.SETUP_WAIT
     payload = {"index": brk.position_index, "attempt": brk.attempt, "stage": "ready"}
-    await due.schedule(session, brk.user_id, STEP_KIND,
-                       f"step:{brk.id}:{brk.position_index}:{brk.attempt}:ready",
-                       ready_at, payload, brk.id)
+    await due.schedule(session, brk.user_id, STEP_KIND, _ready_key(brk), ready_at, payload,
+                       brk.id)
     await _schedule_abandon(session, brk, ready_at + plan.abandon_offset(
         plan.hold_seconds(position, brk.short)))
     return ready_at
@@ -202,15 +206,59 @@ async def start_break(turn: Turn, brk: Break, gentle: bool = False) -> Answer:
     brk.status, brk.started_at, brk.ended_at = ACTIVE, turn.now, None
     brk.place, brk.position_index, brk.attempt = user.place, 0, (brk.attempt or 0)
     brk.short = short
-    reply = await _show_position(turn, brk)
     ready = _to_have_ready(program, user, brk)
-    if ready:
-        reply = replace(reply, text=plan.checklist(program, ready, user.language) + "\n\n"
-                        + reply.text)
-    if eased:
-        reply = replace(reply, text=eased_note(program, eased, user.language) + "\n\n"
-                        + reply.text)
-    return answer_with(reply, toast=turn.t("Let's go!"))
+    notes = ([eased_note(program, eased, user.language)] if eased else []) \
+        + ([plan.checklist(program, ready, user.language)] if ready else [])
+    before = "\n\n".join(notes)
+    first = await _show_position(turn, brk, before)
+    answer = answer_with(first, toast=turn.t("Let's go!"))
+    if before and not first.text.startswith(before):
+        answer.replies.insert(0, Reply(before))  # kept apart: see _show_position
+    if brk.kind == "routine" and turn.services.pictures is not None:
+        # The overview: the whole sequence at a glance, before its first position.
+        answer.replies.insert(0, _album_reply(turn, positions, brk.place, turn.t(
+            "The whole routine, in order:")))
+    return answer
+
+
+def _album_reply(turn: Turn, positions: list[str], place: str, heading: str) -> Reply:
+    """The pictures of `positions` as albums, then their names as a numbered list: a
+    phone shows an album's captions only one picture at a time."""
+    album = pictures_album(turn.services, positions, place, turn.user.language)
+    names = [f"{number}. {turn.t(turn.services.program.position(p).variant(as_place(place)).name)}"
+             for number, p in enumerate(positions, start=1)]
+    return Reply("\n".join([heading, *names]), album=album)
+
+
+def pictures_album(services: Services, positions: list[str], place: str,
+                   language: str) -> tuple[tuple[str, str], ...]:
+    """Each position's picture captioned with its number and name, for an album."""
+    assert services.pictures is not None
+    variant_place = as_place(place)
+    return tuple(
+        (services.pictures.key_for(position_id, variant_place),
+         plan.numbered_name(services.program, position_id, variant_place, number, len(positions),
+                            language))
+        for number, position_id in enumerate(positions, start=1))
+
+
+async def show_pictures(turn: Turn, _tap: ShowPictures) -> Answer:
+    """ "What the positions look like": the user's positions at their place, in order."""
+    if turn.services.pictures is None:
+        return Answer(toast=turn.t("Pictures are not available right now."))
+    positions = [item.position_id for item in
+                 plan.sequence_of(turn.services.program, False, turn.user.screening or ())]
+    heading = turn.t("Every position in the order /routine takes them, for where you take "
+                     "your breaks (/settings changes it; /stretch starts a break):")
+    return Answer(replies=[_album_reply(turn, positions, turn.user.place, heading)],
+                  toast=turn.t("Pictures"))
+
+
+def picture_of(services: Services, brk: Break) -> str | None:
+    """The key of the current position's picture, at the break's place."""
+    if services.pictures is None:
+        return None
+    return services.pictures.key_for(brk.positions[brk.position_index], as_place(brk.place))
 
 
 def _to_have_ready(program: Program, user: User, brk: Break) -> list[str]:
@@ -234,12 +282,56 @@ def answer_with(reply: Reply, toast: str | None = None, edit: bool = True) -> An
     return Answer(replies=[replace(reply, edit=edit)], toast=toast)
 
 
-async def _show_position(turn: Turn, brk: Break) -> Reply:
-    """The current position's set-up message; it replaces the pressed message when there is
-    one, which then becomes the live message its hold edits."""
-    brk.message_id = turn.message_id
+async def _show_position(turn: Turn, brk: Break, before: str = "") -> Reply:
+    """The current position's set-up message, with its picture (after `before`, if any); it
+    becomes the live message its hold edits."""
     turn.wake(await _begin_setup(turn.session, turn.services.program, brk, turn.now))
-    return plan.position_reply(turn.services.program, brk, turn.user.place, turn.user.language)
+    reply = plan.position_reply(turn.services.program, brk, turn.user.place, turn.user.language)
+    reply = replace(reply, picture=picture_of(turn.services, brk))
+    joined = before + "\n\n" + reply.text
+    # With a picture, the position keeps its caption when only `before` makes it too long:
+    # the caller then sends `before` on its own, first. A text too long anyway follows
+    # the picture, `before` included.
+    if before and (reply.picture is None or caption_fits(joined)
+                   or not caption_fits(reply.text)):
+        reply = replace(reply, text=joined)
+    return _becomes_live(turn, brk, reply)
+
+
+def _becomes_live(turn: Turn, brk: Break, reply: Reply) -> Reply:
+    """`reply` (an edit) becomes the live message: the pressed message when it can take
+    its place, else a new one whose id is recorded once sent (`remember_live_message`)."""
+    if turn.message_id is not None and reply.replaces(turn.pressed_photo):
+        brk.message_id, brk.message_captioned = turn.message_id, turn.pressed_photo
+    else:
+        brk.message_id = None
+        brk.message_captioned = reply.picture is not None and caption_fits(reply.text)
+    return replace(reply, edit=True, live_of=(brk.id, brk.attempt))
+
+
+async def remember_live_message(services: Services, break_id: int, attempt: int,
+                                message_id: int, captioned: bool) -> None:
+    """A break's live message went out as a new message: its cues and countdown edit it,
+    and the set-up minute before the hold starts by itself counts from its arrival (a
+    first upload of its picture may have taken a while)."""
+    async with services.database.session() as session:
+        owner = await session.scalar(select(Break.user_id).where(Break.id == break_id))
+        if owner is None:
+            return
+        # The user's row first, as every turn and the dispatcher take it.
+        await session.get(User, owner, with_for_update=True)
+        brk = await session.get(Break, break_id, with_for_update=True)
+        # Already set: the hold started by itself meanwhile, in a message of its own.
+        if brk is None or brk.attempt != attempt or brk.status != ACTIVE \
+                or brk.message_id is not None:
+            return
+        brk.message_id, brk.message_captioned = message_id, captioned
+        if brk.hold_started_at is None:
+            await session.execute(
+                update(DueMessage).where(
+                    DueMessage.break_id == brk.id, DueMessage.status == "pending",
+                    DueMessage.key == _ready_key(brk))
+                .values(due_at=services.clock() + plan.SETUP_WAIT))
 
 
 async def _ready(turn: Turn, brk: Break) -> Answer:
@@ -247,10 +339,9 @@ async def _ready(turn: Turn, brk: Break) -> Answer:
     if brk.hold_started_at is not None:
         return Answer(toast=turn.t("The clock is already running."))
     program = turn.services.program
-    brk.message_id = turn.message_id
     turn.wake(await begin_hold(turn.session, program, brk, turn.now))
-    return answer_with(plan.hold_reply(program, brk, turn.user.place, turn.user.language, 0),
-                       toast=turn.t("Go!"))
+    live = plan.hold_reply(program, brk, turn.user.place, turn.user.language, 0)
+    return Answer(replies=[_becomes_live(turn, brk, live)], toast=turn.t("Go!"))
 
 
 async def _new_break(turn: Turn, kind: str, gentle: bool = False) -> Answer:
@@ -438,8 +529,8 @@ async def live_holds(session: AsyncSession, program: Program, now: datetime,
         switch_key = f"step:{brk.id}:{brk.position_index}:{brk.attempt}:switch{side}"
         if position.side_count == 2 and (elapsed >= side) != ((brk.id, switch_key) in switched):
             continue
-        holds.append(LiveHold(user.chat_id, brk.message_id,
-                              plan.hold_reply(program, brk, user.place, user.language, elapsed)))
+        live = plan.hold_reply(program, brk, user.place, user.language, elapsed)
+        holds.append(LiveHold(user.chat_id, brk.message_id, on_live(brk, live)))
     return holds, total
 
 
@@ -454,11 +545,17 @@ def _current(row: DueMessage, brk: Break) -> bool:
         and brk.position_index < len(brk.positions)
 
 
+def on_live(brk: Break, reply: Reply) -> Reply:
+    """An edit of the break's live message: of its caption when it is a photo."""
+    return replace(reply, caption=brk.message_captioned)
+
+
 class StepJob:
     """One moment of a position, if still current: the hold starting by itself after the
     set-up time ("ready"), a cue ("cue", an edit), the side switch, then "done"."""
 
     def __init__(self, services: Services) -> None:
+        self.services = services
         self.program = services.program
 
     async def prepare(
@@ -491,18 +588,20 @@ class StepJob:
                 return Skip("too late for this cue")
             live = plan.hold_reply(self.program, brk, user.place, user.language, elapsed)
             if stage == "switch":
-                return Send(live)
+                return Send(self._new_live(brk, live))
             if brk.message_id is None:
                 return Skip("no live message to edit")
-            return Edit(brk.message_id, live)
+            return Edit(brk.message_id, on_live(brk, live))
         mark_done(brk)
         if last:
             if brk.status == ACTIVE:
                 await _ask_rating(session, user, brk, now)
             repeat = BreakControl(brk.id, index, brk.attempt, "r")
+            brk.message_captioned = False  # the latest message is text from now on
             return Send(plan.rating_prompt(brk, user.language, finished=False, repeat=repeat))
         if late:  # the abandon row is due too: let it end the break
             return Skip("too late to go on")
+        brk.message_captioned = False
         return Send(plan.done_reply(self.program, brk, position, user.language))
 
     async def _start_clock(self, session: AsyncSession, brk: Break, user: User,
@@ -514,8 +613,15 @@ class StepJob:
         await begin_hold(session, self.program, brk, now)
         live = plan.hold_reply(self.program, brk, user.place, user.language, 0)
         if brk.message_id is not None:
-            return Edit(brk.message_id, live)
-        return Send(replace(live, silent=True))
+            return Edit(brk.message_id, on_live(brk, live))
+        return Send(self._new_live(brk, replace(live, silent=True)))
+
+    def _new_live(self, brk: Break, live: Reply) -> Reply:
+        """A hold's view sent as a new message, with the position's picture: the message
+        the rest of the hold edits (`delivered` records its id)."""
+        picture = picture_of(self.services, brk)
+        brk.message_captioned = picture is not None and caption_fits(live.text)
+        return replace(live, picture=picture)
 
     async def delivered(
         self, session: AsyncSession, row: DueMessage, user: User, message_id: int | None,
@@ -550,7 +656,7 @@ class AbandonJob:
         brk.status, brk.ended_at = "partial", now
         if brk.message_id is None:
             return Skip("abandoned")
-        return Edit(brk.message_id, plan.abandoned_reply(brk, user.language))
+        return Edit(brk.message_id, on_live(brk, plan.abandoned_reply(brk, user.language)))
 
     async def delivered(self, *_args: object) -> None:
         return None

@@ -30,6 +30,7 @@ from bot.domain.callbacks import (
     SelfCheckStart,
     SettingsChoice,
     SetupChoice,
+    ShowPictures,
     StopPain,
 )
 from bot.domain.replies import Answer
@@ -121,6 +122,7 @@ _BUTTONS: tuple[ButtonRoute[Any], ...] = (
     ButtonRoute(RatingTap, ratings.on_rating_button, CONSENTED),
     ButtonRoute(SelfCheckStart, assessment.on_start, CONSENTED),
     ButtonRoute(SelfCheckAnswer, assessment.on_answer, CONSENTED),
+    ButtonRoute(ShowPictures, breaks.show_pictures, CONSENTED),
 )
 BUTTONS: dict[type[CallbackData], ButtonRoute[Any]] = {route.kind: route for route in _BUTTONS}
 # Forged data, or a button this version no longer makes.

@@ -20,6 +20,7 @@ from bot.domain.clock import Clock
 from bot.domain.content import Program
 from bot.domain.guided_break import Studio
 from bot.domain.i18n import _
+from bot.domain.pictures import Pictures
 from bot.storage.db import Database
 from bot.storage.models import User
 
@@ -32,6 +33,8 @@ class Services:
     database: Database
     clock: Clock
     program: Program
+    # Each position's and test's picture; None sends the texts alone.
+    pictures: Pictures | None = None
     # The bot's @name without the "@", known once Telegram answered getMe (invitation links).
     bot_username: str = ""
 
@@ -59,6 +62,8 @@ class Turn:
     longitude: float | None = None
     # The message whose button was pressed (what an edit replaces), if any.
     message_id: int | None = None
+    # Whether that message is a photo (an edit then changes its caption or picture).
+    pressed_photo: bool = False
     # The soonest due message this turn scheduled, so the dispatcher can wake for it.
     wake_at: datetime | None = field(default=None)
 

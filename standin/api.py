@@ -21,6 +21,7 @@ METHODS = (
     "getMe", "logOut", "close", "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo",
     "sendMessage", "editMessageText", "editMessageReplyMarkup", "editMessageCaption",
     "deleteMessage", "deleteMessages", "answerCallbackQuery", "sendPhoto", "sendDocument",
+    "sendMediaGroup", "editMessageMedia",
     "setMyCommands", "getMyCommands", "deleteMyCommands", "sendChatAction", "getFile",
     "setMyDescription", "getMyDescription", "setMyShortDescription", "getMyShortDescription",
     "setChatMenuButton", "getChatMenuButton",

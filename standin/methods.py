@@ -50,6 +50,9 @@ class ApiMethods:
         self.users: dict[int, SimulatedUser] = {}
         self.messages: dict[tuple[int, int], ChatMessage] = {}
         self.files: dict[str, StoredFile] = {}
+        # Every file the bot uploaded (a file sent again by file_id is not an upload).
+        self.uploads: list[StoredFile] = []
+        self._album_seq = 0
         self.commands: dict[str, list[JSON]] = {}
         # The profile, by language code ("" = every language without its own).
         self.descriptions: dict[str, str] = {}
@@ -71,6 +74,7 @@ class ApiMethods:
             "editmessagecaption": self._edit_caption, "deletemessage": self._delete_message,
             "deletemessages": self._delete_messages,
             "answercallbackquery": self._answer_callback, "sendphoto": self._send_photo,
+            "sendmediagroup": self._send_media_group, "editmessagemedia": self._edit_media,
             "senddocument": self._send_document, "setmycommands": self._set_commands,
             "getmycommands": self._get_commands, "deletemycommands": self._delete_commands,
             "sendchataction": self._send_chat_action, "getfile": self._get_file,
@@ -192,7 +196,9 @@ class ApiMethods:
             mime = upload.content_type
             if not mime or mime == "application/octet-stream":
                 mime = mimetypes.guess_type(upload.filename or "")[0] or mime
-            return self._store_file(upload.data, upload.filename, mime)
+            stored = self._store_file(upload.data, upload.filename, mime)
+            self.uploads.append(stored)
+            return stored
         if not value:
             raise bad_request(f"there is no {name} in the request")
         if value in self.files:
@@ -200,6 +206,27 @@ class ApiMethods:
         if value.startswith(("http://", "https://")):
             return self._store_file(b"", value.rsplit("/", 1)[-1], None, url=value)
         raise bad_request("wrong file identifier/HTTP URL specified")
+
+    def forget_file(self, file_id: str) -> None:
+        """Telegram no longer knows this file_id (sending it fails as a wrong identifier)."""
+        self.files.pop(file_id, None)
+
+    def _input_media(self, p: Params, item: Any) -> tuple[str, StoredFile, str | None,
+                                                          str | None]:
+        """(type, file, caption, raw caption) of one InputMedia of an album or an edit."""
+        if not isinstance(item, dict) or not isinstance(item.get("media"), str):
+            raise bad_request("can't parse InputMedia: media not found")
+        kind = item.get("type")
+        if kind not in ("photo", "document"):
+            raise bad_request(f"can't parse InputMedia: type \"{kind}\" is unsupported")
+        fields = {name: item[name] for name in ("caption", "parse_mode", "caption_entities")
+                  if name in item}
+        one = Params({kind: item["media"], **fields}, p.files)
+        caption, raw = self._caption(one)
+        file = self._input_file(one, kind)
+        if kind == "photo" and file.data and image_size(file.data) is None:
+            raise bad_request("IMAGE_PROCESS_FAILED")
+        return kind, file, caption, raw
 
     def _caption(self, p: Params) -> tuple[str | None, str | None]:
         caption, raw = self._text(p, "caption")
@@ -287,6 +314,44 @@ class ApiMethods:
         return self._new_bot_message(chat, p, file=file, media_kind="photo", image_size=size,
                                      caption=caption, raw_caption=raw,
                                      reply_markup=self._markup(p))
+
+    async def _send_media_group(self, token: str, p: Params) -> list[JSON]:
+        chat = self._chat(p)
+        if "media" not in p:
+            raise bad_request("parameter \"media\" is required")
+        items = p.get_json("media", "can't parse media JSON object")
+        if not items:
+            raise bad_request("there are no messages to send")
+        if not isinstance(items, list):
+            raise bad_request("can't parse media JSON object")
+        if len(items) > 10:
+            raise bad_request("too many messages to send as an album")
+        media = [self._input_media(p, item) for item in items]
+        kinds = {kind for kind, *_rest in media}
+        if "document" in kinds and len(kinds) > 1:
+            raise bad_request("document can't be mixed with other media types")
+        # A single item goes out as one message outside any album, as Telegram does.
+        extra: JSON = {}
+        if len(media) > 1:
+            self._album_seq += 1
+            extra = {"media_group_id": str(13_000_000_000_000_000 + self._album_seq)}
+        return [self._new_bot_message(
+                    chat, p, file=file, media_kind=kind, caption=caption, raw_caption=raw,
+                    image_size=(image_size(file.data) or (0, 0)) if file.data else (0, 0),
+                    extra=dict(extra))
+                for kind, file, caption, raw in media]
+
+    async def _edit_media(self, token: str, p: Params) -> JSON:
+        chat, msg = self._own_message(p, "edit")
+        if msg.file is None:
+            raise bad_request("there is no media in the message to edit")
+        kind, file, caption, raw = self._input_media(p, p.get_json("media"))
+        markup = self._markup(p, inline_only=True)
+        if file is msg.file and caption == msg.caption and markup == msg.reply_markup:
+            raise bad_request(NOT_MODIFIED)
+        size = (image_size(file.data) or (0, 0)) if file.data else (0, 0)
+        return self._apply_edit(chat, msg, file=file, media_kind=kind, image_size=size,
+                                caption=caption, raw_caption=raw, reply_markup=markup)
 
     async def _send_document(self, token: str, p: Params) -> JSON:
         chat = self._chat(p)

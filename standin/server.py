@@ -44,7 +44,7 @@ TOKEN_RE = re.compile(r"\d+:[A-Za-z0-9_-]{30,}")
 # Methods that count against Telegram's flood limits.
 LIMITED_METHODS = frozenset({
     "sendmessage", "sendphoto", "senddocument", "editmessagetext", "editmessagereplymarkup",
-    "editmessagecaption",
+    "editmessagecaption", "sendmediagroup", "editmessagemedia",
 })
 
 

@@ -147,6 +147,11 @@ class ChatMessage:
         return self.file.filename if self.file else None
 
     @property
+    def shown(self) -> str:
+        """What the user reads: the text, or the caption under a photo or a file."""
+        return self.text if self.text is not None else (self.caption or "")
+
+    @property
     def edited(self) -> bool:
         return bool(self.edits)
 

@@ -24,6 +24,7 @@ from bot.domain.callbacks import (
     SelfCheckStart,
     SettingsChoice,
     SetupChoice,
+    ShowPictures,
     StopPain,
     unpack,
 )
@@ -62,6 +63,7 @@ EXAMPLES: list[tuple[CallbackData, str]] = [
      f"a:{MAX_ID}:abcdefghijkl:mnopqrstuvwx"),
     (GroupMove(7, move=True), "g:7:yes"),
     (GroupMove(MAX_ID, move=False), f"g:{MAX_ID}:no"),
+    (ShowPictures(), "p:show"),
 ]
 
 

@@ -69,12 +69,24 @@ async def start(run_bot: Any, url: str, clock_start: datetime = MONDAY_9) -> Any
 
 
 async def message_with(user: SimulatedUser, text: str, wait: float = 20) -> ChatMessage:
-    return await user.next_message(timeout=wait,
-                                   predicate=lambda m: text in (m.text or ""))
+    """The next message whose text (or caption, under a picture) has `text`."""
+    return await user.next_message(timeout=wait, predicate=lambda m: text in m.shown)
+
+
+async def position_message(user: SimulatedUser, text: str, wait: float = 20) -> ChatMessage:
+    """The next position message with `text` and its buttons (not the album): a picture
+    with the text as its caption, or, for a text too long for one, the text right after
+    its picture."""
+    message = await user.next_message(
+        timeout=wait, predicate=lambda m: text in m.shown and bool(m.buttons))
+    if message.photo is None:
+        before = [m for m in user.messages if m.message_id < message.message_id][-1]
+        assert before.photo is not None and not before.caption, before.summary()
+    return message
 
 
 async def edited_to(user: SimulatedUser, message: ChatMessage, text: str) -> None:
-    await user.wait_until(lambda: text in (message.text or ""), timeout=20)
+    await user.wait_until(lambda: text in message.shown, timeout=20)
 
 
 def as_list(value: Any) -> list[str]:
@@ -102,11 +114,22 @@ async def wait_for_sent(bot: Any, key: str) -> None:
     raise AssertionError(f"{key} was never recorded as sent")
 
 
+SENDS = ("sendMessage", "sendPhoto")
+
+
+def sent_texts(standin: BotAPIStandIn, since: int = 0) -> list[str]:
+    """The text (or caption) of each message sent to the user, in order, from call `since`."""
+    return [str(call.params.get("text") or call.params.get("caption"))
+            for call in standin.calls[since:]
+            if call.method in SENDS and call.ok and call.chat_id == USER]
+
+
 def everything_shown(standin: BotAPIStandIn) -> str:
     """Every text the user was shown: each message as sent, and each edit of one."""
-    calls = standin.calls_to("sendMessage") + standin.calls_to("editMessageText")
-    return "\n".join(str(call.params.get("text")) for call in calls
-                     if call.ok and call.chat_id == USER)
+    return "\n".join(str(call.params.get("text") or call.params.get("caption"))
+                     for call in standin.calls
+                     if call.method in (*SENDS, "editMessageText", "editMessageCaption")
+                     and call.ok and call.chat_id == USER)
 
 
 async def hold_moments(bot: Any, break_id: int) -> dict[str, tuple[datetime, datetime, str]]:
@@ -129,16 +152,23 @@ async def test_a_reminder_break_from_ready_to_rating_at_each_place(
     assert f"{variant.name}: about 5 minutes" in (reminder.text or "")
 
     await ana.press_button(reminder, "Start now")
-    await edited_to(ana, reminder, "Tap Ready")
-    shown = reminder.text or ""
+    # The position comes as a picture with its text as the caption; the reminder's buttons
+    # are spent.
+    position_shown = await position_message(ana, "Tap Ready")
+    await ana.wait_until(lambda: not reminder.buttons)
+    shown = position_shown.shown
     assert variant.setup in shown and variant.instructions in shown
-    # The first break that needs a band (and what goes with it) lists it first.
-    assert ("have these ready" in shown) is (place != "desk")
-    sends_before = len(standin.calls_to("sendMessage"))
-    await ana.press_button(reminder, "Ready")
-    await edited_to(ana, reminder, "Side 1 of 2 · 2:00 left")
+    # The first break that needs a band (and what goes with it) lists it first (in a
+    # message of its own when the caption would be too long with it).
+    first = [m.shown for m in ana.messages
+             if reminder.message_id < m.message_id <= position_shown.message_id]
+    assert any("have these ready" in text for text in first) is (place != "desk")
+    sends_before = len(standin.calls)
+    await ana.press_button(position_shown, "Ready")
+    await edited_to(ana, position_shown, "Side 1 of 2 · 2:00 left")
     switch = await message_with(ana, "Switch sides")
-    assert variant.switch is not None and variant.switch in (switch.text or "")
+    assert variant.switch is not None and variant.switch in switch.shown
+    assert switch.photo is not None  # side two shows the picture again
     await message_with(ana, "How is your pain right now")
 
     # Every cue and caution reached the user, in a message or an edit of one.
@@ -147,10 +177,9 @@ async def test_a_reminder_break_from_ready_to_rating_at_each_place(
     for text in (*position.cues_for(place), *stretch.cautions_for(place)):  # type: ignore[arg-type]
         assert text in seen, text
     # Two messages notified during the hold: the switch and "Time!" (the rest were edits).
-    sends = standin.calls_to("sendMessage")[sends_before:]
-    assert [str(c.params.get("text"))[:12] for c in sends if c.chat_id == USER] == [
+    assert [text[:12] for text in sent_texts(standin, sends_before)] == [
         "Switch sides", "Time! That's"]
-    assert len(reminder.edits) >= 3  # set-up, the clock, a cue
+    assert len(position_shown.edits) >= 2  # the clock, a cue
 
     # On the bot's own clock: 2 minutes on each side, from the moment Ready was tapped.
     await wait_for_sent(bot, "step:1:0:0:done240")
@@ -180,9 +209,17 @@ async def test_the_whole_routine_with_its_checklist(
     url = await seed(tmp_path, place="floor")
     ana = standin.user(USER, first_name="Ana")
     bot = await run_bot(database_url=url, clock_start=MONDAY_9, clock_speed=150.0)
+    # At this speed the set-up minute is 0.4 s: the pictures are uploaded beforehand (as
+    # they are once anyone has seen them), so that the first position is not still
+    # uploading when its hold starts by itself.
+    await ana.command("/help")
+    help_text = await message_with(ana, "How it works")
+    await ana.press_button(help_text, "What the positions look like")
+    await message_with(ana, "Every position")
     await ana.command("/routine")
-    first = await message_with(ana, "1/9")
-    checklist = (first.text or "").split("\n\n")[0]
+    await message_with(ana, "The whole routine, in order:")
+    checklist = (await message_with(ana, "have these ready")).shown
+    await position_message(ana, "1/9")
     assert checklist.startswith("Before you start, have these ready:")
     for item in ("Strong elastic bands", "anchor", "mat", "kettlebell", "towel"):
         assert item in checklist
@@ -192,7 +229,7 @@ async def test_the_whole_routine_with_its_checklist(
         name = PROGRAM.position(position_id).variant("floor").name
         done = await message_with(ana, f"Time! {name} is done", wait=30)
         await ana.press_button(done, "Next")
-        await edited_to(ana, done, f"{number + 1}/9")
+        await position_message(ana, f"{number + 1}/9")
     prompt = await message_with(ana, "How is your pain right now", wait=30)
     await ana.press_button(prompt, "2")
     await edited_to(ana, prompt, "Pain 2/10")
@@ -214,7 +251,7 @@ async def test_a_reminder_due_during_a_break_arrives_after_it(
     ana = standin.user(USER, first_name="Ana")
     bot = await start(run_bot, url)
     await ana.command("/stretch")
-    position = await message_with(ana, "1/1")
+    position = await position_message(ana, "1/1")
     await ana.press_button(position, "Ready")
     await edited_to(ana, position, "Side 1 of 2")
     # A reminder falls due one minute into the four-minute hold.
@@ -232,7 +269,7 @@ async def test_a_reminder_due_during_a_break_arrives_after_it(
     # Nothing arrived between Ready and the rating but the switch.
     between = [m for m in ana.messages
                if position.message_id < m.message_id < prompt.message_id]
-    assert [(m.text or "")[:12] for m in between] == ["Switch sides"]
+    assert [m.shown[:12] for m in between] == ["Switch sides"]
     waited = await bot.query("select status, outcome from due_messages "
                              "where key = 'remind:during'")
     assert waited == [("expired", "a break is going on: waits for it to end")]
@@ -249,7 +286,7 @@ async def test_a_restart_mid_position_resumes_on_time_and_sends_nothing_twice(
     ana = standin.user(USER, first_name="Ana")  # the chat exists before the bot writes
     bot = await start(run_bot, url)
     await ana.command("/stretch")
-    position = await message_with(ana, "1/1")
+    position = await position_message(ana, "1/1")
     await ana.press_button(position, "Ready")
     pressed_at = time.monotonic()
     await message_with(ana, "Switch sides")
@@ -268,8 +305,7 @@ async def test_a_restart_mid_position_resumes_on_time_and_sends_nothing_twice(
     await ana.press_button(prompt, "3")
     await edited_to(ana, prompt, "Saved: pain 2/10, stiffness 3/10")
 
-    texts = [str(call.params.get("text")) for call in standin.calls_to("sendMessage")
-             if call.ok and call.chat_id == USER]
+    texts = sent_texts(standin)
     assert sum(t.startswith("Switch sides") for t in texts) == 1
     assert sum("How is your pain right now" in t for t in texts) == 1
     moments = await hold_moments(bot, 1)
@@ -292,7 +328,7 @@ async def test_it_hurts_ends_the_break_with_the_safety_message(
     ana = standin.user(USER, first_name="Ana")  # the chat exists before the bot writes
     bot = await start(run_bot, url)
     await ana.command("/stretch")
-    position = await message_with(ana, "1/1")
+    position = await position_message(ana, "1/1")
     await ana.press_button(position, "It hurts")
     safety = await message_with(ana, "you said it hurts")
     assert "physiotherapist" in (safety.text or "")
@@ -300,7 +336,7 @@ async def test_it_hurts_ends_the_break_with_the_safety_message(
     assert (brk[2], bool(brk[5])) == ("partial", True)
     # Nothing else of this break arrives, and its old buttons do nothing.
     await asyncio.sleep(5)  # 150 s of the bot's clock: past the set-up time
-    assert not any("Side 1 of 2" in (m.text or "") for m in ana.messages)
+    assert not any("Side 1 of 2" in m.shown for m in ana.messages)
     await ana.press_button(position, "Ready")
     await ana.wait_until(lambda: any(a.text == "This break has already ended."
                                      for a in ana.callback_answers))

@@ -444,15 +444,15 @@ async def test_without_ready_the_hold_starts_after_the_set_up_time(world: World)
     first = (await chat.command("routine")).replies[0]
     assert "Tap Ready" in first.text and "by itself in 1 minute" in first.text
     await world.live_for(timedelta(seconds=59))
-    assert world.sender.sent == []
-    # The /routine message came as an answer to a command; the clock starts in a message
-    # of its own that makes no sound, and the cues edit that one.
+    assert world.sender.sent == [] and world.sender.edits == []
+    # The /routine message came as an answer to a command: its id was recorded once it
+    # went out, so the clock starts in it, and the cues edit it too.
     await world.live_for(timedelta(seconds=2))
-    started = world.sender.sent[0]
-    assert started.at == MONDAY_9 + SETUP_WAIT and started.reply.silent
-    assert "Side 1 of 2 · 2:00 left" in started.reply.text
+    assert world.sender.sent == []
+    started, view = world.sender.edits[0]
+    assert started == first.message_id and "Side 1 of 2 · 2:00 left" in view.text
     await world.live_for(timedelta(seconds=70))
-    assert world.sender.edits[0][0] == started.message_id
+    assert {message_id for message_id, _reply in world.sender.edits} == {first.message_id}
     brk = await world.brk()
     assert brk.hold_started_at == MONDAY_9 + SETUP_WAIT
     late = await chat.press(data_of(first, "Ready"))
@@ -524,8 +524,8 @@ async def test_an_abandoned_break_ends_quietly_as_partial(world: World) -> None:
     assert brk.status == "partial" and brk.positions_done == ["fh_9090"]
     assert brk.ended_at == MONDAY_9 + SETUP_WAIT + timedelta(seconds=240) + ABANDON_AFTER
     # The "Time!" message lost its buttons and says what happened; nothing new was sent.
-    assert [opening(s) for s in world.sender.sent] == [
-        "1/9 · Standi", "Switch sides", "Time! Standi"]
+    # (The hold started in the /routine message itself: its id is known once sent.)
+    assert [opening(s) for s in world.sender.sent] == ["Switch sides", "Time! Standi"]
     assert world.sender.edits[-1][0] == world.sender.sent[-1].message_id
     assert "saved as partial" in world.sender.edits[-1][1].text
     assert world.sender.edits[-1][1].buttons == ()

@@ -23,7 +23,9 @@ from telegram import (
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -184,6 +186,63 @@ async def test_send_photo_and_document_round_trip(standin: BotAPIStandIn, bot: B
     assert bytes(downloaded) == csv
     with pytest.raises(BadRequest, match="(?i)IMAGE_PROCESS_FAILED"):
         await bot.send_photo(1001, b"not an image", filename="x.png")
+
+
+async def test_albums_edits_of_media_and_uploads_counted(standin: BotAPIStandIn,
+                                                          bot: Bot) -> None:
+    ana = standin.user(1001)
+    first = await bot.send_photo(1001, make_png(3, 2), caption="one", filename="a.png")
+    known = first.photo[-1].file_id
+    assert len(standin.uploads) == 1
+    # An album mixes a file_id sent again with a new upload; only the upload counts.
+    album = await bot.send_media_group(1001, [
+        InputMediaPhoto(known, caption="1/2 · Seated"),
+        InputMediaPhoto(make_png(4, 2), caption="2/2 · Lunge", filename="b.png")])
+    assert [m.caption for m in album] == ["1/2 · Seated", "2/2 · Lunge"]
+    assert album[0].media_group_id and album[0].media_group_id == album[1].media_group_id
+    assert album[0].photo[-1].file_id == known and len(standin.uploads) == 2
+    assert [m.caption for m in ana.messages[-2:]] == ["1/2 · Seated", "2/2 · Lunge"]
+    # A single item is one message outside any album.
+    (alone,) = await bot.send_media_group(1001, [InputMediaPhoto(known)])
+    assert alone.media_group_id is None
+    with pytest.raises(BadRequest, match="(?i)too many messages to send as an album"):
+        await bot.send_media_group(1001, [InputMediaPhoto(known)] * 11)
+    with pytest.raises(BadRequest, match="(?i)there are no messages to send"):
+        await standin_call(standin, "sendMediaGroup", chat_id=1001, media="[]")
+    with pytest.raises(BadRequest, match="(?i)caption is too long"):
+        await bot.send_media_group(1001, [InputMediaPhoto(known, caption="x" * 1025),
+                                          InputMediaPhoto(known)])
+    # editMessageMedia swaps the picture and caption and keeps the message.
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Ready", callback_data="g")]])
+    edited = await bot.edit_message_media(InputMediaPhoto(album[1].photo[-1].file_id,
+                                                          caption="two"),
+                                          chat_id=1001, message_id=first.message_id,
+                                          reply_markup=keyboard)
+    assert isinstance(edited, Message) and edited.caption == "two"
+    assert standin.messages[(1001, first.message_id)].photo == make_png(4, 2)
+    assert standin.messages[(1001, first.message_id)].buttons == [[("Ready", "g")]]
+    text = await bot.send_message(1001, "plain")
+    with pytest.raises(BadRequest, match="(?i)no media in the message"):
+        await bot.edit_message_media(InputMediaPhoto(known), chat_id=1001,
+                                     message_id=text.message_id)
+    with pytest.raises(BadRequest, match="(?i)no caption in the message"):
+        await bot.edit_message_caption(chat_id=1001, message_id=text.message_id, caption="x")
+    # A file_id Telegram forgot is refused like any unknown one.
+    standin.forget_file(known)
+    with pytest.raises(BadRequest, match="(?i)wrong file identifier"):
+        await bot.send_photo(1001, known)
+
+
+async def standin_call(standin: BotAPIStandIn, method: str, **params: object) -> object:
+    """A raw Bot API call, for requests PTB refuses to build."""
+    from aiohttp import ClientSession
+
+    async with ClientSession() as session, session.post(
+            f"{standin.base_url}{TOKEN}/{method}", data=params) as response:
+        body = await response.json()
+    if not body["ok"]:
+        raise BadRequest(body["description"])
+    return body["result"]
 
 
 # ---------------------------------------------------------------- updates

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from datetime import timedelta
 
 from telegram import Bot, Update
@@ -18,6 +19,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.adapter.countdown import start_countdown
+from bot.adapter.photos import Photos
 from bot.adapter.profile import update_profile
 from bot.adapter.router import delivery, register_handlers
 from bot.adapter.sender import TelegramSender
@@ -88,6 +90,10 @@ def build_application(
     application = builder.build()
     application.bot_data["services"] = services
     application.bot_data["dispatch"] = dispatch
+    if services.pictures is not None:
+        # One per process: the file_ids it learns serve replies and due messages alike.
+        application.bot_data["photos"] = Photos(services.pictures, services.database,
+                                                services.clock)
     register_handlers(application)
     application.add_error_handler(_on_error)
     return application
@@ -141,10 +147,26 @@ async def _post_init(application: Application) -> None:
                                             name="dispatcher-safety",
                                             job_kwargs={"max_instances": 2})
         start_countdown(application, services, sender)
+    photos: Photos | None = application.bot_data.get("photos")
+    if photos is not None:
+        # In the background: nothing waits for it, and a send meanwhile draws on demand.
+        application.bot_data["photos_ready"] = asyncio.create_task(_prepare(photos))
     assert application.job_queue is not None
     # The job queue runs once the application has started: from then on, errors of
     # third-party libraries keep their tracebacks (bot.logs).
     application.job_queue.run_once(_started, 0, name="started")
+
+
+async def _prepare(photos: Photos) -> None:
+    try:
+        started = time.perf_counter()
+        missing = await photos.prepare()
+    except Exception:
+        log.exception("could not read the stored pictures; each is looked up when sent")
+        return
+    if missing:
+        log.info("%s pictures are not uploaded yet; ready to draw them (%.1f s)", missing,
+                 time.perf_counter() - started)
 
 
 async def _started(_context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -160,7 +182,8 @@ async def _dispatcher_sender(application: Application, settings: Settings) -> Te
               base_url=base, base_file_url=files)
     await bot.initialize()
     application.bot_data["dispatcher_bot"] = bot
-    return TelegramSender(bot, settings.dispatch_messages_per_second)
+    return TelegramSender(bot, settings.dispatch_messages_per_second,
+                          application.bot_data.get("photos"))
 
 
 async def stop_dispatching(application: Application) -> None:

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TypeVar
 
 import httpx
-from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram import Bot, InlineKeyboardMarkup, Message, Update
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import ContextTypes
 
-from bot.adapter.sender import markup_for, send_reply
-from bot.domain.replies import Answer
+from bot.adapter.photos import Photos
+from bot.adapter.sender import edit_in_place, markup_for, send_reply
+from bot.domain.replies import Answer, Reply
+from handlers.breaks import remember_live_message
+from handlers.turn import Services
 
 log = logging.getLogger(__name__)
 
@@ -66,26 +77,53 @@ async def render(update: Update, context: ContextTypes.DEFAULT_TYPE, answer: Ans
     chat = update.effective_chat
     if chat is None:
         return
+    photos: Photos | None = context.application.bot_data.get("photos")
+    pressed = query.message if query is not None and isinstance(query.message, Message) \
+        else None
+    pressed_photo = pressed is not None and bool(pressed.photo)
     for reply in answer.replies:
-        markup = markup_for(reply)
-        # A photo or a file cannot replace a text message: it always comes as a new one.
-        if reply.edit and not reply.has_file and query is not None and query.message is not None:
+        if reply.edit and pressed is not None and reply.replaces(pressed_photo):
             try:
-                message_id = query.message.message_id
-                inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
-                await retrying(partial(context.bot.edit_message_text, reply.text,
-                                       chat_id=chat.id, message_id=message_id,
-                                       reply_markup=inline), idempotent=True)
+                await retrying(partial(_edit_pressed, context.bot, photos, pressed, reply),
+                               idempotent=True)
                 continue
             except BadRequest as exc:
                 if "not modified" in exc.message.lower():
                     continue
                 log.info("could not edit message %s: %s; sending instead",
-                         query.message.message_id, exc.message)
+                         pressed.message_id, exc.message)
+        if reply.edit and pressed is not None and pressed.reply_markup is not None:
+            # It comes as a new message instead: the pressed message's buttons are spent.
+            with contextlib.suppress(TelegramError):
+                await retrying(partial(context.bot.edit_message_reply_markup, chat.id,
+                                       pressed.message_id, reply_markup=None), idempotent=True)
         try:
-            await retrying(partial(send_reply, context.bot, chat.id, reply))
+            message = await retrying(partial(send_reply, context.bot, chat.id, reply, photos))
         except MaybeDelivered as exc:
             # The turn is committed; an apology or a resend could only add a duplicate.
             log.warning("a reply to chat %s may not have arrived (%s); not sent again",
                         chat.id, exc)
             return
+        if reply.live_of is not None:
+            services: Services = context.application.bot_data["services"]
+            try:
+                await remember_live_message(services, *reply.live_of, message.message_id,
+                                            bool(message.photo))
+            except Exception:
+                # The reply arrived: the hold then starts in a message of its own.
+                log.exception("could not record message %s as a break's live message",
+                              message.message_id)
+
+
+async def _edit_pressed(bot: Bot, photos: Photos | None, pressed: Message,
+                        reply: Reply) -> None:
+    """Replaces the pressed message: its text, or its caption and, when the reply shows
+    another picture, the picture too."""
+    if reply.picture is not None and photos is not None and pressed.photo \
+            and await photos.file_id(reply.picture) != pressed.photo[-1].file_id:
+        markup = markup_for(reply)
+        await photos.replace(
+            bot, pressed.chat_id, pressed.message_id, reply.picture, reply.text,
+            reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None)
+        return
+    await edit_in_place(bot, pressed.chat_id, pressed.message_id, reply, bool(pressed.photo))

@@ -22,7 +22,7 @@ from typing import Any, cast
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import ChatMember, ChatMemberUpdated, Update
+from telegram import ChatMember, ChatMemberUpdated, Message, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -115,7 +115,8 @@ async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Rou
                             first_name=tg_user.first_name,
                             latitude=location.latitude if location else None,
                             longitude=location.longitude if location else None,
-                            message_id=_pressed_message_id(update))
+                            message_id=_pressed_message_id(update),
+                            pressed_photo=_pressed_photo(update))
                 chosen = route or routes.step(user.step)
                 answer = await routes.gated(chosen, turn)(turn)
         except (SQLAlchemyError, OSError):
@@ -143,6 +144,11 @@ def _pressed_message_id(update: Update) -> int | None:
     query = update.callback_query
     return query.message.message_id if query is not None and query.message is not None \
         else None
+
+
+def _pressed_photo(update: Update) -> bool:
+    query = update.callback_query
+    return query is not None and isinstance(query.message, Message) and bool(query.message.photo)
 
 
 async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

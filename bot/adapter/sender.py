@@ -23,11 +23,11 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.domain.replies import Reply
+from bot.adapter.photos import Photos
+from bot.domain.replies import Reply, caption_fits, clip_caption
 from bot.outbox.delivery import Blocked, Rejected, TryLater
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
-CAPTION_LIMIT = 1024  # Telegram's limit for the text under a photo or a document
 
 
 def markup_for(reply: Reply) -> Markup:
@@ -46,14 +46,27 @@ def markup_for(reply: Reply) -> Markup:
     return None
 
 
-async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> Message:
+async def send_reply(bot: Bot, chat_id: int, reply: Reply, photos: Photos | None = None
+                     ) -> Message:
     """Sends a reply as a new message; a photo or document carries the text as its caption,
-    or, when the text is too long for one, is followed by it as a message of its own."""
+    or, when the text is too long for one, is followed by it as a message of its own (which
+    then has the buttons). Albums come first. Returns the message that has the buttons."""
     markup = markup_for(reply)
+    silent = reply.silent or None
+    if reply.album and photos is not None:
+        albums = await photos.send_album(bot, chat_id, reply.album)
+        if not reply.text:
+            return albums[-1]
+    if reply.picture is not None and photos is not None:
+        if caption_fits(reply.text):
+            return await photos.send(bot, chat_id, reply.picture, reply.text,
+                                     reply_markup=markup, disable_notification=silent)
+        # One sound for the pair: the text's.
+        await photos.send(bot, chat_id, reply.picture, None, disable_notification=True)
     if not reply.has_file:
         return await bot.send_message(chat_id, reply.text, reply_markup=markup,
-                                      disable_notification=reply.silent or None)
-    fits = len(reply.text) <= CAPTION_LIMIT
+                                      disable_notification=silent)
+    fits = caption_fits(reply.text)
     caption = reply.text if fits and reply.text else None
     file_markup = markup if fits else None
     if reply.photo is not None:
@@ -73,28 +86,39 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> Message:
 class TelegramSender:
     """Sends due messages, paced to `per_second`; never retries (the dispatcher does)."""
 
-    def __init__(self, bot: Bot, per_second: float = 25.0) -> None:
+    def __init__(self, bot: Bot, per_second: float = 25.0, photos: Photos | None = None
+                 ) -> None:
         self.bot = bot
+        self.photos = photos
         self._pace = AsyncLimiter(per_second, 1)
 
     async def send(self, chat_id: int, reply: Reply) -> int:
         async with self._pace:
             with _mapped_errors():
-                message = await send_reply(self.bot, chat_id, reply)
+                message = await send_reply(self.bot, chat_id, reply, self.photos)
         return message.message_id
 
     async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None:
-        markup = markup_for(reply)
         async with self._pace:
             with _mapped_errors():
                 try:
-                    await self.bot.edit_message_text(
-                        reply.text, chat_id=chat_id, message_id=message_id,
-                        reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
-                    )
+                    await edit_in_place(self.bot, chat_id, message_id, reply, reply.caption)
                 except BadRequest as exc:
                     if "not modified" not in exc.message.lower():
                         raise
+
+
+async def edit_in_place(bot: Bot, chat_id: int, message_id: int, reply: Reply,
+                        captioned: bool) -> None:
+    """Replaces a message's text (a photo's caption when `captioned`) and inline buttons."""
+    markup = markup_for(reply)
+    inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
+    if captioned:
+        await bot.edit_message_caption(chat_id=chat_id, message_id=message_id,
+                                       caption=clip_caption(reply.text), reply_markup=inline)
+    else:
+        await bot.edit_message_text(reply.text, chat_id=chat_id, message_id=message_id,
+                                    reply_markup=inline)
 
 
 @contextmanager

@@ -321,6 +321,14 @@ class SelfCheckAnswer(CallbackData):
 
 
 @dataclass(frozen=True)
+class ShowPictures(_OneWord):
+    """ "What the positions look like" under /help: an album of the user's positions."""
+
+    prefix = "p"
+    word = "show"
+
+
+@dataclass(frozen=True)
 class GroupMove(CallbackData):
     """The answer to "move to the group of this new invitation link?"."""
 
@@ -344,7 +352,7 @@ class GroupMove(CallbackData):
 KINDS: Final[tuple[type[CallbackData], ...]] = (
     Consent, Erase, SetupChoice, SettingsChoice, PauseChoice, ReminderChoice, CheckIn,
     StopPain, Screen, BreakControl,
-    RatingTap, SelfCheckStart, SelfCheckAnswer, GroupMove,
+    RatingTap, SelfCheckStart, SelfCheckAnswer, GroupMove, ShowPictures,
 )
 _BY_PREFIX: Final[dict[str, list[type[CallbackData]]]] = {}
 for _kind in KINDS:

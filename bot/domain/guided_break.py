@@ -221,12 +221,18 @@ def checklist(program: Program, items: Sequence[str], language: str) -> str:
     return "\n".join(lines)
 
 
+def numbered_name(program: Program, position_id: str, place: Place, number: int, total: int,
+                  language: str) -> str:
+    """"2/8 · Name of the variant": a position's place in its break."""
+    name = program.position(position_id).variant(place).name
+    return _("{number}/{total} · {name}", language, number=number, total=total,
+             name=_(name, language))
+
+
 def _header(program: Program, brk: BreakState, language: str) -> list[str]:
-    index, total = brk.position_index, len(brk.positions)
-    position = program.position(brk.positions[index])
-    variant = position.variant(as_place(brk.place))
-    return [_("{number}/{total} · {name}", language, number=index + 1, total=total,
-              name=_(variant.name, language))]
+    index = brk.position_index
+    return [numbered_name(program, brk.positions[index], as_place(brk.place), index + 1,
+                          len(brk.positions), language)]
 
 
 def _cautions(program: Program, brk: BreakState, language: str) -> list[str]:

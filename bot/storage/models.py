@@ -116,6 +116,10 @@ class Break(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     # The live message of the current hold: what its cues and countdown edit.
     message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Whether that message is a photo whose caption carries the text (edits change the
+    # caption), or a text message (a caption too long for a photo follows it as text).
+    message_captioned: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                    server_default=false())
     # None while the user sets up the current position; the hold's clock starts here.
     hold_started_at: Mapped[datetime | None]
     short: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -191,6 +195,18 @@ class HandledUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     handled_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PictureUpload(Base):
+    """Telegram's file_id of a picture once uploaded: every later send reuses it. A
+    picture whose drawing changed has a new digest, so it is uploaded again."""
+
+    __tablename__ = "picture_uploads"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    file_id: Mapped[str] = mapped_column(String(255))
+    uploaded_at: Mapped[datetime]
 
 
 USER_TABLES: tuple[type[Base], ...] = (DueMessage, Rating, Assessment, Break, User)
