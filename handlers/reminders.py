@@ -33,9 +33,10 @@ WAIT_STEP = timedelta(seconds=20)
 
 
 def _planned_at(row: DueMessage) -> datetime:
-    """When a reminder was planned for: its due time, or the original one if it waited."""
+    """When a reminder was planned for: its (first) due time, or the original one if it
+    waited."""
     planned = row.payload.get("planned") if row.payload else None
-    return datetime.fromisoformat(planned) if isinstance(planned, str) else row.due_at
+    return datetime.fromisoformat(planned) if isinstance(planned, str) else due.first_due(row)
 
 
 def reminder_buttons(user: User, break_id: int) -> tuple[tuple[Button, ...], ...]:
@@ -82,6 +83,10 @@ async def _close_unanswered(session: AsyncSession, user_id: int, now: datetime) 
 class ReminderJob:
     """Sends a planned break reminder ("reminder") or a snoozed one ("snooze")."""
 
+    # Its prepare ends the row once it is too late to be useful (then the break counts as
+    # missed): until then a send that fails (Telegram down) is tried again, however often.
+    retries_until_too_late = True
+
     def __init__(self, services: Services) -> None:
         self.program = services.program
         self.expire_after = timedelta(minutes=services.settings.reminder_expiry_minutes)
@@ -108,8 +113,9 @@ class ReminderJob:
                 return Skip("answered before the snooze ended", status="cancelled")
             brk = found
         # (A reminder that waited out a break was checked against its window when it was
-        # queued again: see _wait.)
-        if not still_useful(prefs, row.due_at, now, self.grace):
+        # queued again: see _wait.) One put off by failed sends counts from its first try:
+        # it keeps being tried through an outage until then, never later.
+        if not still_useful(prefs, due.first_due(row), now, self.grace):
             brk.status, brk.ended_at = "missed", now
             return Skip("too late to be useful")
         if user.pain_stop_at is not None:  # the first reminder after a stop asks first

@@ -11,10 +11,13 @@ Exactly once: a row is claimed atomically before sending and finished after; a p
 that dies in between leaves a claim whose lease runs out, and the row is sent again. That
 window (between Telegram accepting the message and our commit) is the only place a
 duplicate can come from. A live worker never loses a row to another: the claim is checked
-and renewed just before the send and kept renewed while it is in flight.
+and renewed just before the send, and every claim the process holds is renewed together
+(one heartbeat) until its send is recorded.
 
-Every row ends: a job that raises is tried again with a back-off and, after
-`max_attempts`, the row ends "failed" with the error as its reason. On a stop request
+Every row ends: a job that raises, or a send that fails, is tried again with a back-off and,
+after `max_attempts`, the row ends "failed" with the error as its reason. A job with
+`retries_until_too_late = True` (reminders) has its failed sends tried until its own
+`prepare` finds it too late and ends it: an outage of any length loses none of them. On a stop request
 (`await dispatcher.stop()`) no more rows are claimed; claimed rows not yet started go
 back to the queue for other instances.
 """
@@ -125,6 +128,10 @@ class Dispatcher:
         self._lock = asyncio.Lock()
         self._stopping = False
         self._next_prune: datetime | None = None
+        # Rows claimed and not yet finished or given back: their leases are kept renewed.
+        self._held: set[int] = set()
+        self._beating = 0
+        self._beat: asyncio.Task[None] | None = None
 
     async def tick(self) -> datetime | None:
         """Sends everything due now, then returns when the next row falls due.
@@ -170,10 +177,13 @@ class Dispatcher:
             rows = await due.claim(session, now, self.worker, self.lease, self.batch)
         # Different users are served concurrently; one user's rows in due order, so an
         # expiry and the next reminder (or two follow-ups) never race each other.
+        self._held.update(row.id for row in rows)
         by_user: dict[int, list[DueMessage]] = {}
         for row in rows:
             by_user.setdefault(row.user_id, []).append(row)
-        await asyncio.gather(*(self._handle_in_order(user_rows) for user_rows in by_user.values()))
+        async with self._heartbeat():
+            await asyncio.gather(*(self._handle_in_order(user_rows)
+                                   for user_rows in by_user.values()))
         return len(rows)
 
     async def _handle_in_order(self, rows: list[DueMessage]) -> None:
@@ -181,11 +191,17 @@ class Dispatcher:
             await self._handle_guarded(row)
 
     async def _handle_guarded(self, row: DueMessage) -> None:
+        try:
+            await self._handle_slotted(row)
+        finally:
+            self._held.discard(row.id)
+
+    async def _handle_slotted(self, row: DueMessage) -> None:
         async with self._slots:
             if self._stopping:
                 # Not started: another instance (or this one after a restart) sends it.
                 async with self.database.session() as session:
-                    await due.release(session, row.id, self.worker, row.due_at,
+                    await due.release(session, row, self.worker, row.due_at,
                                       "released at shutdown", count_attempt=False)
                 return
             try:
@@ -217,44 +233,51 @@ class Dispatcher:
                                  action.reason)
                 return
         chat_id = user.chat_id
-        # The lease is renewed until the send is recorded, not only while it is in flight:
-        # recording waits for the user's row, which a long turn may hold past the lease.
-        async with self._renewing(row):
-            try:
-                if isinstance(action, Send):
-                    message_id: int | None = await self.sender.send(chat_id, action.reply)
-                else:
-                    await self.sender.edit(chat_id, action.message_id, action.reply)
-                    message_id = action.message_id
-            except Blocked as exc:
-                await self._blocked(row, str(exc))
-            except TryLater as exc:
-                await self._try_later(row, job, exc)
-            except Rejected as exc:
-                await self._give_up(row, job, f"rejected: {exc}")
+        # The heartbeat renews the lease until the send is recorded, not only while it is in
+        # flight: recording waits for the user's row, which a long turn may hold.
+        try:
+            if isinstance(action, Send):
+                message_id: int | None = await self.sender.send(chat_id, action.reply)
             else:
-                await self._sent(row, job, message_id)
+                await self.sender.edit(chat_id, action.message_id, action.reply)
+                message_id = action.message_id
+        except Blocked as exc:
+            await self._blocked(row, str(exc))
+        except TryLater as exc:
+            await self._try_later(row, job, exc)
+        except Rejected as exc:
+            await self._give_up(row, job, f"rejected: {exc}")
+        else:
+            await self._sent(row, job, message_id)
 
     @contextlib.asynccontextmanager
-    async def _renewing(self, row: DueMessage) -> AsyncIterator[None]:
-        """Keeps renewing the row's lease while its send is in flight and recorded."""
+    async def _heartbeat(self) -> AsyncIterator[None]:
+        """While rows are held, renews all their leases every lease/3, in one statement.
 
-        async def renew() -> None:
-            while True:
-                await asyncio.sleep(self.lease.total_seconds() / 3)
-                try:
-                    async with self.database.session() as session:
-                        await due.renew(session, row.id, self.worker, self.lease)
-                except Exception:
-                    log.exception("could not renew the lease of due message %s", row.id)
-
-        heartbeat = asyncio.create_task(renew())
+        One renewal for the whole process (not a task per row): a process short of database
+        connections under load must still keep its claims, or another instance would take
+        over a row this one is sending."""
+        self._beating += 1
+        if self._beat is None:
+            self._beat = asyncio.create_task(self._renew_held())
         try:
             yield
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            self._beating -= 1
+            if self._beating == 0 and self._beat is not None:
+                beat, self._beat = self._beat, None
+                beat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beat
+
+    async def _renew_held(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                async with self.database.session() as session:
+                    await due.renew_held(session, list(self._held), self.worker, self.lease)
+            except Exception:
+                log.exception("could not renew the leases of %s due messages", len(self._held))
 
     async def _sent(self, row: DueMessage, job: Job, message_id: int | None) -> None:
         try:
@@ -263,8 +286,12 @@ class Dispatcher:
                 # The user's row first, as in _handle and every turn: the job's follow-up
                 # (the reminder's expiry row) otherwise deadlocks with a tap on it.
                 user = await session.get(User, row.user_id, with_for_update=True)
-                if await due.finish(session, row.id, self.worker, "sent", now) \
-                        and user is not None:
+                if not await due.finish(session, row.id, self.worker, "sent", now):
+                    # Never expected: the heartbeat keeps our claims. Logged so that a copy
+                    # sent by the other instance can be traced here.
+                    log.warning("due message %s was sent, but another instance had taken it "
+                                "over", row.id)
+                elif user is not None:
                     await job.delivered(session, row, user, message_id, now)
         except Exception as exc:
             # It reached the user: record that much, or the row would be sent again.
@@ -280,7 +307,7 @@ class Dispatcher:
             backoff = self._backoff(row)
             with contextlib.suppress(Exception):  # else the lease runs out: tried again
                 async with self.database.session() as session:
-                    await due.release(session, row.id, self.worker, self.clock() + backoff,
+                    await due.release(session, row, self.worker, self.clock() + backoff,
                                       f"retry: {reason}")
             return
         try:
@@ -308,16 +335,19 @@ class Dispatcher:
             # Flood control is not the message's fault: wait as told, never give up.
             async with self.database.session() as session:
                 wait = clock_delta(self.clock, timedelta(seconds=exc.retry_after))
-                await due.release(session, row.id, self.worker, now + wait, f"retry: {exc}",
+                await due.release(session, row, self.worker, now + wait, f"retry: {exc}",
                                   count_attempt=False)
             return
-        if row.attempts >= self.max_attempts:
+        # A job that ends its row itself once it is too late to be useful (a reminder past
+        # its window) keeps trying through an outage of any length until then.
+        if row.attempts >= self.max_attempts and not getattr(job, "retries_until_too_late",
+                                                             False):
             await self._give_up(row, job, f"gave up after {row.attempts} attempts: {exc}")
             return
-        log.warning("sending %s to user %s failed (%s); retrying in %ss", row.kind, row.user_id,
-                    exc, self._backoff_seconds(row))
+        log.warning("sending %s to user %s failed (%s); retrying in %ss (due message %s)",
+                    row.kind, row.user_id, exc, self._backoff_seconds(row), row.id)
         async with self.database.session() as session:
-            await due.release(session, row.id, self.worker, now + self._backoff(row),
+            await due.release(session, row, self.worker, now + self._backoff(row),
                               f"retry: {exc}")
 
     @staticmethod
