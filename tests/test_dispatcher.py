@@ -9,9 +9,10 @@ import asyncio
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.config import load_settings
 from bot.domain.clock import ManualClock
@@ -361,3 +362,82 @@ async def test_other_kinds_still_end_failed_after_five_attempts(database: Databa
         row = await session.scalar(select(DueMessage))
     assert row is not None and row.status == "failed" and row.attempts == 5
     assert "502" in (row.outcome or "")
+
+
+class OneByOne:
+    """The reminder job without its many-row methods: the dispatcher loops over prepare
+    and delivered, one row at a time (what every job without them gets)."""
+
+    def __init__(self, job: Any) -> None:
+        self.job = job
+        self.retries_until_too_late = True
+
+    async def prepare(self, *args: Any) -> Any:
+        return await self.job.prepare(*args)
+
+    async def delivered(self, *args: Any) -> None:
+        await self.job.delivered(*args)
+
+    async def undeliverable(self, *args: Any) -> None:
+        await self.job.undeliverable(*args)
+
+
+async def _statements_and_outcome(database: Database, per_row: bool,
+                                  first_id: int) -> tuple[float, list[Any]]:
+    """Statements per reminder for 60 reminders due at once, and what they left behind."""
+    rng = random.Random(3)
+    users = [_user(first_id + i, rng) for i in range(60)]
+    for user in users:  # all at work on Monday at 10:00 UTC
+        user.time_zone, user.work_start, user.work_end = "UTC", time(8), time(18)
+        user.work_days = 0b1111111
+    async with database.session() as session:
+        session.add_all(users)
+        await session.flush()
+        for user in users:
+            await due.schedule(session, user.id, "reminder", f"first:{user.id}",
+                               MONDAY + timedelta(hours=10))
+    clock = ManualClock(MONDAY + timedelta(hours=10, seconds=30))
+    sender = RecordingSender(clock=clock)
+    jobs = make_jobs(_services(database, clock))
+    if per_row:
+        jobs["reminder"] = OneByOne(jobs["reminder"])
+    dispatcher = Dispatcher(database, sender, clock, jobs, on_blocked=deactivate)
+    statements = 0
+
+    def count(*_args: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert await dispatcher.run_once() == len(users)
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+    assert len(sender.sent) == len(users)
+    async with database.session() as session:
+        rows = (await session.execute(
+            select(DueMessage.user_id, DueMessage.kind, DueMessage.status, DueMessage.due_at)
+            .where(DueMessage.user_id >= first_id).order_by(DueMessage.user_id,
+                                                             DueMessage.kind))).all()
+        breaks = (await session.execute(
+            select(Break.user_id, Break.status, Break.planned_at, Break.positions,
+                   Break.message_id.is_not(None))
+            .where(Break.user_id >= first_id).order_by(Break.user_id))).all()
+    # Relative to the user (due times depend on the user's id through its stagger).
+    outcome = sorted(repr(item) for item in
+                     [(r.user_id - first_id, r.kind, r.status) for r in rows]
+                     + [(b[0] - first_id, *b[1:2], *b[3:]) for b in breaks])
+    return statements / len(users), outcome
+
+
+async def test_a_batch_of_reminders_costs_few_statements_and_ends_the_same(
+    database: Database,
+) -> None:
+    # The batched path (prepare_many, delivered_many) against the per-row methods in a
+    # loop: the same reminders, breaks, expiries and next breaks, for far fewer statements.
+    one_by_one, per_row = await _statements_and_outcome(database, True, 10_000)
+    together, batched = await _statements_and_outcome(database, False, 20_000)
+    print(f"statements per reminder: {one_by_one:.2f} one by one, {together:.2f} together")
+    assert batched == per_row
+    assert together * 10 < one_by_one
+    assert together < 0.5

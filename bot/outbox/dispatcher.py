@@ -17,9 +17,9 @@ and renewed just before the send, and every claim the process holds is renewed t
 Every row ends: a job that raises, or a send that fails, is tried again with a back-off and,
 after `max_attempts`, the row ends "failed" with the error as its reason. A job with
 `retries_until_too_late = True` (reminders) has its failed sends tried until its own
-`prepare` finds it too late and ends it: an outage of any length loses none of them. On a stop request
-(`await dispatcher.stop()`) no more rows are claimed; claimed rows not yet started go
-back to the queue for other instances.
+`prepare` finds it too late and ends it: an outage of any length loses none of them. On a
+stop request (`await dispatcher.stop()`) no more rows are claimed; claimed rows not yet
+started go back to the queue for other instances.
 """
 
 from __future__ import annotations
@@ -29,11 +29,13 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, cast
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.clock import Clock, clock_delta
@@ -86,6 +88,58 @@ class Job(Protocol):
         """Records that the message will never be sent."""
 
 
+class ManyJob(Job, Protocol):
+    """A job that prepares and records many rows at once (a batch costs a few statements
+    instead of a few per row). Jobs without these get the per-row methods in a loop."""
+
+    async def prepare_many(
+        self, session: AsyncSession, items: Sequence[tuple[DueMessage, User]], now: datetime
+    ) -> list[Action]:
+        """`prepare` for each (row, user), in the same order."""
+
+    async def delivered_many(
+        self, session: AsyncSession, items: Sequence[tuple[DueMessage, User, int | None]],
+        now: datetime,
+    ) -> None:
+        """`delivered` for each (row, user, message id)."""
+
+
+def _many(job: Job) -> ManyJob | None:
+    # Asked of the class: a wrapper that changes `prepare` and hands every other attribute
+    # to the job it wraps must not have its change bypassed by the job's own batch method.
+    return cast(ManyJob, job) if hasattr(type(job), "prepare_many") else None
+
+
+async def prepare_many(job: Job, session: AsyncSession,
+                       items: Sequence[tuple[DueMessage, User]], now: datetime) -> list[Action]:
+    if (many := _many(job)) is not None:
+        return await many.prepare_many(session, items, now)
+    return [await job.prepare(session, row, user, now) for row, user in items]
+
+
+async def delivered_many(job: Job, session: AsyncSession,
+                         items: Sequence[tuple[DueMessage, User, int | None]],
+                         now: datetime) -> None:
+    if (many := _many(job)) is not None:
+        await many.delivered_many(session, items, now)
+        return
+    for row, user, message_id in items:
+        await job.delivered(session, row, user, message_id, now)
+
+
+@dataclass
+class _Starts:
+    """Counts a batch's rows down as each starts its send (or ends without one)."""
+
+    left: int
+    all_started: asyncio.Event
+
+    def one(self) -> None:
+        self.left -= 1
+        if self.left <= 0:
+            self.all_started.set()
+
+
 # Someone has to notice a blocked user: the users module does it, but the dispatcher
 # must not import the domain, so it is passed in.
 class OnBlocked(Protocol):
@@ -111,6 +165,7 @@ class Dispatcher:
         concurrency: int = 32,
         max_attempts: int = 5,
         keep_ended: timedelta = timedelta(days=7),
+        record_group: int = 64,
     ) -> None:
         self.database = database
         self.sender = sender
@@ -125,6 +180,14 @@ class Dispatcher:
         # pruned: the product's history lives in breaks and ratings.
         self.keep_ended = keep_ended
         self._slots = asyncio.Semaphore(concurrency)
+        # Sends that Telegram took and the database has not recorded yet: at most this many.
+        # A crash loses their "sent" records (they go out again after the lease) on top of
+        # the sends in flight, which no design can know about.
+        self.record_group = record_group
+        self._unrecorded = asyncio.Semaphore(record_group)
+        # One user's rows are handled one at a time, in due order, across batches too.
+        self._user_locks: dict[int, asyncio.Lock] = {}
+        self._user_uses: Counter[int] = Counter()
         self._lock = asyncio.Lock()
         self._stopping = False
         self._next_prune: datetime | None = None
@@ -141,11 +204,32 @@ class Dispatcher:
         if self._lock.locked() or self._stopping:
             return None
         async with self._lock:
-            while not self._stopping and await self.run_once() >= self.batch:
-                pass
+            await self._drain()
             await self._prune_if_due()
             async with self.database.session() as session:
                 return await due.next_due_at(session)
+
+    async def _drain(self) -> None:
+        """Claims batch after batch while full ones come back. The next batch is claimed and
+        prepared while the last sends of the previous one are still in flight."""
+        batches: list[asyncio.Task[None]] = []
+        try:
+            while not self._stopping:
+                rows = await self._claim()
+                if not rows:
+                    return
+                started = asyncio.Event()
+                batch = asyncio.create_task(self._handle_batch(rows, started))
+                batches.append(batch)
+                if len(rows) < self.batch:
+                    return
+                waiting = asyncio.create_task(started.wait())
+                await asyncio.wait({batch, waiting}, return_when=asyncio.FIRST_COMPLETED)
+                waiting.cancel()
+        finally:
+            for outcome in await asyncio.gather(*batches, return_exceptions=True):
+                if isinstance(outcome, Exception):
+                    log.error("a batch of due messages failed", exc_info=outcome)
 
     async def stop(self) -> None:
         """Claims nothing more; returns once the sends in flight have ended (rows claimed
@@ -169,35 +253,66 @@ class Dispatcher:
             log.info("pruned %s ended due messages", pruned)
 
     async def run_once(self) -> int:
-        """Claims one batch of due rows and handles them concurrently."""
+        """Claims one batch of due rows and handles it to the end; how many it claimed."""
+        rows = await self._claim()
+        await self._handle_batch(rows, asyncio.Event())
+        return len(rows)
+
+    async def _claim(self) -> list[DueMessage]:
         if self._stopping:
-            return 0
-        now = self.clock()
+            return []
         async with self.database.session() as session:
-            rows = await due.claim(session, now, self.worker, self.lease, self.batch)
-        # Different users are served concurrently; one user's rows in due order, so an
-        # expiry and the next reminder (or two follow-ups) never race each other.
+            rows = await due.claim(session, self.clock(), self.worker, self.lease, self.batch)
         self._held.update(row.id for row in rows)
+        return rows
+
+    @contextlib.asynccontextmanager
+    async def _user_turn(self, user_id: int) -> AsyncIterator[None]:
+        lock = self._user_locks.setdefault(user_id, asyncio.Lock())
+        self._user_uses[user_id] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._user_uses[user_id] -= 1
+            if not self._user_uses[user_id]:
+                del self._user_uses[user_id], self._user_locks[user_id]
+
+    async def _handle_batch(self, rows: list[DueMessage], all_started: asyncio.Event) -> None:
+        """Different users are served concurrently; one user's rows in due order, so an
+        expiry and the next reminder (or two follow-ups) never race each other. Users with
+        one row here and none still in flight from the previous batch (nearly all) go the
+        batched way: prepared together, recorded in groups."""
+        starts = _Starts(len(rows), all_started)
+        if not rows:
+            all_started.set()
+            return
         by_user: dict[int, list[DueMessage]] = {}
         for row in rows:
             by_user.setdefault(row.user_id, []).append(row)
-        async with self._heartbeat():
-            await asyncio.gather(*(self._handle_in_order(user_rows)
-                                   for user_rows in by_user.values()))
-        return len(rows)
-
-    async def _handle_in_order(self, rows: list[DueMessage]) -> None:
-        for row in rows:
-            await self._handle_guarded(row)
-
-    async def _handle_guarded(self, row: DueMessage) -> None:
+        single = [user_rows[0] for user_id, user_rows in by_user.items()
+                  if len(user_rows) == 1 and user_id not in self._user_locks]
+        several = [user_rows for user_id, user_rows in by_user.items()
+                   if len(user_rows) > 1 or user_id in self._user_locks]
         try:
-            await self._handle_slotted(row)
+            async with self._heartbeat(), contextlib.AsyncExitStack() as turns:
+                for row in single:  # free: taken at once
+                    await turns.enter_async_context(self._user_turn(row.user_id))
+                await asyncio.gather(self._batched(single, starts),
+                                     *(self._handle_in_order(user_rows, starts)
+                                       for user_rows in several))
         finally:
-            self._held.discard(row.id)
+            self._held.difference_update(row.id for row in rows)
 
-    async def _handle_slotted(self, row: DueMessage) -> None:
+    async def _handle_in_order(self, rows: list[DueMessage], starts: _Starts) -> None:
+        async with self._user_turn(rows[0].user_id):
+            for row in rows:
+                await self._handle_guarded(row, starts)
+
+    async def _handle_guarded(self, row: DueMessage, starts: _Starts | None = None) -> None:
         async with self._slots:
+            if starts is not None:
+                starts.one()
             if self._stopping:
                 # Not started: another instance (or this one after a restart) sends it.
                 async with self.database.session() as session:
@@ -250,6 +365,146 @@ class Dispatcher:
         else:
             await self._sent(row, job, message_id)
 
+    async def _batched(self, rows: list[DueMessage], starts: _Starts) -> None:
+        """One transaction prepares the rows, each is sent as a slot frees up, and completed
+        sends are recorded in groups, one transaction each, while later sends go on."""
+        if not rows:
+            return
+        try:
+            prepared = await self._prepare_batch(rows)
+        except Exception:
+            # One bad row must not hold up the others: each alone, as the per-row path does
+            # (it retries, and ends the row that keeps raising).
+            log.exception("preparing %s due messages together failed; one by one", len(rows))
+            await asyncio.gather(*(self._handle_guarded(row, starts) for row in rows))
+            return
+        for _ended in range(len(rows) - len(prepared)):
+            starts.one()
+        completed: list[tuple[DueMessage, User, Job, int | None]] = []
+        more = asyncio.Event()
+        sending = True
+
+        async def record() -> None:
+            while sending or completed:
+                await more.wait()
+                more.clear()
+                while completed:
+                    group = completed[:]
+                    completed.clear()
+                    await self._record(group)
+                    for _recorded in group:
+                        self._unrecorded.release()
+
+        async def send(row: DueMessage, user: User, job: Job, action: Send | Edit) -> None:
+            async with self._slots:
+                starts.one()
+                message_id = await self._send_one(row, user.chat_id, job, action)
+                if message_id is False:
+                    return
+                await self._unrecorded.acquire()  # in the slot: a full group holds sends up
+            completed.append((row, user, job, message_id))
+            more.set()
+
+        recorder = asyncio.create_task(record())
+        try:
+            await asyncio.gather(*(send(*item) for item in prepared))
+        finally:
+            sending = False
+            more.set()
+            await recorder
+
+    async def _prepare_batch(
+        self, rows: list[DueMessage]
+    ) -> list[tuple[DueMessage, User, Job, Send | Edit]]:
+        """Prepares the rows in one transaction; what is to be sent. Rows that end here
+        (user gone, job skipped them) are finished in the same transaction."""
+        async with self.database.session() as session:
+            now = self.clock()
+            # The users first (as every turn), in id order: two instances never deadlock.
+            users = {user.id: user for user in await session.scalars(
+                select(User).where(User.id.in_([row.user_id for row in rows]))
+                .order_by(User.id).with_for_update())}
+            # Proof that the rows are still ours (a stalled process sends none it lost).
+            ours = await due.renew_held(session, [row.id for row in rows], self.worker,
+                                        self.lease)
+            by_kind: dict[str, list[tuple[DueMessage, User]]] = {}
+            for row in rows:
+                user, job = users.get(row.user_id), self.jobs.get(row.kind)
+                if row.id not in ours:
+                    log.warning("due message %s was taken over; not sending it", row.id)
+                elif job is None or user is None or not user.active:
+                    await due.finish(session, row.id, self.worker, "cancelled", now,
+                                     "unknown kind" if job is None else "user inactive")
+                else:
+                    by_kind.setdefault(row.kind, []).append((row, user))
+            prepared: list[tuple[DueMessage, User, Job, Send | Edit]] = []
+            for kind, items in by_kind.items():
+                job = self.jobs[kind]
+                for (row, user), action in zip(items, await prepare_many(job, session, items,
+                                                                         now), strict=True):
+                    if isinstance(action, Skip):
+                        await due.finish(session, row.id, self.worker, action.status, now,
+                                         action.reason)
+                    else:
+                        prepared.append((row, user, job, action))
+            # A full lease from now for the sends (preparing took some of it).
+            await due.renew_held(session, [row.id for row, *_rest in prepared], self.worker,
+                                 self.lease)
+        return prepared
+
+    async def _send_one(self, row: DueMessage, chat_id: int, job: Job,
+                        action: Send | Edit) -> int | None | bool:
+        """Sends; the message id, or False when it was not sent (and the row dealt with)."""
+        if self._stopping:
+            async with self.database.session() as session:
+                await due.release(session, row, self.worker, row.due_at,
+                                  "released at shutdown", count_attempt=False)
+            return False
+        try:
+            if isinstance(action, Send):
+                return await self.sender.send(chat_id, action.reply)
+            await self.sender.edit(chat_id, action.message_id, action.reply)
+            return action.message_id
+        except Blocked as exc:
+            await self._blocked(row, str(exc))
+        except TryLater as exc:
+            await self._try_later(row, job, exc)
+        except Rejected as exc:
+            await self._give_up(row, job, f"rejected: {exc}")
+        except Exception as exc:
+            log.exception("sending due message %s failed", row.id)
+            await self._failed(row, exc)
+        return False
+
+    async def _record(self, group: list[tuple[DueMessage, User, Job, int | None]]) -> None:
+        """Records a group of completed sends in one transaction."""
+        try:
+            async with self.database.session() as session:
+                now = self.clock()
+                users = {user.id: user for user in await session.scalars(
+                    select(User).where(User.id.in_([row.user_id for row, *_rest in group]))
+                    .order_by(User.id).with_for_update())}
+                ours = await due.finish_many(session, [row.id for row, *_rest in group],
+                                             self.worker, "sent", now)
+                by_job: dict[int, tuple[Job, list[tuple[DueMessage, User, int | None]]]] = {}
+                for row, _user, job, message_id in group:
+                    user = users.get(row.user_id)
+                    if row.id not in ours:
+                        log.warning("due message %s was sent, but another instance had taken "
+                                    "it over", row.id)
+                    elif user is not None:
+                        by_job.setdefault(id(job), (job, []))[1].append((row, user, message_id))
+                for job, items in by_job.values():
+                    await delivered_many(job, session, items, now)
+        except Exception:
+            log.exception("recording %s sent due messages together failed; one by one",
+                          len(group))
+            for row, _user, job, message_id in group:
+                try:
+                    await self._sent(row, job, message_id)
+                except Exception:
+                    log.exception("recording due message %s as sent failed", row.id)
+
     @contextlib.asynccontextmanager
     async def _heartbeat(self) -> AsyncIterator[None]:
         """While rows are held, renews all their leases every lease/3, in one statement.
@@ -275,7 +530,8 @@ class Dispatcher:
             await asyncio.sleep(self.lease.total_seconds() / 3)
             try:
                 async with self.database.session() as session:
-                    await due.renew_held(session, list(self._held), self.worker, self.lease)
+                    await due.renew_held(session, list(self._held), self.worker, self.lease,
+                                         skip_locked=True)
             except Exception:
                 log.exception("could not renew the leases of %s due messages", len(self._held))
 

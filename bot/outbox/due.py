@@ -141,22 +141,53 @@ async def renew(session: AsyncSession, row_id: int, worker: str, lease: timedelt
 
 
 async def renew_held(
-    session: AsyncSession, row_ids: Sequence[int], worker: str, lease: timedelta
+    session: AsyncSession, row_ids: Sequence[int], worker: str, lease: timedelta,
+    *, skip_locked: bool = False,
 ) -> set[int]:
     """Extends our claims on these rows by `lease` from now, in one statement; the ids
-    renewed. On PostgreSQL a row locked by one of our own transactions (being prepared or
-    recorded right now, renewed there) is skipped instead of waited for."""
+    still ours (never send another). With `skip_locked` (the heartbeat), on PostgreSQL a row
+    locked by one of our own transactions (being prepared or recorded right now, and renewed
+    there) is skipped instead of waited for."""
     if not row_ids:
         return set()
     ours = select(DueMessage.id).where(DueMessage.id.in_(row_ids),
                                        DueMessage.claimed_by == worker,
                                        DueMessage.status == CLAIMED)
-    if session.get_bind().dialect.name == "postgresql":
+    if skip_locked and session.get_bind().dialect.name == "postgresql":
         ours = ours.with_for_update(skip_locked=True)
     result = await session.execute(
         update(DueMessage)
         .where(DueMessage.id.in_(ours.scalar_subquery()))
         .values(lease_until=_lease_end(session, lease))
+        .returning(DueMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.scalars())
+
+
+async def schedule_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """`schedule` for many rows in one statement; each dict has `schedule`'s arguments."""
+    if not rows:
+        return
+    values = [dict(status=PENDING, attempts=0, payload=row.get("payload") or {},
+                   break_id=row.get("break_id"), user_id=row["user_id"], kind=row["kind"],
+                   key=row["key"], due_at=row["due_at"]) for row in rows]
+    await session.execute(
+        insert_for(session)(DueMessage).on_conflict_do_nothing(
+            index_elements=["user_id", "key"]), values)
+
+
+async def finish_many(
+    session: AsyncSession, row_ids: Sequence[int], worker: str, status: str, now: datetime,
+) -> set[int]:
+    """`finish` for many rows in one statement; the ids whose claim was still ours."""
+    if not row_ids:
+        return set()
+    result = await session.execute(
+        update(DueMessage)
+        .where(DueMessage.id.in_(row_ids), DueMessage.claimed_by == worker,
+               DueMessage.status == CLAIMED)
+        .values(status=status, done_at=now, outcome=None, lease_until=None)
         .returning(DueMessage.id)
         .execution_options(synchronize_session=False)
     )
