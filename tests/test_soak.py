@@ -6,11 +6,13 @@ scenario 7 of `python -m bench` (bench/soak.py)."""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
 
 from bench.soak import Plan, run
+from bot.outbox.dispatcher import Dispatcher
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -29,6 +31,10 @@ async def test_a_day_of_kills_and_faults_loses_nothing_and_handles_nothing_twice
     # timed out inside its send window: an at-least-once send whose result was lost.
     assert result.unexplained == []
     assert result.twice_killed + result.twice_timed_out == result.reminders_twice
+    # A kill loses at most the sends in flight and one recording group of "sent" records.
+    dispatcher = inspect.signature(Dispatcher.__init__).parameters
+    bound = dispatcher["concurrency"].default + dispatcher["record_group"].default
+    assert max(result.kill_copies.values(), default=0) <= bound
     # No live instance ever sent a row another had taken over.
     assert result.taken_over == []
     assert result.updates > 0

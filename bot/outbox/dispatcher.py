@@ -383,6 +383,7 @@ class Dispatcher:
         completed: list[tuple[DueMessage, User, Job, int | None]] = []
         more = asyncio.Event()
         sending = True
+        unsent = len(prepared)
 
         async def record() -> None:
             while sending or completed:
@@ -396,14 +397,18 @@ class Dispatcher:
                         self._unrecorded.release()
 
         async def send(row: DueMessage, user: User, job: Job, action: Send | Edit) -> None:
+            nonlocal unsent
             async with self._slots:
                 starts.one()
                 message_id = await self._send_one(row, user.chat_id, job, action)
-                if message_id is False:
-                    return
-                await self._unrecorded.acquire()  # in the slot: a full group holds sends up
-            completed.append((row, user, job, message_id))
-            more.set()
+                if message_id is not False:
+                    await self._unrecorded.acquire()  # in the slot: a full group holds sends
+                    completed.append((row, user, job, message_id))
+            unsent -= 1
+            # A transaction per few sends, not per send: each costs about as much CPU as
+            # a send itself.
+            if len(completed) >= self.record_group // 4 or not unsent:
+                more.set()
 
         recorder = asyncio.create_task(record())
         try:
