@@ -180,7 +180,7 @@ class ReminderJob:
         # ids are matched by user, then read back as objects in one SELECT.
         new = [self._break(row, user) for row, user in items]
         table = cast(Table, Break.__table__)
-        ids = dict((await session.execute(
+        ids: dict[int, int] = dict((await session.execute(
             insert(table).values([{column.key: getattr(brk, column.key)
                                    for column in table.columns if column.key != "id"
                                    and getattr(brk, column.key) is not None} | _defaults
