@@ -272,22 +272,10 @@ class Dispatcher:
                 await due.finish(session, row.id, self.worker, action.status, self.clock(),
                                  action.reason)
                 return
-        chat_id = user.chat_id
         # The heartbeat renews the lease until the send is recorded, not only while it is in
         # flight: recording waits for the user's row, which a long turn may hold.
-        try:
-            if isinstance(action, Send):
-                message_id: int | None = await self.sender.send(chat_id, action.reply)
-            else:
-                await self.sender.edit(chat_id, action.message_id, action.reply)
-                message_id = action.message_id
-        except Blocked as exc:
-            await self._blocked(row, str(exc))
-        except TryLater as exc:
-            await self._try_later(row, job, exc)
-        except Rejected as exc:
-            await self._give_up(row, job, f"rejected: {exc}")
-        else:
+        sent, message_id = await self._send_one(row, user.chat_id, job, action)
+        if sent:
             await self._sent(row, job, message_id)
 
     async def _batched(self, rows: list[DueMessage], starts: _Starts) -> None:
@@ -325,8 +313,8 @@ class Dispatcher:
             nonlocal unsent
             async with self._slots:
                 starts.one()
-                message_id = await self._send_one(row, user.chat_id, job, action)
-                if message_id is not False:
+                sent, message_id = await self._send_one(row, user.chat_id, job, action)
+                if sent:
                     await self._unrecorded.acquire()  # in the slot: a full group holds sends
                     completed.append((row, user, job, message_id))
             unsent -= 1
@@ -383,18 +371,19 @@ class Dispatcher:
         return prepared
 
     async def _send_one(self, row: DueMessage, chat_id: int, job: Job,
-                        action: Send | Edit) -> int | None | bool:
-        """Sends; the message id, or False when it was not sent (and the row dealt with)."""
+                        action: Send | Edit) -> tuple[bool, int | None]:
+        """Sends: (True, the message id), or (False, None) when it was not sent and the row
+        has been dealt with (retried, given up, or given back at shutdown)."""
         if self._stopping:
             async with self.database.session() as session:
                 await due.release(session, row, self.worker, row.due_at,
                                   "released at shutdown", count_attempt=False)
-            return False
+            return False, None
         try:
             if isinstance(action, Send):
-                return await self.sender.send(chat_id, action.reply)
+                return True, await self.sender.send(chat_id, action.reply)
             await self.sender.edit(chat_id, action.message_id, action.reply)
-            return action.message_id
+            return True, action.message_id
         except Blocked as exc:
             await self._blocked(row, str(exc))
         except TryLater as exc:
@@ -404,7 +393,7 @@ class Dispatcher:
         except Exception as exc:
             log.exception("sending due message %s failed", row.id)
             await self._failed(row, exc)
-        return False
+        return False, None
 
     async def _record(self, group: list[tuple[DueMessage, User, Job, int | None]]) -> None:
         """Records a group of completed sends in one transaction."""
