@@ -181,9 +181,9 @@ class ReminderJob:
         new = [self._break(row, user) for row, user in items]
         table = cast(Table, Break.__table__)
         ids: dict[int, int] = dict((await session.execute(
-            insert(table).values([{column.key: getattr(brk, column.key)
-                                   for column in table.columns if column.key != "id"
-                                   and getattr(brk, column.key) is not None} | _defaults
+            insert(table).values([_defaults | {column.key: getattr(brk, column.key)
+                                               for column in table.columns if column.key != "id"
+                                               and getattr(brk, column.key) is not None}
                                   for brk in new])
             .returning(table.c.user_id, table.c.id))).all())
         loaded = {brk.id: brk for brk in await session.scalars(
