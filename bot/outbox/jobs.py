@@ -3,7 +3,9 @@
 A job has `prepare`, `delivered` and `undeliverable` for one row; it may also have
 `prepare_many` and `delivered_many` (a `ManyJob`) to do the same for a batch in a few
 statements. `prepare_many` / `delivered_many` here call those, or loop over the per-row
-methods for a job without them.
+methods for a job without them. A job whose `prepare` ends its row once it is too late to
+be useful sets `retries_until_too_late = True`: its failed sends are then tried again past
+the dispatcher's `max_attempts` (reminders through an outage of any length).
 """
 
 from __future__ import annotations
@@ -96,7 +98,6 @@ async def delivered_many(job: Job, session: AsyncSession,
         return
     for row, user, message_id in items:
         await job.delivered(session, row, user, message_id, now)
-
 
 
 # Someone has to notice a blocked user: the users module does it, but the dispatcher
