@@ -9,7 +9,9 @@ breaks and ask for /privacy. A random instance is SIGKILLed at random moments an
 again. At the end everything is counted from the database and the stand-in's call log:
 
 - reminders lost: reminder rows sent (or failed) whose message never reached Telegram;
-- reminders sent twice, each matched with a kill between its two sends;
+- reminders sent twice (the same break accepted twice), each matched with a kill or a
+  timed-out send in its send window; copies per kill (bounded by the sends in flight and
+  one recording group); rows an instance recorded after another had taken them over;
 - updates lost: updates Telegram handed out that are not in `handled_updates`;
 - updates handled twice: /privacy answered more often than it was asked;
 - rows stuck claimed at the end.
