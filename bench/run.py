@@ -172,8 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true",
                         help="also profile the engine in scenario 1 (pyinstrument)")
     parser.add_argument("--proposals", action="store_true",
-                        help="scenario 1: also measure the dispatcher alone and the batched "
-                             "proposal (bench/proposals/), beside the same baseline")
+                        help="scenario 1: also measure the dispatcher alone (a job that "
+                             "does nothing), beside the same baseline")
     parser.add_argument("--results", type=Path, default=RESULTS,
                         help="where the JSON and the logs go (default bench/results)")
     args = parser.parse_args(argv)

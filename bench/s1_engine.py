@@ -102,11 +102,9 @@ async def _bare_round(count: int, concurrency: int, log: Path) -> dict[str, Any]
         return result
 
 
-# Measured beside the engine with --proposals: where its cost goes, and a fix.
+# Measured beside the engine with --proposals: the dispatcher's own cost.
 VARIANTS = {
     "dispatcher only (no-op job: claim, user, send, finish)": ("--job", "noop"),
-    "proposal: batched writes (bench/proposals/batched_dispatcher.py)":
-        ("--dispatcher", "batched"),
 }
 
 
@@ -136,10 +134,6 @@ async def run(dbs: BenchDatabases, *, count: int, rounds: int, kinds: tuple[str,
             # A profiled run is slower: it is kept apart from the figures.
             await _engine_round(dbs, kind, template, 99, log,
                                 str(profile_dir / f"s1-{kind}-engine.txt"))
-            if proposals:
-                await _engine_round(dbs, kind, template, 98, log,
-                                    str(profile_dir / f"s1-{kind}-batched.txt"),
-                                    VARIANTS[list(VARIANTS)[1]])
         if kind == "postgres":
             await dbs.drop_pg(template)
         rate = median(r["rate"] for r in engine_runs)

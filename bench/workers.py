@@ -126,13 +126,10 @@ async def engine(args: argparse.Namespace) -> dict[str, Any]:
         if args.job == "noop":
             # The dispatcher's own cost: claim, look up the user, send, finish; no job work.
             jobs = {**jobs, "reminder": NoopJob()}
-        kind: type[Dispatcher] = Dispatcher
-        if args.dispatcher == "batched":
-            from bench.proposals.batched_dispatcher import BatchedDispatcher
-
-            kind = BatchedDispatcher
-        dispatcher = kind(database, TelegramSender(bot), services.clock, jobs,
-                          on_blocked=deactivate, worker="bench", **tuning)
+        # Not paced: this scenario measures the engine with no rate limit.
+        dispatcher = Dispatcher(database, TelegramSender(bot, per_second=None),
+                                services.clock, jobs,
+                                on_blocked=deactivate, worker="bench", **tuning)
         cpu, started = time.process_time(), time.perf_counter()
         with Profile(args.profile):
             await dispatcher.tick()
@@ -211,8 +208,6 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--first-chat", type=int, default=1)
     parser.add_argument("--count", type=int, default=0)
     parser.add_argument("--profile", default=None, help="write a pyinstrument profile here")
-    parser.add_argument("--dispatcher", choices=["real", "batched"], default="real",
-                        help="engine: bot.outbox.dispatcher, or the proposal in bench/proposals")
     parser.add_argument("--job", choices=["real", "noop"], default="real",
                         help="engine: the real reminder job, or one that does no work")
     args = parser.parse_args(argv)

@@ -43,7 +43,7 @@ from bot.domain.safety import (
 )
 from bot.outbox import due
 from bot.outbox.dispatcher import Action, Edit, Send, Skip
-from bot.storage.models import Break, DueMessage, User
+from bot.storage.models import Assessment, Break, DueMessage, User
 from bot.storage.records import latest_check
 from handlers.planning import rest_after_stop, resting_until
 from handlers.turn import Services, Turn
@@ -170,7 +170,12 @@ async def sequence_for(session: AsyncSession, program: Program, user: User,
                        short: bool) -> tuple[list[plan.Item], tuple[str, ...]]:
     """The user's sequence (safe for their screening answers, without what their latest
     self-check found painful) and the positions eased off for that reason."""
-    check = await latest_check(session, user.id)
+    return safe_sequence(program, user, short, await latest_check(session, user.id))
+
+
+def safe_sequence(program: Program, user: User, short: bool, check: Assessment | None
+                  ) -> tuple[list[plan.Item], tuple[str, ...]]:
+    """`sequence_for`, given the user's latest self-check (read for many users at once)."""
     conditions = user.screening or ()
     eased = eased_positions(program, check.answers, conditions) if check is not None else ()
     return plan.sequence_of(program, short, conditions, eased), eased

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,14 +53,22 @@ def _reminded(user: User) -> bool:
     return user.active and user.onboarded_at is not None and user.time_zone is not None
 
 
-async def plan_next(session: AsyncSession, user: User, after: datetime) -> datetime | None:
-    """Stores the first break after `after` as a reminder row (idempotent)."""
+def next_reminder(user: User, after: datetime) -> dict[str, Any] | None:
+    """The reminder row of the first break after `after` (for `due.schedule_many`)."""
     if not _reminded(user):
         return None
     at = next_break_at(preferences(user), after)
-    if at is not None:
-        await due.schedule(session, user.id, REMINDER_KIND, f"remind:{at.isoformat()}", at)
-    return at
+    if at is None:
+        return None
+    return dict(user_id=user.id, kind=REMINDER_KIND, key=f"remind:{at.isoformat()}", due_at=at)
+
+
+async def plan_next(session: AsyncSession, user: User, after: datetime) -> datetime | None:
+    """Stores the first break after `after` as a reminder row (idempotent)."""
+    row = next_reminder(user, after)
+    if row is not None:
+        await due.schedule(session, user.id, REMINDER_KIND, row["key"], row["due_at"])
+    return row["due_at"] if row is not None else None
 
 
 def resting_until(user: User) -> datetime | None:

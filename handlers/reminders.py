@@ -7,9 +7,11 @@ reminder's end is an "expire" row, so a restart loses none of them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import guided_break as plan
@@ -22,9 +24,16 @@ from bot.domain.schedule import expires_at, next_break_at, snooze_until, still_u
 from bot.domain.timefmt import local_time
 from bot.outbox import due
 from bot.outbox.dispatcher import Action, Edit, Send, Skip
-from bot.storage.models import Break, DueMessage, User
-from handlers.breaks import sequence_for, start_break
-from handlers.planning import describe_next, plan_next, preferences, resting_until
+from bot.storage.models import Assessment, Break, DueMessage, User
+from bot.storage.records import latest_check, latest_checks
+from handlers.breaks import safe_sequence, start_break
+from handlers.planning import (
+    describe_next,
+    next_reminder,
+    plan_next,
+    preferences,
+    resting_until,
+)
 from handlers.turn import Services, Turn
 
 SNOOZE_MINUTES = 10
@@ -33,9 +42,10 @@ WAIT_STEP = timedelta(seconds=20)
 
 
 def _planned_at(row: DueMessage) -> datetime:
-    """When a reminder was planned for: its due time, or the original one if it waited."""
+    """When a reminder was planned for: its (first) due time, or the original one if it
+    waited."""
     planned = row.payload.get("planned") if row.payload else None
-    return datetime.fromisoformat(planned) if isinstance(planned, str) else row.due_at
+    return datetime.fromisoformat(planned) if isinstance(planned, str) else due.first_due(row)
 
 
 def reminder_buttons(user: User, break_id: int) -> tuple[tuple[Button, ...], ...]:
@@ -79,8 +89,17 @@ async def _close_unanswered(session: AsyncSession, user_id: int, now: datetime) 
     )
 
 
+# Column defaults a Break gets from the ORM, for the multi-row INSERT that bypasses it.
+_defaults = {"position_index": 0, "attempt": 0, "short": False, "snoozes": 0,
+             "stopped_for_pain": False}
+
+
 class ReminderJob:
     """Sends a planned break reminder ("reminder") or a snoozed one ("snooze")."""
+
+    # Its prepare ends the row once it is too late to be useful (then the break counts as
+    # missed): until then a send that fails (Telegram down) is tried again, however often.
+    retries_until_too_late = True
 
     def __init__(self, services: Services) -> None:
         self.program = services.program
@@ -90,7 +109,6 @@ class ReminderJob:
     async def prepare(
         self, session: AsyncSession, row: DueMessage, user: User, now: datetime
     ) -> Action:
-        prefs = preferences(user)
         rest_end = resting_until(user)
         if row.kind == "reminder":
             planned = _planned_at(row)
@@ -107,14 +125,88 @@ class ReminderJob:
             if found is None or found.status != "pending":
                 return Skip("answered before the snooze ended", status="cancelled")
             brk = found
+        return self._announce(row, user, brk, now)
+
+    def _announce(self, row: DueMessage, user: User, brk: Break, now: datetime) -> Action:
         # (A reminder that waited out a break was checked against its window when it was
-        # queued again: see _wait.)
-        if not still_useful(prefs, row.due_at, now, self.grace):
+        # queued again: see _wait.) One put off by failed sends counts from its first try:
+        # it keeps being tried through an outage until then, never later.
+        if not still_useful(preferences(user), due.first_due(row), now, self.grace):
             brk.status, brk.ended_at = "missed", now
             return Skip("too late to be useful")
         if user.pain_stop_at is not None:  # the first reminder after a stop asks first
             return Send(check_in_reply(user.language))
         return Send(reminder_reply(self.program, user, brk))
+
+    async def prepare_many(
+        self, session: AsyncSession, items: Sequence[tuple[DueMessage, User]], now: datetime
+    ) -> list[Action]:
+        """`prepare` for many rows in a few statements: fresh reminders (nearly all) are
+        planned, closed, created and linked together; any other row goes its own way."""
+        fresh = {row.id for row, user in items if row.kind == "reminder"
+                 and row.break_id is None and resting_until(user) is None}
+        if fresh:
+            # The following breaks go into the database before these are sent.
+            await due.schedule_many(session, [
+                planned for row, user in items if row.id in fresh
+                if (planned := next_reminder(user, _planned_at(row))) is not None])
+            ids = [user.id for row, user in items if row.id in fresh]
+            running = set(await session.scalars(select(Break.user_id).where(
+                Break.user_id.in_(ids), Break.status == "active")))
+            fresh -= {row.id for row, user in items if user.id in running}
+        announced = [(row, user) for row, user in items if row.id in fresh]
+        breaks = await self._new_breaks(session, announced, now)
+        actions: list[Action] = []
+        for row, user in items:
+            if row.id in breaks:
+                actions.append(self._announce(row, user, breaks[row.id], now))
+            else:
+                actions.append(await self.prepare(session, row, user, now))
+        return actions
+
+    async def _new_breaks(self, session: AsyncSession,
+                          items: Sequence[tuple[DueMessage, User]],
+                          now: datetime) -> dict[int, Break]:
+        """The breaks that fresh reminders announce, by row id (see _break_for)."""
+        if not items:
+            return {}
+        await session.execute(
+            update(Break)
+            .where(Break.user_id.in_([user.id for _row, user in items]),
+                   Break.status == "pending")
+            .values(status="missed", ended_at=now)
+        )
+        # One multi-row INSERT (the ORM inserts one row at a time where it cannot be sure of
+        # the order of returned ids, as on SQLite): each user has one new break here, so the
+        # ids are matched by user, then read back as objects in one SELECT.
+        checks = await latest_checks(session, [user.id for _row, user in items])
+        new = [self._break(row, user, checks.get(user.id)) for row, user in items]
+        table = cast(Table, Break.__table__)
+        ids: dict[int, int] = dict((await session.execute(
+            insert(table).values([_defaults | {column.key: getattr(brk, column.key)
+                                               for column in table.columns if column.key != "id"
+                                               and getattr(brk, column.key) is not None}
+                                  for brk in new])
+            .returning(table.c.user_id, table.c.id))).all())
+        loaded = {brk.id: brk for brk in await session.scalars(
+            select(Break).where(Break.id.in_(ids.values())))}
+        breaks = {row.id: loaded[ids[user.id]] for row, user in items}
+        table = cast(Table, DueMessage.__table__)
+        await session.execute(
+            update(table).where(table.c.id == bindparam("row_id"))
+            .values(break_id=bindparam("new_break")),
+            [{"row_id": row_id, "new_break": brk.id} for row_id, brk in breaks.items()])
+        for row, _user in items:
+            row.break_id = breaks[row.id].id  # the claimed copy, which delivered() reads
+        return breaks
+
+    def _break(self, row: DueMessage, user: User, check: Assessment | None) -> Break:
+        # The break it announces, from where the last one stopped (planned again at start).
+        sequence, _eased = safe_sequence(self.program, user, user.short_holds, check)
+        positions, _rotation = plan.plan_desk_break(sequence, user.rotation)
+        return Break(user_id=user.id, kind="reminder", status="pending",
+                     planned_at=_planned_at(row), place=user.place, positions=positions,
+                     positions_done=[])
 
     async def _wait(self, session: AsyncSession, row: DueMessage, user: User,
                     planned: datetime, now: datetime) -> Skip:
@@ -144,12 +236,7 @@ class ReminderJob:
             if existing is not None:
                 return existing
         await _close_unanswered(session, user.id, now)
-        # The break it announces, from where the last one stopped (planned again at start).
-        sequence, _eased = await sequence_for(session, self.program, user, user.short_holds)
-        positions, _rotation = plan.plan_desk_break(sequence, user.rotation)
-        brk = Break(user_id=user.id, kind="reminder", status="pending",
-                    planned_at=_planned_at(row), place=user.place, positions=positions,
-                    positions_done=[])
+        brk = self._break(row, user, await latest_check(session, user.id))
         session.add(brk)
         await session.flush()
         await session.execute(
@@ -162,20 +249,38 @@ class ReminderJob:
         self, session: AsyncSession, row: DueMessage, user: User, message_id: int | None,
         now: datetime,
     ) -> None:
-        brk = await _locked(session, row.break_id)
-        if brk is None:
+        await self.delivered_many(session, [(row, user, message_id)], now)
+
+    async def delivered_many(
+        self, session: AsyncSession, items: Sequence[tuple[DueMessage, User, int | None]],
+        now: datetime,
+    ) -> None:
+        """Stores the message ids and schedules each pending break's expiry, together."""
+        ids = [row.break_id for row, _user, _message_id in items if row.break_id is not None]
+        if not ids:
             return
-        brk.message_id = message_id
-        if brk.status == "pending":
-            prefs = preferences(user)
-            at = expires_at(prefs, brk.planned_at, now, self.expire_after)
-            following = next_break_at(prefs, brk.planned_at)
-            if following is not None:
-                # Expire just before the next reminder, so this one is closed (and its
-                # buttons removed) first.
-                at = min(at, following - timedelta(seconds=1))
-            await due.schedule(session, user.id, "expire", f"expire:{brk.id}:{brk.snoozes}",
-                               at, break_id=brk.id)
+        # Locked (in id order) until the commit, as _locked does for one.
+        breaks = {brk.id: brk for brk in await session.scalars(
+            select(Break).where(Break.id.in_(ids)).order_by(Break.id).with_for_update())}
+        expiries = []
+        for row, user, message_id in items:
+            brk = breaks.get(row.break_id) if row.break_id is not None else None
+            if brk is None:
+                continue
+            brk.message_id = message_id
+            if brk.status == "pending":
+                prefs = preferences(user)
+                at = expires_at(prefs, brk.planned_at, now, self.expire_after)
+                following = next_break_at(prefs, brk.planned_at)
+                if following is not None:
+                    # Expire just before the next reminder, so this one is closed (and its
+                    # buttons removed) first.
+                    at = min(at, following - timedelta(seconds=1))
+                expiries.append(dict(user_id=user.id, kind="expire",
+                                     key=f"expire:{brk.id}:{brk.snoozes}", due_at=at,
+                                     break_id=brk.id))
+        await session.flush()
+        await due.schedule_many(session, expiries)
 
     async def undeliverable(
         self, session: AsyncSession, row: DueMessage, user: User, now: datetime, reason: str

@@ -9,9 +9,10 @@ import asyncio
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.config import load_settings
 from bot.domain.clock import ManualClock
@@ -20,7 +21,7 @@ from bot.domain.replies import Reply
 from bot.domain.schedule import break_times
 from bot.outbox import due
 from bot.outbox.delivery import Blocked, TryLater
-from bot.outbox.dispatcher import Dispatcher
+from bot.outbox.dispatcher import Dispatcher, Send
 from bot.storage.db import Database
 from bot.storage.models import Break, DueMessage, User
 from handlers.account import unsubscribe as deactivate
@@ -254,18 +255,189 @@ async def test_a_server_error_waits_real_seconds_on_a_fast_clock(database: Datab
     assert row.due_at - first == timedelta(seconds=2 * 120)
 
 
-async def test_server_errors_are_retried_then_expired_as_missed(database: Database) -> None:
+async def test_a_reminder_keeps_trying_until_its_window_closes_then_counts_as_missed(
+    database: Database,
+) -> None:
+    # Telegram down for good: the reminder is tried again (2, 4, 8 … 60 s apart) as long as
+    # it is still worth sending, then ends expired and its break missed, never "failed";
+    # the next break is planned.
     clock = ManualClock(MONDAY)
     user = await _one_user(database, MONDAY)
     sender = RecordingSender(clock=clock,
-                             failures={user.chat_id: [TryLater("502") for _ in range(5)]})
+                             failures={user.chat_id: [TryLater("502") for _ in range(1000)]})
     async with database.session() as session:
         first = await session.scalar(select(DueMessage.due_at))
-    await live_until(_dispatcher(database, clock, sender), clock, first + timedelta(minutes=10))
+    assert first is not None
+    grace = timedelta(minutes=load_settings(telegram_bot_token=TOKEN,
+                                            _env_file=None).late_grace_minutes)
+    await live_until(_dispatcher(database, clock, sender), clock, first + timedelta(hours=1))
     async with database.session() as session:
         row = await session.scalar(select(DueMessage).where(DueMessage.due_at >= first)
                                    .order_by(DueMessage.id).limit(1))
         brk = await session.scalar(select(Break))
+        following = await session.scalar(select(func.count()).where(
+            DueMessage.kind == "reminder", DueMessage.status == "pending"))
     assert sender.sent == []
-    assert row is not None and row.status == "failed" and "502" in (row.outcome or "")
+    assert row is not None and row.status == "expired", row.outcome
+    assert row.attempts > 5  # more than the other kinds get
+    assert row.done_at is not None and first + grace <= row.done_at <= first + grace \
+        + timedelta(seconds=60)
     assert brk is not None and brk.status == "missed"
+    assert following == 1
+
+
+@pytest.mark.parametrize("speed", [1.0, 96.0])
+async def test_a_sixty_second_outage_loses_no_reminder(database: Database,
+                                                       speed: float) -> None:
+    # Telegram answers 502 to everything for 60 real seconds; on the bot's real clock and on
+    # the soak's fast one (where 60 real seconds are 96 minutes of the bot's: past the
+    # default late grace, so the soak's reminders must wait out the outage in the queue).
+    class Clock(ManualClock):
+        pass
+
+    Clock.speed = speed  # type: ignore[attr-defined]
+    # As in the soak: work days of 09:00–17:00, so the outage ends inside every window.
+    users = [User(id=2000 + i, chat_id=2000 + i, created_at=MONDAY, consented_at=MONDAY,
+                  onboarded_at=MONDAY, active=True, draft={}, time_zone="UTC",
+                  work_days=0b1111111, work_start=time(9), work_end=time(17),
+                  breaks_per_day=8, place="desk") for i in range(20)]
+    async with database.session() as session:
+        session.add_all(users)
+        await session.flush()
+        for user in users:
+            await plan_next(session, user, MONDAY)
+    async with database.session() as session:
+        first = await session.scalar(select(func.min(DueMessage.due_at)))
+    assert first is not None
+    clock = Clock(first)
+    outage_ends = first + timedelta(seconds=60 * speed)
+
+    class Down(RecordingSender):
+        async def send(self, chat_id: int, reply: Reply) -> int:
+            if self.clock is not None and self.clock() < outage_ends:
+                raise TryLater("Bad Gateway")
+            return await super().send(chat_id, reply)
+
+    sender = Down(clock=clock)
+    dispatcher = _dispatcher(database, clock, sender)
+    # The soak's setting: a reminder is worth sending for ten hours.
+    for job in {id(j): j for j in dispatcher.jobs.values()}.values():
+        if hasattr(job, "grace"):
+            job.grace = timedelta(hours=10)
+    await live_until(dispatcher, clock, outage_ends + timedelta(minutes=5))
+    async with database.session() as session:
+        ended = dict((await session.execute(
+            select(DueMessage.status, func.count()).where(
+                DueMessage.kind == "reminder", DueMessage.status != "pending")
+            .group_by(DueMessage.status))).all())
+    reminders = [chat for chat, text, _at in sender.sent if "stretch break" in text]
+    assert ended.get("failed", 0) == 0 and ended.get("expired", 0) == 0
+    assert ended.get("sent", 0) >= 1
+    assert sorted(reminders) == sorted({chat for chat in reminders})  # each once
+    assert len(reminders) == ended["sent"]
+    assert all(sent_at >= outage_ends for _chat, _text, sent_at in sender.sent)
+    assert {u.id for u in users} >= set(reminders)
+
+
+async def test_other_kinds_still_end_failed_after_five_attempts(database: Database) -> None:
+    class Note:
+        async def prepare(self, *_args: object) -> Send:
+            return Send(Reply("A note"))
+
+        async def delivered(self, *_args: object) -> None:
+            return None
+
+        async def undeliverable(self, *_args: object) -> None:
+            return None
+
+    clock = ManualClock(MONDAY)
+    async with database.session() as session:
+        session.add(User(id=1, chat_id=1, created_at=MONDAY, active=True, draft={}))
+        await session.flush()
+        await due.schedule(session, 1, "note", "note:1", MONDAY)
+    sender = RecordingSender(clock=clock, failures={1: [TryLater("502") for _ in range(100)]})
+    dispatcher = Dispatcher(database, sender, clock, {"note": Note()}, on_blocked=deactivate)
+    await live_until(dispatcher, clock, MONDAY + timedelta(hours=1))
+    async with database.session() as session:
+        row = await session.scalar(select(DueMessage))
+    assert row is not None and row.status == "failed" and row.attempts == 5
+    assert "502" in (row.outcome or "")
+
+
+class OneByOne:
+    """The reminder job without its many-row methods: the dispatcher loops over prepare
+    and delivered, one row at a time (what every job without them gets)."""
+
+    def __init__(self, job: Any) -> None:
+        self.job = job
+        self.retries_until_too_late = True
+
+    async def prepare(self, *args: Any) -> Any:
+        return await self.job.prepare(*args)
+
+    async def delivered(self, *args: Any) -> None:
+        await self.job.delivered(*args)
+
+    async def undeliverable(self, *args: Any) -> None:
+        await self.job.undeliverable(*args)
+
+
+async def _statements_and_outcome(database: Database, per_row: bool,
+                                  first_id: int) -> tuple[float, list[Any]]:
+    """Statements per reminder for 60 reminders due at once, and what they left behind."""
+    rng = random.Random(3)
+    users = [_user(first_id + i, rng) for i in range(60)]
+    for user in users:  # all at work on Monday at 10:00 UTC
+        user.time_zone, user.work_start, user.work_end = "UTC", time(8), time(18)
+        user.work_days = 0b1111111
+    async with database.session() as session:
+        session.add_all(users)
+        await session.flush()
+        for user in users:
+            await due.schedule(session, user.id, "reminder", f"first:{user.id}",
+                               MONDAY + timedelta(hours=10))
+    clock = ManualClock(MONDAY + timedelta(hours=10, seconds=30))
+    sender = RecordingSender(clock=clock)
+    jobs = make_jobs(_services(database, clock))
+    if per_row:
+        jobs["reminder"] = OneByOne(jobs["reminder"])
+    dispatcher = Dispatcher(database, sender, clock, jobs, on_blocked=deactivate)
+    statements = 0
+
+    def count(*_args: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert await dispatcher.run_once() == len(users)
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+    assert len(sender.sent) == len(users)
+    async with database.session() as session:
+        rows = (await session.execute(
+            select(DueMessage.user_id, DueMessage.kind, DueMessage.status, DueMessage.due_at)
+            .where(DueMessage.user_id >= first_id).order_by(DueMessage.user_id,
+                                                             DueMessage.kind))).all()
+        breaks = (await session.execute(
+            select(Break.user_id, Break.status, Break.planned_at, Break.positions,
+                   Break.message_id.is_not(None))
+            .where(Break.user_id >= first_id).order_by(Break.user_id))).all()
+    # Relative to the user (due times depend on the user's id through its stagger).
+    outcome = sorted(repr(item) for item in
+                     [(r.user_id - first_id, r.kind, r.status) for r in rows]
+                     + [(b[0] - first_id, *b[1:2], *b[3:]) for b in breaks])
+    return statements / len(users), outcome
+
+
+async def test_a_batch_of_reminders_costs_few_statements_and_ends_the_same(
+    database: Database,
+) -> None:
+    # The batched path (prepare_many, delivered_many) against the per-row methods in a
+    # loop: the same reminders, breaks, expiries and next breaks, for far fewer statements.
+    one_by_one, per_row = await _statements_and_outcome(database, True, 10_000)
+    together, batched = await _statements_and_outcome(database, False, 20_000)
+    print(f"statements per reminder: {one_by_one:.2f} one by one, {together:.2f} together")
+    assert batched == per_row
+    assert together * 10 < one_by_one
+    assert together < 0.5

@@ -6,6 +6,7 @@ handlers use it for answers and `TelegramSender` for due messages.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -84,13 +85,14 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply, photos: Photos | None
 
 
 class TelegramSender:
-    """Sends due messages, paced to `per_second`; never retries (the dispatcher does)."""
+    """Sends due messages, paced to `per_second` (None: not paced, for a server without
+    Telegram's limits); never retries (the dispatcher does)."""
 
-    def __init__(self, bot: Bot, per_second: float = 25.0, photos: Photos | None = None
-                 ) -> None:
+    def __init__(self, bot: Bot, per_second: float | None = 25.0,
+                 photos: Photos | None = None) -> None:
         self.bot = bot
         self.photos = photos
-        self._pace = AsyncLimiter(per_second, 1)
+        self._pace = AsyncLimiter(per_second, 1) if per_second else contextlib.nullcontext()
 
     async def send(self, chat_id: int, reply: Reply) -> int:
         async with self._pace:

@@ -11,12 +11,15 @@ Exactly once: a row is claimed atomically before sending and finished after; a p
 that dies in between leaves a claim whose lease runs out, and the row is sent again. That
 window (between Telegram accepting the message and our commit) is the only place a
 duplicate can come from. A live worker never loses a row to another: the claim is checked
-and renewed just before the send and kept renewed while it is in flight.
+and renewed just before the send, and every claim the process holds is renewed together
+(one heartbeat) until its send is recorded.
 
-Every row ends: a job that raises is tried again with a back-off and, after
-`max_attempts`, the row ends "failed" with the error as its reason. On a stop request
-(`await dispatcher.stop()`) no more rows are claimed; claimed rows not yet started go
-back to the queue for other instances.
+Every row ends: a job that raises, or a send that fails, is tried again with a back-off and,
+after `max_attempts`, the row ends "failed" with the error as its reason. A job with
+`retries_until_too_late = True` (reminders) has its failed sends tried until its own
+`prepare` finds it too late and ends it: an outage of any length loses none of them. On a
+stop request (`await dispatcher.stop()`) no more rows are claimed; claimed rows not yet
+started go back to the queue for other instances.
 """
 
 from __future__ import annotations
@@ -26,67 +29,46 @@ import contextlib
 import logging
 import os
 import socket
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 
 from bot.domain.clock import Clock, clock_delta
-from bot.domain.replies import Reply
 from bot.outbox import due
 from bot.outbox.delivery import Blocked, Rejected, Sender, TryLater
+from bot.outbox.jobs import (
+    Action,
+    Edit,
+    Job,
+    OnBlocked,
+    Send,
+    Skip,
+    delivered_many,
+    prepare_many,
+)
 from bot.storage.db import Database
 from bot.storage.models import DueMessage, User
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Send:
-    reply: Reply
+# The job types are defined beside the jobs' helpers; handlers import them from here.
+__all__ = ["Action", "Dispatcher", "Edit", "Job", "OnBlocked", "Send", "Skip"]
 
 
-@dataclass(frozen=True)
-class Edit:
-    message_id: int
-    reply: Reply
+@dataclass
+class _Starts:
+    """Counts a batch's rows down as each starts its send (or ends without one)."""
 
+    left: int
+    all_started: asyncio.Event
 
-@dataclass(frozen=True)
-class Skip:
-    """Nothing to send; the row ends with this status and reason."""
-
-    reason: str
-    status: str = "expired"
-
-
-Action = Send | Edit | Skip
-
-
-class Job(Protocol):
-    async def prepare(
-        self, session: AsyncSession, row: DueMessage, user: User, now: datetime
-    ) -> Action:
-        """Decides what to send (and may record that it is being sent)."""
-
-    async def delivered(
-        self, session: AsyncSession, row: DueMessage, user: User, message_id: int | None,
-        now: datetime,
-    ) -> None:
-        """Records a successful send."""
-
-    async def undeliverable(
-        self, session: AsyncSession, row: DueMessage, user: User, now: datetime, reason: str
-    ) -> None:
-        """Records that the message will never be sent."""
-
-
-# Someone has to notice a blocked user: the users module does it, but the dispatcher
-# must not import the domain, so it is passed in.
-class OnBlocked(Protocol):
-    async def __call__(self, session: AsyncSession, user: User, now: datetime) -> None: ...
+    def one(self) -> None:
+        self.left -= 1
+        if self.left <= 0:
+            self.all_started.set()
 
 
 def default_worker_id() -> str:
@@ -108,6 +90,7 @@ class Dispatcher:
         concurrency: int = 32,
         max_attempts: int = 5,
         keep_ended: timedelta = timedelta(days=7),
+        record_group: int = 64,
     ) -> None:
         self.database = database
         self.sender = sender
@@ -122,9 +105,21 @@ class Dispatcher:
         # pruned: the product's history lives in breaks and ratings.
         self.keep_ended = keep_ended
         self._slots = asyncio.Semaphore(concurrency)
+        # Sends that Telegram took and the database has not recorded yet: at most this many.
+        # A crash loses their "sent" records (they go out again after the lease) on top of
+        # the sends in flight, which no design can know about.
+        self.record_group = record_group
+        self._unrecorded = asyncio.Semaphore(record_group)
+        # One user's rows are handled one at a time, in due order, across batches too.
+        self._user_locks: dict[int, asyncio.Lock] = {}
+        self._user_uses: Counter[int] = Counter()
         self._lock = asyncio.Lock()
         self._stopping = False
         self._next_prune: datetime | None = None
+        # Rows claimed and not yet finished or given back: their leases are kept renewed.
+        self._held: set[int] = set()
+        self._beating = 0
+        self._beat: asyncio.Task[None] | None = None
 
     async def tick(self) -> datetime | None:
         """Sends everything due now, then returns when the next row falls due.
@@ -134,11 +129,32 @@ class Dispatcher:
         if self._lock.locked() or self._stopping:
             return None
         async with self._lock:
-            while not self._stopping and await self.run_once() >= self.batch:
-                pass
+            await self._drain()
             await self._prune_if_due()
             async with self.database.session() as session:
                 return await due.next_due_at(session)
+
+    async def _drain(self) -> None:
+        """Claims batch after batch while full ones come back. The next batch is claimed and
+        prepared while the last sends of the previous one are still in flight."""
+        batches: list[asyncio.Task[None]] = []
+        try:
+            while not self._stopping:
+                rows = await self._claim()
+                if not rows:
+                    return
+                started = asyncio.Event()
+                batch = asyncio.create_task(self._handle_batch(rows, started))
+                batches.append(batch)
+                if len(rows) < self.batch:
+                    return
+                waiting = asyncio.create_task(started.wait())
+                await asyncio.wait({batch, waiting}, return_when=asyncio.FIRST_COMPLETED)
+                waiting.cancel()
+        finally:
+            for outcome in await asyncio.gather(*batches, return_exceptions=True):
+                if isinstance(outcome, Exception):
+                    log.error("a batch of due messages failed", exc_info=outcome)
 
     async def stop(self) -> None:
         """Claims nothing more; returns once the sends in flight have ended (rows claimed
@@ -162,30 +178,70 @@ class Dispatcher:
             log.info("pruned %s ended due messages", pruned)
 
     async def run_once(self) -> int:
-        """Claims one batch of due rows and handles them concurrently."""
+        """Claims one batch of due rows and handles it to the end; how many it claimed."""
+        rows = await self._claim()
+        await self._handle_batch(rows, asyncio.Event())
+        return len(rows)
+
+    async def _claim(self) -> list[DueMessage]:
         if self._stopping:
-            return 0
-        now = self.clock()
+            return []
         async with self.database.session() as session:
-            rows = await due.claim(session, now, self.worker, self.lease, self.batch)
-        # Different users are served concurrently; one user's rows in due order, so an
-        # expiry and the next reminder (or two follow-ups) never race each other.
+            rows = await due.claim(session, self.clock(), self.worker, self.lease, self.batch)
+        self._held.update(row.id for row in rows)
+        return rows
+
+    @contextlib.asynccontextmanager
+    async def _user_turn(self, user_id: int) -> AsyncIterator[None]:
+        lock = self._user_locks.setdefault(user_id, asyncio.Lock())
+        self._user_uses[user_id] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._user_uses[user_id] -= 1
+            if not self._user_uses[user_id]:
+                del self._user_uses[user_id], self._user_locks[user_id]
+
+    async def _handle_batch(self, rows: list[DueMessage], all_started: asyncio.Event) -> None:
+        """Different users are served concurrently; one user's rows in due order, so an
+        expiry and the next reminder (or two follow-ups) never race each other. Users with
+        one row here and none still in flight from the previous batch (nearly all) go the
+        batched way: prepared together, recorded in groups."""
+        starts = _Starts(len(rows), all_started)
+        if not rows:
+            all_started.set()
+            return
         by_user: dict[int, list[DueMessage]] = {}
         for row in rows:
             by_user.setdefault(row.user_id, []).append(row)
-        await asyncio.gather(*(self._handle_in_order(user_rows) for user_rows in by_user.values()))
-        return len(rows)
+        single = [user_rows[0] for user_id, user_rows in by_user.items()
+                  if len(user_rows) == 1 and user_id not in self._user_locks]
+        several = [user_rows for user_id, user_rows in by_user.items()
+                   if len(user_rows) > 1 or user_id in self._user_locks]
+        try:
+            async with self._heartbeat(), contextlib.AsyncExitStack() as turns:
+                for row in single:  # free: taken at once
+                    await turns.enter_async_context(self._user_turn(row.user_id))
+                await asyncio.gather(self._batched(single, starts),
+                                     *(self._handle_in_order(user_rows, starts)
+                                       for user_rows in several))
+        finally:
+            self._held.difference_update(row.id for row in rows)
 
-    async def _handle_in_order(self, rows: list[DueMessage]) -> None:
-        for row in rows:
-            await self._handle_guarded(row)
+    async def _handle_in_order(self, rows: list[DueMessage], starts: _Starts) -> None:
+        async with self._user_turn(rows[0].user_id):
+            for row in rows:
+                await self._handle_guarded(row, starts)
 
-    async def _handle_guarded(self, row: DueMessage) -> None:
+    async def _handle_guarded(self, row: DueMessage, starts: _Starts | None = None) -> None:
         async with self._slots:
+            if starts is not None:
+                starts.one()
             if self._stopping:
                 # Not started: another instance (or this one after a restart) sends it.
                 async with self.database.session() as session:
-                    await due.release(session, row.id, self.worker, row.due_at,
+                    await due.release(session, row, self.worker, row.due_at,
                                       "released at shutdown", count_attempt=False)
                 return
             try:
@@ -216,45 +272,187 @@ class Dispatcher:
                 await due.finish(session, row.id, self.worker, action.status, self.clock(),
                                  action.reason)
                 return
-        chat_id = user.chat_id
-        # The lease is renewed until the send is recorded, not only while it is in flight:
-        # recording waits for the user's row, which a long turn may hold past the lease.
-        async with self._renewing(row):
-            try:
-                if isinstance(action, Send):
-                    message_id: int | None = await self.sender.send(chat_id, action.reply)
+        # The heartbeat renews the lease until the send is recorded, not only while it is in
+        # flight: recording waits for the user's row, which a long turn may hold.
+        sent, message_id = await self._send_one(row, user.chat_id, job, action)
+        if sent:
+            await self._sent(row, job, message_id)
+
+    async def _batched(self, rows: list[DueMessage], starts: _Starts) -> None:
+        """One transaction prepares the rows, each is sent as a slot frees up, and completed
+        sends are recorded in groups, one transaction each, while later sends go on."""
+        if not rows:
+            return
+        try:
+            prepared = await self._prepare_batch(rows)
+        except Exception:
+            # One bad row must not hold up the others: each alone, as the per-row path does
+            # (it retries, and ends the row that keeps raising).
+            log.exception("preparing %s due messages together failed; one by one", len(rows))
+            await asyncio.gather(*(self._handle_guarded(row, starts) for row in rows))
+            return
+        for _ended in range(len(rows) - len(prepared)):
+            starts.one()
+        completed: list[tuple[DueMessage, User, Job, int | None]] = []
+        more = asyncio.Event()
+        sending = True
+        unsent = len(prepared)
+
+        async def record() -> None:
+            while sending or completed:
+                await more.wait()
+                more.clear()
+                while completed:
+                    group = completed[:]
+                    completed.clear()
+                    await self._record(group)
+                    for _recorded in group:
+                        self._unrecorded.release()
+
+        async def send(row: DueMessage, user: User, job: Job, action: Send | Edit) -> None:
+            nonlocal unsent
+            async with self._slots:
+                starts.one()
+                sent, message_id = await self._send_one(row, user.chat_id, job, action)
+                if sent:
+                    await self._unrecorded.acquire()  # in the slot: a full group holds sends
+                    completed.append((row, user, job, message_id))
+            unsent -= 1
+            # A transaction per few sends, not per send: each costs about as much CPU as
+            # a send itself.
+            if len(completed) >= self.record_group // 4 or not unsent:
+                more.set()
+
+        recorder = asyncio.create_task(record())
+        try:
+            await asyncio.gather(*(send(*item) for item in prepared))
+        finally:
+            sending = False
+            more.set()
+            await recorder
+
+    async def _prepare_batch(
+        self, rows: list[DueMessage]
+    ) -> list[tuple[DueMessage, User, Job, Send | Edit]]:
+        """Prepares the rows in one transaction; what is to be sent. Rows that end here
+        (user gone, job skipped them) are finished in the same transaction."""
+        async with self.database.session() as session:
+            now = self.clock()
+            # The users first (as every turn), in id order: two instances never deadlock.
+            users = {user.id: user for user in await session.scalars(
+                select(User).where(User.id.in_([row.user_id for row in rows]))
+                .order_by(User.id).with_for_update())}
+            # Proof that the rows are still ours (a stalled process sends none it lost).
+            ours = await due.renew_held(session, [row.id for row in rows], self.worker,
+                                        self.lease)
+            by_kind: dict[str, list[tuple[DueMessage, User]]] = {}
+            for row in rows:
+                user, job = users.get(row.user_id), self.jobs.get(row.kind)
+                if row.id not in ours:
+                    log.warning("due message %s was taken over; not sending it", row.id)
+                elif job is None or user is None or not user.active:
+                    await due.finish(session, row.id, self.worker, "cancelled", now,
+                                     "unknown kind" if job is None else "user inactive")
                 else:
-                    await self.sender.edit(chat_id, action.message_id, action.reply)
-                    message_id = action.message_id
-            except Blocked as exc:
-                await self._blocked(row, str(exc))
-            except TryLater as exc:
-                await self._try_later(row, job, exc)
-            except Rejected as exc:
-                await self._give_up(row, job, f"rejected: {exc}")
-            else:
-                await self._sent(row, job, message_id)
+                    by_kind.setdefault(row.kind, []).append((row, user))
+            prepared: list[tuple[DueMessage, User, Job, Send | Edit]] = []
+            for kind, items in by_kind.items():
+                job = self.jobs[kind]
+                for (row, user), action in zip(items, await prepare_many(job, session, items,
+                                                                         now), strict=True):
+                    if isinstance(action, Skip):
+                        await due.finish(session, row.id, self.worker, action.status, now,
+                                         action.reason)
+                    else:
+                        prepared.append((row, user, job, action))
+            # A full lease from now for the sends (preparing took some of it).
+            await due.renew_held(session, [row.id for row, *_rest in prepared], self.worker,
+                                 self.lease)
+        return prepared
+
+    async def _send_one(self, row: DueMessage, chat_id: int, job: Job,
+                        action: Send | Edit) -> tuple[bool, int | None]:
+        """Sends: (True, the message id), or (False, None) when it was not sent and the row
+        has been dealt with (retried, given up, or given back at shutdown)."""
+        if self._stopping:
+            async with self.database.session() as session:
+                await due.release(session, row, self.worker, row.due_at,
+                                  "released at shutdown", count_attempt=False)
+            return False, None
+        try:
+            if isinstance(action, Send):
+                return True, await self.sender.send(chat_id, action.reply)
+            await self.sender.edit(chat_id, action.message_id, action.reply)
+            return True, action.message_id
+        except Blocked as exc:
+            await self._blocked(row, str(exc))
+        except TryLater as exc:
+            await self._try_later(row, job, exc)
+        except Rejected as exc:
+            await self._give_up(row, job, f"rejected: {exc}")
+        except Exception as exc:
+            log.exception("sending due message %s failed", row.id)
+            await self._failed(row, exc)
+        return False, None
+
+    async def _record(self, group: list[tuple[DueMessage, User, Job, int | None]]) -> None:
+        """Records a group of completed sends in one transaction."""
+        try:
+            async with self.database.session() as session:
+                now = self.clock()
+                users = {user.id: user for user in await session.scalars(
+                    select(User).where(User.id.in_([row.user_id for row, *_rest in group]))
+                    .order_by(User.id).with_for_update())}
+                ours = await due.finish_many(session, [row.id for row, *_rest in group],
+                                             self.worker, "sent", now)
+                by_job: dict[int, tuple[Job, list[tuple[DueMessage, User, int | None]]]] = {}
+                for row, _user, job, message_id in group:
+                    user = users.get(row.user_id)
+                    if row.id not in ours:
+                        log.warning("due message %s was sent, but another instance had taken "
+                                    "it over", row.id)
+                    elif user is not None:
+                        by_job.setdefault(id(job), (job, []))[1].append((row, user, message_id))
+                for job, items in by_job.values():
+                    await delivered_many(job, session, items, now)
+        except Exception:
+            log.exception("recording %s sent due messages together failed; one by one",
+                          len(group))
+            for row, _user, job, message_id in group:
+                try:
+                    await self._sent(row, job, message_id)
+                except Exception:
+                    log.exception("recording due message %s as sent failed", row.id)
 
     @contextlib.asynccontextmanager
-    async def _renewing(self, row: DueMessage) -> AsyncIterator[None]:
-        """Keeps renewing the row's lease while its send is in flight and recorded."""
+    async def _heartbeat(self) -> AsyncIterator[None]:
+        """While rows are held, renews all their leases every lease/3, in one statement.
 
-        async def renew() -> None:
-            while True:
-                await asyncio.sleep(self.lease.total_seconds() / 3)
-                try:
-                    async with self.database.session() as session:
-                        await due.renew(session, row.id, self.worker, self.lease)
-                except Exception:
-                    log.exception("could not renew the lease of due message %s", row.id)
-
-        heartbeat = asyncio.create_task(renew())
+        One renewal for the whole process (not a task per row): a process short of database
+        connections under load must still keep its claims, or another instance would take
+        over a row this one is sending."""
+        self._beating += 1
+        if self._beat is None:
+            self._beat = asyncio.create_task(self._renew_held())
         try:
             yield
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            self._beating -= 1
+            if self._beating == 0 and self._beat is not None:
+                beat, self._beat = self._beat, None
+                beat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beat
+
+    async def _renew_held(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                async with self.database.session() as session:
+                    await due.renew_held(session, list(self._held), self.worker, self.lease,
+                                         skip_locked=True)
+            except Exception:
+                log.exception("could not renew the leases of %s due messages", len(self._held))
 
     async def _sent(self, row: DueMessage, job: Job, message_id: int | None) -> None:
         try:
@@ -263,8 +461,12 @@ class Dispatcher:
                 # The user's row first, as in _handle and every turn: the job's follow-up
                 # (the reminder's expiry row) otherwise deadlocks with a tap on it.
                 user = await session.get(User, row.user_id, with_for_update=True)
-                if await due.finish(session, row.id, self.worker, "sent", now) \
-                        and user is not None:
+                if not await due.finish(session, row.id, self.worker, "sent", now):
+                    # Never expected: the heartbeat keeps our claims. Logged so that a copy
+                    # sent by the other instance can be traced here.
+                    log.warning("due message %s was sent, but another instance had taken it "
+                                "over", row.id)
+                elif user is not None:
                     await job.delivered(session, row, user, message_id, now)
         except Exception as exc:
             # It reached the user: record that much, or the row would be sent again.
@@ -280,7 +482,7 @@ class Dispatcher:
             backoff = self._backoff(row)
             with contextlib.suppress(Exception):  # else the lease runs out: tried again
                 async with self.database.session() as session:
-                    await due.release(session, row.id, self.worker, self.clock() + backoff,
+                    await due.release(session, row, self.worker, self.clock() + backoff,
                                       f"retry: {reason}")
             return
         try:
@@ -308,16 +510,19 @@ class Dispatcher:
             # Flood control is not the message's fault: wait as told, never give up.
             async with self.database.session() as session:
                 wait = clock_delta(self.clock, timedelta(seconds=exc.retry_after))
-                await due.release(session, row.id, self.worker, now + wait, f"retry: {exc}",
+                await due.release(session, row, self.worker, now + wait, f"retry: {exc}",
                                   count_attempt=False)
             return
-        if row.attempts >= self.max_attempts:
+        # A job that ends its row itself once it is too late to be useful (a reminder past
+        # its window) keeps trying through an outage of any length until then.
+        if row.attempts >= self.max_attempts and not getattr(job, "retries_until_too_late",
+                                                             False):
             await self._give_up(row, job, f"gave up after {row.attempts} attempts: {exc}")
             return
-        log.warning("sending %s to user %s failed (%s); retrying in %ss", row.kind, row.user_id,
-                    exc, self._backoff_seconds(row))
+        log.warning("sending %s to user %s failed (%s); retrying in %ss (due message %s)",
+                    row.kind, row.user_id, exc, self._backoff_seconds(row), row.id)
         async with self.database.session() as session:
-            await due.release(session, row.id, self.worker, now + self._backoff(row),
+            await due.release(session, row, self.worker, now + self._backoff(row),
                               f"retry: {exc}")
 
     @staticmethod

@@ -83,7 +83,10 @@ def database_now(session: AsyncSession) -> ColumnElement[datetime]:
 
 def _lease_end(session: AsyncSession, lease: timedelta) -> ColumnElement[datetime]:
     if session.get_bind().dialect.name == "postgresql":
-        return type_coerce(func.now() + literal(lease, Interval()), UTCDateTime())
+        # clock_timestamp(), not now(): now() is when the transaction began, and a renewal
+        # at the end of a transaction that waited for a lock would end early (seen: another
+        # instance took a row over while it was being sent).
+        return type_coerce(func.clock_timestamp() + literal(lease, Interval()), UTCDateTime())
     return literal(datetime.now(UTC) + lease, UTCDateTime())
 
 
@@ -137,6 +140,60 @@ async def renew(session: AsyncSession, row_id: int, worker: str, lease: timedelt
     return bool(cast(CursorResult[Any], result).rowcount)
 
 
+async def renew_held(
+    session: AsyncSession, row_ids: Sequence[int], worker: str, lease: timedelta,
+    *, skip_locked: bool = False,
+) -> set[int]:
+    """Extends our claims on these rows by `lease` from now, in one statement; the ids
+    still ours (never send another). With `skip_locked` (the heartbeat), on PostgreSQL a row
+    locked by one of our own transactions (being prepared or recorded right now, and renewed
+    there) is skipped instead of waited for."""
+    if not row_ids:
+        return set()
+    ours = select(DueMessage.id).where(DueMessage.id.in_(row_ids),
+                                       DueMessage.claimed_by == worker,
+                                       DueMessage.status == CLAIMED)
+    if skip_locked and session.get_bind().dialect.name == "postgresql":
+        ours = ours.with_for_update(skip_locked=True)
+    result = await session.execute(
+        update(DueMessage)
+        .where(DueMessage.id.in_(ours.scalar_subquery()))
+        .values(lease_until=_lease_end(session, lease))
+        .returning(DueMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.scalars())
+
+
+async def schedule_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """`schedule` for many rows in one statement; each dict has `schedule`'s arguments."""
+    if not rows:
+        return
+    values = [dict(status=PENDING, attempts=0, payload=row.get("payload") or {},
+                   break_id=row.get("break_id"), user_id=row["user_id"], kind=row["kind"],
+                   key=row["key"], due_at=row["due_at"]) for row in rows]
+    await session.execute(
+        insert_for(session)(DueMessage).on_conflict_do_nothing(
+            index_elements=["user_id", "key"]), values)
+
+
+async def finish_many(
+    session: AsyncSession, row_ids: Sequence[int], worker: str, status: str, now: datetime,
+) -> set[int]:
+    """`finish` for many rows in one statement; the ids whose claim was still ours."""
+    if not row_ids:
+        return set()
+    result = await session.execute(
+        update(DueMessage)
+        .where(DueMessage.id.in_(row_ids), DueMessage.claimed_by == worker,
+               DueMessage.status == CLAIMED)
+        .values(status=status, done_at=now, outcome=None, lease_until=None)
+        .returning(DueMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.scalars())
+
+
 async def finish(
     session: AsyncSession,
     row_id: int,
@@ -155,22 +212,34 @@ async def finish(
     return bool(cast(CursorResult[Any], result).rowcount)
 
 
+# In a retried row's payload: when it was first due (its due time moves with each retry).
+FIRST_DUE = "first_due"
+
+
+def first_due(row: DueMessage) -> datetime:
+    """When the row was first due, however often it has been put off since."""
+    kept = row.payload.get(FIRST_DUE) if row.payload else None
+    return datetime.fromisoformat(kept) if isinstance(kept, str) else row.due_at
+
+
 async def release(
     session: AsyncSession,
-    row_id: int,
+    row: DueMessage,
     worker: str,
     due_at: datetime,
     outcome: str,
     count_attempt: bool = True,
 ) -> None:
-    """Gives a claimed row back to the queue to be tried again at `due_at`."""
+    """Gives a claimed row back to the queue to be tried again at `due_at` (keeping when it
+    was first due, which decides whether it is still worth sending)."""
     attempts = DueMessage.attempts if count_attempt else DueMessage.attempts - 1
+    payload = {**(row.payload or {}), FIRST_DUE: first_due(row).isoformat()}
     await session.execute(
         update(DueMessage)
-        .where(DueMessage.id == row_id, DueMessage.claimed_by == worker,
+        .where(DueMessage.id == row.id, DueMessage.claimed_by == worker,
                DueMessage.status == CLAIMED)
         .values(status=PENDING, due_at=due_at, lease_until=None, claimed_by=None,
-                outcome=outcome, attempts=attempts)
+                outcome=outcome, attempts=attempts, payload=payload)
     )
 
 

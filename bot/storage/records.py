@@ -58,6 +58,15 @@ async def latest_check(session: AsyncSession, user_id: int,
     return await session.scalar(query.order_by(Assessment.id.desc()).limit(1))
 
 
+async def latest_checks(session: AsyncSession, user_ids: list[int]) -> dict[int, Assessment]:
+    """Each user's latest completed self-check, in one query (for a batch of reminders)."""
+    latest = (select(func.max(Assessment.id))
+              .where(Assessment.user_id.in_(user_ids), Assessment.completed.is_(True))
+              .group_by(Assessment.user_id))
+    found = await session.scalars(select(Assessment).where(Assessment.id.in_(latest)))
+    return {check.user_id: check for check in found}
+
+
 async def load_checks(session: AsyncSession, user_id: int) -> list[CheckRecord]:
     """A user's completed self-checks, oldest first."""
     rows = await session.execute(

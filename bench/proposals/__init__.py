@@ -1,1 +1,0 @@
-"""Measured proposals for changes outside bench/ (see each module)."""
