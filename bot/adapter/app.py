@@ -10,7 +10,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import TelegramError
@@ -74,7 +76,7 @@ def build_application(
         .defaults(Defaults(parse_mode=None, disable_notification=False))
         # Answers to a user's own taps: on a 429, wait as told and try again. (Due messages
         # go out through the dispatcher's own Bot: see _dispatcher_sender.)
-        .rate_limiter(AIORateLimiter(max_retries=5))
+        .rate_limiter(ButtonsFirstLimiter(max_retries=5))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .concurrent_updates(True)
@@ -91,6 +93,27 @@ def build_application(
     register_handlers(application)
     application.add_error_handler(_on_error)
     return application
+
+
+class ButtonsFirstLimiter(AIORateLimiter):
+    """PTB's limiter, except for answerCallbackQuery: a 429 makes AIORateLimiter hold every
+    request until its wait is over, so one flooded chat would keep every button spinning.
+    Answers carry no chat (they count toward no chat's limit) and are retried by render's
+    own short back-off instead."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        if endpoint == "answerCallbackQuery":
+            return await callback(*args, **kwargs)
+        return await super().process_request(callback, args, kwargs, endpoint, data,
+                                              rate_limit_args)
 
 
 def _api_urls(settings: Settings) -> tuple[str, str]:

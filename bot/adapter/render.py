@@ -9,12 +9,19 @@ from functools import partial
 from typing import TypeVar
 
 import httpx
-from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import ContextTypes
 
 from bot.adapter.sender import markup_for, send_reply
-from bot.domain.replies import Answer
+from bot.domain.replies import Answer, Reply
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +65,34 @@ async def retrying(call: Callable[[], Awaitable[T]], idempotent: bool = False) -
     return await call()
 
 
-async def render(update: Update, context: ContextTypes.DEFAULT_TYPE, answer: Answer) -> None:
+def answer_at_once(query: CallbackQuery) -> asyncio.Task[None]:
+    """Answers a pressed button before the turn's database work, so its spinner stops at
+    once; the outcome comes in the edited (or a new) message, never in the answer."""
+
+    async def answer() -> None:
+        try:
+            await retrying(query.answer, idempotent=True)
+        except TelegramError as exc:  # e.g. a query too old: the reply still comes
+            log.info("could not answer button %s: %s", query.id, exc)
+
+    return asyncio.create_task(answer(), name=f"answer-{query.id}")
+
+
+async def render(update: Update, context: ContextTypes.DEFAULT_TYPE, answer: Answer,
+                 answered: Awaitable[None] | None = None) -> None:
+    """Sends the answer's replies; `answered` is the button's answer already on its way
+    (answer_at_once), waited for so that it always comes first."""
     query = update.callback_query
+    replies = answer.replies
     if query is not None:
-        # Always answer a pressed button, or its spinner keeps turning.
-        await retrying(lambda: query.answer(answer.toast), idempotent=True)
+        await (answered if answered is not None else answer_at_once(query))
+        if not replies and answer.toast:
+            # Nothing else shows the outcome (a stale or repeated tap): a quiet message.
+            replies = [Reply(answer.toast, silent=True)]
     chat = update.effective_chat
     if chat is None:
         return
-    for reply in answer.replies:
+    for reply in replies:
         markup = markup_for(reply)
         # A photo or a file cannot replace a text message: it always comes as a new one.
         if reply.edit and not reply.has_file and query is not None and query.message is not None:

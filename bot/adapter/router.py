@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Awaitable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, cast
@@ -32,7 +33,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.adapter.render import render
+from bot.adapter.render import answer_at_once, render
 from bot.adapter.wakeup import wake_at
 from bot.domain.callbacks import unpack
 from bot.storage import users
@@ -85,8 +86,10 @@ def _lock_for(application: Application, user_id: int) -> asyncio.Lock:
 
 
 async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Route | None,
-                  text: str = "", register: bool = False, greet_unknown: bool = True) -> None:
-    """Runs `route` for the update's user (None: the route of the step they are on)."""
+                  text: str = "", register: bool = False, greet_unknown: bool = True,
+                  answered: Awaitable[None] | None = None) -> None:
+    """Runs `route` for the update's user (None: the route of the step they are on).
+    `answered`: the pressed button's answer, already on its way (render waits for it)."""
     tg_user, chat = update.effective_user, update.effective_chat
     if tg_user is None or chat is None or chat.type != "private":
         return  # The bot lives in private chats only.
@@ -106,7 +109,7 @@ async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Rou
                     found = await users.lock(session, tg_user.id)
                     if found is None:
                         if greet_unknown:
-                            await render(update, context, account.unknown_user())
+                            await render(update, context, account.unknown_user(), answered)
                         return
                     user = found
                 message = update.effective_message
@@ -123,7 +126,7 @@ async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Rou
                 webhook.failed = True
             raise
         # After the commit, still in the user's turn: replies go out in the order of taps.
-        await render(update, context, answer)
+        await render(update, context, answer, answered)
     if turn.wake_at is not None:
         wake_at(context.application, turn.wake_at)
 
@@ -158,7 +161,12 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is None:
         return
-    await _handle(update, context, routes.button(unpack(query.data)))
+    # The spinner stops before the turn waits for the user's lock or the database.
+    answered = answer_at_once(query)
+    try:
+        await _handle(update, context, routes.button(unpack(query.data)), answered=answered)
+    finally:
+        await answered  # also when the turn failed or was not this bot's to take
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
