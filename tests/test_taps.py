@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,9 +16,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
+from bot.domain import zones
+from bot.domain.clock import ManualClock
 from bot.storage import users
 from bot.storage.models import Break, Rating, User
-from tests.conftest import Call, Chat, make_callback, text_of
+from handlers.places import Places
+from tests.conftest import Call, Chat, in_process, make_callback, text_of
 from tests.test_sessions import MONDAY_9, World, add_user, make_world
 
 
@@ -192,3 +196,37 @@ async def test_statements_for_one_rating_tap(world: World) -> None:
     # dropped; then one read of the baseline and of the next break. (Before: 9, with the
     # baseline, the waiting reminder and the next planned break read one at a time.)
     assert save_tap == ["SELECT", "SELECT", "UPDATE", "INSERT", "UPDATE", "DELETE", "SELECT"]
+
+
+async def test_while_the_place_index_loads_other_users_are_answered(database_url: str) -> None:
+    """The first city typed after start waits for the index without stopping the bot:
+    another user's commands and buttons are answered meanwhile."""
+    async with in_process(database_url, ManualClock(MONDAY_9)) as (application, request,
+                                                                   services):
+        entered, gate = threading.Event(), threading.Event()
+
+        def slow_load() -> None:
+            entered.set()
+            gate.wait()
+            zones.preload()
+
+        services.places = Places(slow_load)
+        ana, ben = Chat(application, request, services.database), \
+            Chat(application, request, services.database, 1002)
+        for chat in (ana, ben):
+            await chat.command("start")
+            await chat.press("c:yes")
+        services.places.start()
+        await asyncio.to_thread(entered.wait)
+        typed = asyncio.create_task(ana.send("Madrid"))
+        try:
+            assert "What I store" in text_of(await ben.command("privacy"))
+            assert "finish setting you up" in text_of(await ben.press("pz:1d"))
+            assert "How it works" in text_of(await ben.command("help"))
+            assert not typed.done() and (await ana.user()).time_zone is None
+        finally:
+            gate.set()
+        seen = await typed
+        assert any(reply.text.startswith("Found Madrid. Time zone: Europe/Madrid")
+                   for reply in seen.replies)
+        assert (await ana.user()).time_zone == "Europe/Madrid"

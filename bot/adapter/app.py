@@ -140,6 +140,8 @@ def services_of(application: Application) -> Services:
 
 async def _post_init(application: Application) -> None:
     services = services_of(application)
+    # In a thread, while the bot starts polling or serving: not on the first lookup.
+    services.places.start()
     services.bot_username = application.bot.username
     await update_profile(application.bot, services.settings, MENU)
     if application.bot_data.get("dispatch", True):

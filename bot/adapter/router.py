@@ -94,6 +94,10 @@ async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Rou
     if tg_user is None or chat is None or chat.type != "private":
         return  # The bot lives in private chats only.
     services: Services = context.application.bot_data["services"]
+    if route is None and not services.places.loaded:
+        # A typed answer or a location may name a place: in the first seconds after start
+        # it waits for the indexes here, holding no lock or database connection.
+        await services.places.ready()
     webhook = delivery.get()
     async with _lock_for(context.application, tg_user.id):
         try:
