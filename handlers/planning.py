@@ -98,7 +98,7 @@ async def replan(turn: Turn) -> datetime | None:
     return at
 
 
-def _next_planned(user_id: int) -> Select[tuple[datetime]]:
+def _next_planned(user_id: int) -> Select[datetime]:
     return (select(DueMessage.due_at)
             .where(DueMessage.user_id == user_id, DueMessage.kind == REMINDER_KIND,
                    DueMessage.status == "pending")

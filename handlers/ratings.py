@@ -66,7 +66,7 @@ async def on_rating_text(turn: Turn) -> Answer:
     return Answer().say(plan.rating_help(ratings.code, turn.user.language))
 
 
-def _baseline_pain(user_id: int) -> Select[tuple[int]]:
+def _baseline_pain(user_id: int) -> Select[int]:
     return (select(Rating.pain).where(Rating.user_id == user_id, Rating.kind == "baseline")
             .order_by(Rating.rated_at.desc(), Rating.id.desc()).limit(1))
 
