@@ -169,6 +169,7 @@ async def test_a_429_on_one_chat_holds_no_other_users_answer(world: World) -> No
     finally:
         waiting.cancel()
         pressed.cancel()
+        await asyncio.gather(waiting, pressed, return_exceptions=True)
 
 
 async def test_statements_for_one_rating_tap(world: World) -> None:
