@@ -140,8 +140,9 @@ def services_of(application: Application) -> Services:
 
 async def _post_init(application: Application) -> None:
     services = services_of(application)
-    # In a thread, while the bot starts polling or serving: not on the first lookup.
-    services.places.start()
+    if application.bot_data.get("updates", True):
+        # In a thread, while the bot starts polling or serving: not on the first lookup.
+        services.places.start()
     services.bot_username = application.bot.username
     await update_profile(application.bot, services.settings, MENU)
     if application.bot_data.get("dispatch", True):
@@ -267,6 +268,7 @@ def run_polling(services: Services) -> None:
 def run_dispatcher_only(services: Services) -> None:
     """Runs only the dispatcher (no updates): an extra sender beside a poller or webhook."""
     application = build_application(services, polling=False)
+    application.bot_data["updates"] = False  # no place names to look up here
 
     async def serve() -> None:
         stop = stop_requested()
