@@ -12,6 +12,7 @@ built on the event loop, the first user to type a city would stop the bot for ev
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -35,6 +36,9 @@ class Places:
     def _timed_load(self) -> None:
         started = time.monotonic()
         self._load()
+        # The indexes are ~400,000 objects that live as long as the process: out of the
+        # garbage collector's sight, or every full collection walks them (60 ms each).
+        gc.freeze()
         log.info("place indexes loaded in %.1f s", time.monotonic() - started)
 
     @property
