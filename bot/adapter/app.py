@@ -76,7 +76,9 @@ def build_application(
         .defaults(Defaults(parse_mode=None, disable_notification=False))
         # Answers to a user's own taps: on a 429, wait as told and try again. (Due messages
         # go out through the dispatcher's own Bot: see _dispatcher_sender.)
-        .rate_limiter(ButtonsFirstLimiter(max_retries=5))
+        # 28/s, not Telegram's 30: timing jitter past 30 gets a 429, and PTB's limiter then
+        # holds every message until its retry_after is over.
+        .rate_limiter(ButtonsFirstLimiter(overall_max_rate=REPLIES_PER_SECOND, max_retries=5))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .concurrent_updates(True)
@@ -94,6 +96,8 @@ def build_application(
     application.add_error_handler(_on_error)
     return application
 
+
+REPLIES_PER_SECOND = 28
 
 class ButtonsFirstLimiter(AIORateLimiter):
     """PTB's limiter, except for answerCallbackQuery: a 429 makes AIORateLimiter hold every
