@@ -96,7 +96,8 @@ class WakeUpBench:
         at = MONDAY_10 + timedelta(seconds=1)
         settings = load_settings(telegram_bot_token=TOKEN, database_url=url, _env_file=None)
         self.database = Database(settings.database_url, settings.database_pool_size)
-        services = Services(settings, self.database, lambda: at, load_program())
+        self.services = services = Services(settings, self.database, lambda: at,
+                                            load_program())
         self.sender = NullSender()
         self.dispatcher = Dispatcher(self.database, self.sender, services.clock,
                                      make_jobs(services), on_blocked=deactivate,

@@ -58,10 +58,10 @@ def _patch_real() -> None:
     render_times: dict[int, float] = {}
     render = router.render
 
-    async def timed_render(update: Any, context: Any, answer: Any) -> None:
+    async def timed_render(update: Any, context: Any, answer: Any, *args: Any) -> None:
         started = time.perf_counter()
         try:
-            await render(update, context, answer)
+            await render(update, context, answer, *args)
         finally:
             render_times[id(update)] = render_times.get(id(update), 0.0) + \
                 time.perf_counter() - started

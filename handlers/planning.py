@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ScalarSelect, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.progress import local_date, week_of
@@ -107,30 +107,43 @@ async def replan(turn: Turn) -> datetime | None:
     return at
 
 
+def _next_planned(user_id: int) -> Select[datetime]:
+    return (select(DueMessage.due_at)
+            .where(DueMessage.user_id == user_id, DueMessage.kind == REMINDER_KIND,
+                   DueMessage.status == "pending")
+            .order_by(DueMessage.due_at)
+            .limit(1))
+
+
 async def next_planned(session: AsyncSession, user_id: int) -> datetime | None:
-    return await session.scalar(
-        select(DueMessage.due_at)
-        .where(DueMessage.user_id == user_id, DueMessage.kind == REMINDER_KIND,
-               DueMessage.status == "pending")
-        .order_by(DueMessage.due_at)
-        .limit(1)
-    )
+    return await session.scalar(_next_planned(user_id))
+
+
+def next_break_facts(user_id: int) -> tuple[ScalarSelect[int], ScalarSelect[datetime]]:
+    """What `say_next` needs, as two columns: a caller reads them with its own in one
+    statement (a round-trip each would be most of a quick tap's database time)."""
+    live = select(Break.id).where(Break.user_id == user_id, Break.status == "pending",
+                                  Break.kind == "reminder", Break.message_id.is_not(None))
+    return live.limit(1).scalar_subquery(), _next_planned(user_id).scalar_subquery()
+
+
+def say_next(turn: Turn, live: int | None, at: datetime | None) -> str:
+    """One sentence for the user about their next break, from `next_break_facts`."""
+    if not _reminded(turn.user):
+        return turn.t("Reminders are off.")
+    if live is not None:  # its "Start now" is still there: no other break is next
+        return turn.t("A break reminder is waiting above: tap Start now when you're ready.")
+    if at is None:
+        return turn.t("No break is planned: check your work days and any /pause.")
+    return turn.t("Your next break: {when}.", when=local_day_and_time(at, turn.user, turn.now))
 
 
 async def describe_next(turn: Turn) -> str:
     """One sentence for the user about their next break."""
-    user = turn.user
-    if not _reminded(user):
-        return turn.t("Reminders are off.")
-    live = await turn.session.scalar(
-        select(Break.id).where(Break.user_id == user.id, Break.status == "pending",
-                               Break.kind == "reminder", Break.message_id.is_not(None)).limit(1))
-    if live is not None:  # its "Start now" is still there: no other break is next
-        return turn.t("A break reminder is waiting above: tap Start now when you're ready.")
-    at = await next_planned(turn.session, user.id)
-    if at is None:
-        return turn.t("No break is planned: check your work days and any /pause.")
-    return turn.t("Your next break: {when}.", when=local_day_and_time(at, user, turn.now))
+    if not _reminded(turn.user):
+        return say_next(turn, None, None)
+    live, at = (await turn.session.execute(select(*next_break_facts(turn.user.id)))).one()
+    return say_next(turn, live, at)
 
 
 # ------------------------------------------------------------------------------------------

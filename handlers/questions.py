@@ -27,10 +27,8 @@ from bot.domain.parsing import (
     format_hours,
     parse_breaks_per_day,
     parse_place,
-    parse_time_zone,
     parse_work_days,
     parse_work_hours,
-    zone_from_location,
 )
 from bot.domain.replies import Answer, Button
 from bot.domain.schedule import MAX_BREAKS_PER_DAY, break_times
@@ -271,7 +269,7 @@ async def take_text(turn: Turn, field: str, flow: Flow) -> Stored | Answer:
     if turn.latitude is not None and turn.longitude is not None:
         if field != "tz":
             return Answer().say(turn.t("A location only helps with the time zone."))
-        zone = zone_from_location(turn.latitude, turn.longitude)
+        zone = await turn.services.places.zone_at(turn.latitude, turn.longitude)
         if zone is None:
             return Answer().say(turn.t("I couldn't place that location. Type your city "
                                        "instead, e.g. Madrid."))
@@ -279,7 +277,7 @@ async def take_text(turn: Turn, field: str, flow: Flow) -> Stored | Answer:
     if not text.strip():
         return Answer().say(turn.t("I need a typed answer or a button here."))
     if field == "tz":
-        found = parse_time_zone(text)
+        found = await turn.services.places.time_zone(text)
         if isinstance(found, ZoneFound):
             return _store_zone(turn, found.zone, found.is_offset, found.place)
         if isinstance(found, ZoneChoices):

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, select
 
 from bot.domain import guided_break as plan
 from bot.domain.callbacks import MAX_ID, RatingTap
@@ -25,7 +24,7 @@ from handlers.breaks import (
     no_longer_active,
     stop_for_pain,
 )
-from handlers.planning import describe_next
+from handlers.planning import next_break_facts, say_next
 from handlers.turn import Turn
 
 
@@ -67,11 +66,9 @@ async def on_rating_text(turn: Turn) -> Answer:
     return Answer().say(plan.rating_help(ratings.code, turn.user.language))
 
 
-async def baseline_pain(session: AsyncSession, user_id: int) -> int | None:
-    return await session.scalar(
-        select(Rating.pain).where(Rating.user_id == user_id, Rating.kind == "baseline")
-        .order_by(Rating.rated_at.desc(), Rating.id.desc()).limit(1)
-    )
+def _baseline_pain(user_id: int) -> Select[int]:
+    return (select(Rating.pain).where(Rating.user_id == user_id, Rating.kind == "baseline")
+            .order_by(Rating.rated_at.desc(), Rating.id.desc()).limit(1))
 
 
 async def record_ratings(turn: Turn, brk: Break, ratings: Ratings, edit: bool) -> Answer:
@@ -80,7 +77,9 @@ async def record_ratings(turn: Turn, brk: Break, ratings: Ratings, edit: bool) -
     brk.status = plan.outcome(brk.positions, brk.positions_done)
     clear_step(turn.user, brk)
     await drop_rows(turn.session, brk)
-    baseline = await baseline_pain(turn.session, turn.user.id)
+    # The baseline and what to say about the next break, in one statement.
+    baseline, live, at = (await turn.session.execute(select(
+        _baseline_pain(turn.user.id).scalar_subquery(), *next_break_facts(turn.user.id)))).one()
     alarm = plan.pain_alarm(ratings.pain, baseline)
     if alarm is not None:
         saved = turn.t("Saved: pain {pain}/10, stiffness {stiffness}/10.",
@@ -90,6 +89,6 @@ async def record_ratings(turn: Turn, brk: Break, ratings: Ratings, edit: bool) -
     return Answer(toast=turn.t("Saved")).say(
         turn.t("Saved: pain {pain}/10, stiffness {stiffness}/10. Nice work! /progress shows "
                "your trend. {next_break}", pain=ratings.pain, stiffness=ratings.stiffness,
-               next_break=await describe_next(turn)),
+               next_break=say_next(turn, live, at)),
         edit=edit,
     )

@@ -23,6 +23,7 @@ from bot.domain.i18n import _
 from bot.domain.pictures import Pictures
 from bot.storage.db import Database
 from bot.storage.models import User
+from handlers.places import Places
 
 
 @dataclass
@@ -37,6 +38,8 @@ class Services:
     pictures: Pictures | None = None
     # The bot's @name without the "@", known once Telegram answered getMe (invitation links).
     bot_username: str = ""
+    # Place names and locations to time zones; its indexes load in a thread at start-up.
+    places: Places = field(default_factory=Places)
 
     @property
     def studio(self) -> Studio:

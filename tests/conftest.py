@@ -349,10 +349,11 @@ class Shown:
 
 @dataclass
 class Seen:
-    """Everything one action of the user made appear: messages, and the note on a button."""
+    """Everything one action of the user made appear: messages; for a pressed button,
+    whether its spinner was stopped (answerCallbackQuery, before any message)."""
 
     replies: list[Shown] = field(default_factory=list)
-    toast: str | None = None
+    answered: bool = False
 
 
 def _shown(call: Call) -> Shown:
@@ -400,9 +401,14 @@ class Chat:
         if errors:
             raise errors[0]
         seen = Seen()
+        query_id = payload.get("callback_query", {}).get("id")
         for call in self.request.calls[before:]:
             if call.method == "answerCallbackQuery":
-                seen.toast = call.params.get("text")
+                if str(call.params.get("callback_query_id")) != str(query_id):
+                    continue  # another update's, handled at the same time
+                # Answered once, first, and without a note: the messages carry the outcome.
+                assert not seen.answered and not seen.replies and not call.params.get("text")
+                seen.answered = True
             elif call.method in MESSAGE_METHODS:
                 shown = _shown(call)
                 seen.replies.append(shown)
@@ -431,7 +437,9 @@ class Chat:
             message_id = next((shown.message_id for shown in reversed(self.seen)
                                if any(key.data == data for row in shown.buttons for key in row)),
                               None) or (self.seen[-1].message_id if self.seen else None) or 1
-        return await self._send(make_callback(self.user_id, data, message_id))
+        seen = await self._send(make_callback(self.user_id, data, message_id))
+        assert seen.answered, "a pressed button's spinner must stop"
+        return seen
 
     async def user(self) -> User:
         async with self.database.session() as session:

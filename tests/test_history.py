@@ -82,9 +82,9 @@ async def replan(chat: Chat, user_id: int = 1001) -> None:
         await planning.replan(Turn(session, services, user, services.clock()))
 
 
-def as_seen(seen: Seen) -> tuple[list[Shown], str | None]:
+def as_seen(seen: Seen) -> list[Shown]:
     """What the user saw, without the message ids (they differ between two answers)."""
-    return [dataclasses.replace(shown, message_id=None) for shown in seen.replies], seen.toast
+    return [dataclasses.replace(shown, message_id=None) for shown in seen.replies]
 
 
 def new_user(user_id: int, **changes: Any) -> User:

@@ -184,9 +184,9 @@ async def test_anything_unexpected_keeps_the_step(
     await reply_to(dan, "under an hour")
     await dan.press(days, "ob:day:5", check=False)  # a button of an earlier step
     await reply_to(dan, "belongs to another step")
+    answered = len(dan.callback_answers)
     await dan.press(hours, "ob:hours:99-99", check=False)  # a forged value: a stale button
-    await dan.wait_until(lambda: any(a.text == "That button is no longer active."
-                                     for a in dan.callback_answers))
+    await dan.wait_until(lambda: len(dan.callback_answers) > answered)  # the spinner stops
     await reply_to(dan, "belongs to an older message")
     await dan.press(tz_question, "ob:tz:Europe/Paris", check=False)
     await reply_to(dan, "belongs to another step")

@@ -126,9 +126,9 @@ async def test_snooze_and_skip(standin: BotAPIStandIn, run_bot: Any, tmp_path: P
     # The old reminder's button no longer does anything.
     await ana.press(first, "b:1:go", check=False)
     assert "Snoozed" in (first.text or "")
-    await ana.wait_until(lambda: any("no longer active" in (a.text or "") or
-                                     "already handled" in (a.text or "")
-                                     for a in ana.callback_answers))
+    await ana.wait_until(lambda: any("no longer active" in (m.text or "") or
+                                     "already handled" in (m.text or "")
+                                     for m in ana.messages))
 
 
 async def test_kill_9_mid_day_loses_nothing_and_duplicates_nothing(

@@ -338,8 +338,8 @@ async def test_it_hurts_ends_the_break_with_the_safety_message(
     await asyncio.sleep(5)  # 150 s of the bot's clock: past the set-up time
     assert not any("Side 1 of 2" in m.shown for m in ana.messages)
     await ana.press_button(position, "Ready")
-    await ana.wait_until(lambda: any(a.text == "This break has already ended."
-                                     for a in ana.callback_answers))
+    await ana.wait_until(lambda: any(m.text == "This break has already ended."
+                                     for m in ana.messages))
     assert (await latest_break(bot))[2] == "partial"
     await bot.stop()
 

@@ -11,7 +11,9 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import TelegramError
@@ -76,7 +78,9 @@ def build_application(
         .defaults(Defaults(parse_mode=None, disable_notification=False))
         # Answers to a user's own taps: on a 429, wait as told and try again. (Due messages
         # go out through the dispatcher's own Bot: see _dispatcher_sender.)
-        .rate_limiter(AIORateLimiter(max_retries=5))
+        # 28/s, not Telegram's 30: timing jitter past 30 gets a 429, and PTB's limiter then
+        # holds every message until its retry_after is over.
+        .rate_limiter(ButtonsFirstLimiter(overall_max_rate=REPLIES_PER_SECOND, max_retries=5))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .concurrent_updates(True)
@@ -97,6 +101,29 @@ def build_application(
     register_handlers(application)
     application.add_error_handler(_on_error)
     return application
+
+
+REPLIES_PER_SECOND = 28
+
+class ButtonsFirstLimiter(AIORateLimiter):
+    """PTB's limiter, except for answerCallbackQuery: a 429 makes AIORateLimiter hold every
+    request until its wait is over, so one flooded chat would keep every button spinning.
+    Answers carry no chat (they count toward no chat's limit) and are retried by render's
+    own short back-off instead."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        if endpoint == "answerCallbackQuery":
+            return await callback(*args, **kwargs)
+        return await super().process_request(callback, args, kwargs, endpoint, data,
+                                              rate_limit_args)
 
 
 def _api_urls(settings: Settings) -> tuple[str, str]:
@@ -123,6 +150,9 @@ def services_of(application: Application) -> Services:
 
 async def _post_init(application: Application) -> None:
     services = services_of(application)
+    if application.bot_data.get("updates", True):
+        # In a thread, while the bot starts polling or serving: not on the first lookup.
+        services.places.start()
     services.bot_username = application.bot.username
     await update_profile(application.bot, services.settings, MENU)
     if application.bot_data.get("dispatch", True):
@@ -265,6 +295,7 @@ def run_polling(services: Services) -> None:
 def run_dispatcher_only(services: Services) -> None:
     """Runs only the dispatcher (no updates): an extra sender beside a poller or webhook."""
     application = build_application(services, polling=False)
+    application.bot_data["updates"] = False  # no place names to look up here
 
     async def serve() -> None:
         stop = stop_requested()

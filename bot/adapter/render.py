@@ -10,7 +10,7 @@ from functools import partial
 from typing import TypeVar
 
 import httpx
-from telegram import Bot, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -69,11 +69,30 @@ async def retrying(call: Callable[[], Awaitable[T]], idempotent: bool = False) -
     return await call()
 
 
-async def render(update: Update, context: ContextTypes.DEFAULT_TYPE, answer: Answer) -> None:
+def answer_at_once(query: CallbackQuery) -> asyncio.Task[None]:
+    """Answers a pressed button before the turn's database work, so its spinner stops at
+    once; the outcome comes in the edited (or a new) message, never in the answer."""
+
+    async def answer() -> None:
+        try:
+            await retrying(query.answer, idempotent=True)
+        except TelegramError as exc:  # e.g. a query too old: the reply still comes
+            log.info("could not answer button %s: %s", query.id, exc)
+
+    return asyncio.create_task(answer(), name=f"answer-{query.id}")
+
+
+async def render(update: Update, context: ContextTypes.DEFAULT_TYPE, answer: Answer,
+                 answered: Awaitable[None] | None = None) -> None:
+    """Sends the answer's replies; `answered` is the button's answer already on its way
+    (answer_at_once), waited for so that it always comes first."""
     query = update.callback_query
+    replies = answer.replies
     if query is not None:
-        # Always answer a pressed button, or its spinner keeps turning.
-        await retrying(lambda: query.answer(answer.toast), idempotent=True)
+        await (answered if answered is not None else answer_at_once(query))
+        if not replies and answer.toast:
+            # Nothing else shows the outcome (a stale or repeated tap): a quiet message.
+            replies = [Reply(answer.toast, silent=True)]
     chat = update.effective_chat
     if chat is None:
         return
@@ -81,7 +100,7 @@ async def render(update: Update, context: ContextTypes.DEFAULT_TYPE, answer: Ans
     pressed = query.message if query is not None and isinstance(query.message, Message) \
         else None
     pressed_photo = pressed is not None and bool(pressed.photo)
-    for reply in answer.replies:
+    for reply in replies:
         if reply.edit and pressed is not None and reply.replaces(pressed_photo):
             try:
                 await retrying(partial(_edit_pressed, context.bot, photos, pressed, reply),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Awaitable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, cast
@@ -32,7 +33,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.adapter.render import render
+from bot.adapter.render import answer_at_once, render
 from bot.adapter.wakeup import wake_at
 from bot.domain.callbacks import unpack
 from bot.storage import users
@@ -85,12 +86,18 @@ def _lock_for(application: Application, user_id: int) -> asyncio.Lock:
 
 
 async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Route | None,
-                  text: str = "", register: bool = False, greet_unknown: bool = True) -> None:
-    """Runs `route` for the update's user (None: the route of the step they are on)."""
+                  text: str = "", register: bool = False, greet_unknown: bool = True,
+                  answered: Awaitable[None] | None = None) -> None:
+    """Runs `route` for the update's user (None: the route of the step they are on).
+    `answered`: the pressed button's answer, already on its way (render waits for it)."""
     tg_user, chat = update.effective_user, update.effective_chat
     if tg_user is None or chat is None or chat.type != "private":
         return  # The bot lives in private chats only.
     services: Services = context.application.bot_data["services"]
+    if route is None and not services.places.loaded:
+        # A typed answer or a location may name a place: in the first seconds after start
+        # it waits for the indexes here, holding no lock or database connection.
+        await services.places.ready()
     webhook = delivery.get()
     async with _lock_for(context.application, tg_user.id):
         try:
@@ -106,7 +113,7 @@ async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Rou
                     found = await users.lock(session, tg_user.id)
                     if found is None:
                         if greet_unknown:
-                            await render(update, context, account.unknown_user())
+                            await render(update, context, account.unknown_user(), answered)
                         return
                     user = found
                 message = update.effective_message
@@ -124,7 +131,7 @@ async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Rou
                 webhook.failed = True
             raise
         # After the commit, still in the user's turn: replies go out in the order of taps.
-        await render(update, context, answer)
+        await render(update, context, answer, answered)
     if turn.wake_at is not None:
         wake_at(context.application, turn.wake_at)
 
@@ -164,7 +171,12 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is None:
         return
-    await _handle(update, context, routes.button(unpack(query.data)))
+    # The spinner stops before the turn waits for the user's lock or the database.
+    answered = answer_at_once(query)
+    try:
+        await _handle(update, context, routes.button(unpack(query.data)), answered=answered)
+    finally:
+        await answered  # also when the turn failed or was not this bot's to take
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

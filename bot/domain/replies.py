@@ -88,7 +88,9 @@ class Reply:
 
 @dataclass
 class Answer:
-    """A handler's result: messages to send and the short note on a pressed button."""
+    """A handler's result: messages to send, and `toast`, what a pressed button did in a few
+    words: the button is answered before the work is done, so the toast is shown (as a quiet
+    message) only when no reply shows the outcome."""
 
     replies: list[Reply] = field(default_factory=list)
     toast: str | None = None

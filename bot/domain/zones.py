@@ -392,6 +392,7 @@ def parse_time_zone(text: str) -> ZoneResult:
 def preload() -> None:
     """Load the city index and the location finder now (about 2 s) rather than on the first
     user who types a city; safe to call from a worker thread at start-up."""
+    _iana_names()
     _city_index()
     _finder()
 

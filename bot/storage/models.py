@@ -136,7 +136,9 @@ class Rating(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    break_id: Mapped[int | None] = mapped_column(ForeignKey("breaks.id", ondelete="CASCADE"))
+    # Indexed: deleting a break cascades here.
+    break_id: Mapped[int | None] = mapped_column(ForeignKey("breaks.id", ondelete="CASCADE"),
+                                                 index=True)
     kind: Mapped[str] = mapped_column(String(16))  # baseline | break
     rated_at: Mapped[datetime]
     pain: Mapped[int] = mapped_column(Integer)
@@ -183,7 +185,9 @@ class DueMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    break_id: Mapped[int | None] = mapped_column(ForeignKey("breaks.id", ondelete="CASCADE"))
+    # Indexed: a break's follow-ups are dropped by it (a rating tap), and deletes cascade.
+    break_id: Mapped[int | None] = mapped_column(ForeignKey("breaks.id", ondelete="CASCADE"),
+                                                 index=True)
     done_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(Text)
 
