@@ -125,6 +125,10 @@ async def privacy(turn: Turn) -> Answer:
             "send them on time.\n"
             "• the group whose invitation link you started through, if any: so the studio "
             "sees its figures per group.\n"
+            "• if you gave /calendar an address: that address (it is secret, so it is never "
+            "shown or logged in full) and when you are busy over the next two weeks (start "
+            "and end only, never what the event is): to plan your breaks between meetings. "
+            "Removing the calendar erases both.\n"
             "Not your name, phone number, messages or location (a shared location is "
             "only turned into a time zone).\n"
             "/export sends you your breaks, ratings and self-check answers as a CSV file "
@@ -158,8 +162,8 @@ async def stop(turn: Turn) -> Answer:
 
 async def delete(turn: Turn) -> Answer:
     return Answer().say(
-        turn.t("This erases everything about you: settings, breaks, ratings and "
-               "assessments. It cannot be undone. Are you sure?"),
+        turn.t("This erases everything about you: settings, breaks, ratings, "
+               "assessments and your calendar address. It cannot be undone. Are you sure?"),
         [Button(turn.t("Yes, erase everything"), Erase(sure=True)),
          Button(turn.t("No, keep it"), Erase(sure=False))],
     )

@@ -16,17 +16,18 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.free_time import next_fitted_break
 from bot.domain.progress import local_date, week_of
 from bot.domain.schedule import (
     PAUSED_INDEFINITELY,
     Preferences,
-    next_break_at,
     rest_until,
     stagger_for,
     work_window,
 )
 from bot.domain.timefmt import local_day_and_time
 from bot.outbox import due
+from bot.storage.calendar import busy_times
 from bot.storage.models import Break, DueMessage, User
 from handlers.turn import Turn
 
@@ -34,6 +35,10 @@ REMINDER_KIND = "reminder"
 SUMMARY_KIND = "summary"
 # After the last window of the week ends, so its last break has been answered or expired.
 SUMMARY_AFTER_WORK = timedelta(minutes=30)
+# The busy times that can move the next break: a shift may have begun yesterday, and the
+# next break may be up to two weeks away.
+BUSY_LOOK_BACK = timedelta(days=2)
+BUSY_LOOK_AHEAD = timedelta(days=16)
 
 
 def preferences(user: User) -> Preferences:
@@ -53,10 +58,12 @@ def _reminded(user: User) -> bool:
 
 
 async def plan_next(session: AsyncSession, user: User, after: datetime) -> datetime | None:
-    """Stores the first break after `after` as a reminder row (idempotent)."""
+    """Stores the first break after `after` as a reminder row (idempotent), fitted around
+    the user's busy times when their calendar gave some."""
     if not _reminded(user):
         return None
-    at = next_break_at(preferences(user), after)
+    busy = await busy_times(session, user.id, after - BUSY_LOOK_BACK, after + BUSY_LOOK_AHEAD)
+    at = next_fitted_break(preferences(user), after, busy)
     if at is not None:
         await due.schedule(session, user.id, REMINDER_KIND, f"remind:{at.isoformat()}", at)
     return at

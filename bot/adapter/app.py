@@ -21,13 +21,15 @@ from bot.adapter.countdown import start_countdown
 from bot.adapter.profile import update_profile
 from bot.adapter.router import delivery, register_handlers
 from bot.adapter.sender import TelegramSender
-from bot.adapter.wakeup import tick
+from bot.adapter.wakeup import tick, wake_at
 from bot.config import Settings
 from bot.domain.clock import real_seconds
 from bot.domain.i18n import _
 from bot.logs import started
 from bot.outbox.dispatcher import Dispatcher
 from handlers.account import unsubscribe
+from handlers.calendar import sync_feeds
+from handlers.calendar_fetch import new_client
 from handlers.jobs import make_jobs
 from handlers.turn import Services
 
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 
 # What a stopping process gives its sends in flight: platforms kill it 30 s after SIGTERM.
 STOP_GRACE_SECONDS = 8.0
+CALENDAR_TICK = timedelta(minutes=1)
 
 MENU = [
     ("start", "Subscribe and set up"),
@@ -45,6 +48,7 @@ MENU = [
     ("report", "A one-page PDF for your physiotherapist"),
     ("settings", "Change your settings"),
     ("pause", "Pause reminders"),
+    ("calendar", "Breaks between your meetings"),
     ("resume", "Resume reminders"),
     ("export", "Your history as a CSV file"),
     ("privacy", "What is stored and why"),
@@ -141,10 +145,27 @@ async def _post_init(application: Application) -> None:
                                             name="dispatcher-safety",
                                             job_kwargs={"max_instances": 2})
         start_countdown(application, services, sender)
+        # Calendar feeds: each user's falls due at its own moment of the half hour; this
+        # looks for due ones every minute (of the bot's clock).
+        application.bot_data["calendar_client"] = new_client()
+        application.job_queue.run_repeating(
+            _sync_calendars, interval=max(real_seconds(services.clock, CALENDAR_TICK), 0.5),
+            first=0.2, name="calendar-feeds", job_kwargs={"max_instances": 1})
     assert application.job_queue is not None
     # The job queue runs once the application has started: from then on, errors of
     # third-party libraries keep their tracebacks (bot.logs).
     application.job_queue.run_once(_started, 0, name="started")
+
+
+async def _sync_calendars(context: ContextTypes.DEFAULT_TYPE) -> None:
+    application = context.application
+    try:
+        wake = await sync_feeds(services_of(application), application.bot_data["calendar_client"])
+    except Exception:  # noqa: BLE001 - the next tick tries again
+        log.exception("calendar feeds could not be fetched")
+        return
+    if wake is not None:
+        wake_at(application, wake)
 
 
 async def _started(_context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -178,6 +199,9 @@ async def _post_shutdown(application: Application) -> None:
     bot: Bot | None = application.bot_data.get("dispatcher_bot")
     if bot is not None:
         await bot.shutdown()
+    calendar_client = application.bot_data.get("calendar_client")
+    if calendar_client is not None:
+        await calendar_client.aclose()
     await services_of(application).database.close()
     log.info("stopped; database closed")
 

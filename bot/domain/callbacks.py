@@ -306,6 +306,14 @@ class SelfCheckAnswer(CallbackData):
 
 
 @dataclass(frozen=True)
+class CalendarChoice(_OneWord):
+    """ "Remove this calendar" under /calendar's status."""
+
+    prefix = "cal"
+    word = "rm"
+
+
+@dataclass(frozen=True)
 class GroupMove(CallbackData):
     """The answer to "move to the group of this new invitation link?"."""
 
@@ -329,7 +337,7 @@ class GroupMove(CallbackData):
 KINDS: Final[tuple[type[CallbackData], ...]] = (
     Consent, Erase, SetupChoice, SettingsChoice, PauseChoice, ReminderChoice, CheckIn,
     Screen, BreakControl,
-    RatingTap, SelfCheckStart, SelfCheckAnswer, GroupMove,
+    RatingTap, SelfCheckStart, SelfCheckAnswer, GroupMove, CalendarChoice,
 )
 _BY_PREFIX: Final[dict[str, list[type[CallbackData]]]] = {}
 for _kind in KINDS:
