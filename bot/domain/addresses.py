@@ -65,6 +65,8 @@ def feed_address(text: str, allow_loopback: bool = False) -> FeedAddress:
         raise BadAddress("not_url") from None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        raise BadAddress("refused")
     if not scheme or not host or "." not in host and ":" not in host:
         raise BadAddress("not_url")
     if parts.username is not None or parts.password is not None:
@@ -81,8 +83,6 @@ def feed_address(text: str, allow_loopback: bool = False) -> FeedAddress:
     if scheme != "https":
         raise BadAddress("not_https")
     if literal is not None and forbidden(literal, allow_loopback):
-        raise BadAddress("refused")
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
         raise BadAddress("refused")
     return FeedAddress(text, host, port or 443, literal)
 
