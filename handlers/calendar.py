@@ -282,8 +282,8 @@ class NoticeJob:
         what = row.payload.get("what")
         if what == "connected" and feed.fetched_at is not None:
             count = len(await _today(session, user, now))
-            text = _("Your calendar {calendar} is connected: {count} busy times today. From "
-                     "now on your breaks fall between meetings. /calendar shows it or "
+            text = _("Your calendar {calendar} is connected. Busy times today: {count}. From "
+                     "now on your breaks fall between meetings; /calendar shows it or "
                      "removes it.", lang, calendar=calendar_name, count=count)
         elif what in ("failed", "failing") and feed.error is not None:
             intro = _("I couldn't read your calendar {calendar}.", lang,
