@@ -10,19 +10,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 
-from bot.domain.schedule import stagger_for
-from handlers.calendar import FETCH_EVERY
-from standin import BotAPIStandIn
 from bot.config import normalise_database_url
+from bot.domain.schedule import stagger_for
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
+from handlers.calendar import FETCH_EVERY
 from handlers.planning import plan_next
+from standin import BotAPIStandIn
 from tests.test_reminders_e2e import FastTime, _reminders, _user
 
 pytestmark = pytest.mark.e2e
@@ -121,7 +120,8 @@ async def test_breaks_fall_between_meetings_and_follow_the_feed(
     await ana.send(feed_server.url)
     saved = await ana.next_message(timeout=15)
     assert SECRET not in (saved.text or "") and "127.0.0.1" in (saved.text or "")
-    connected = await ana.next_message(timeout=30, predicate=lambda m: "connected" in (m.text or ""))
+    connected = await ana.next_message(
+        timeout=30, predicate=lambda m: "connected" in (m.text or ""))
     assert "Busy times today: 1." in (connected.text or "")
 
     # The 10:30 break falls inside the meeting: it comes right after it instead.

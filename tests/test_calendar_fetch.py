@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from bot.domain.addresses import BadAddress, feed_address, forbidden, shown
+from bot.domain.addresses import BadAddress, IPAddress, feed_address, forbidden, shown
 from handlers.calendar_fetch import MAX_BYTES, FeedError, fetch_feed, new_client
 
 FORBIDDEN = ["127.0.0.1", "127.8.9.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
@@ -127,7 +127,7 @@ async def test_redirects_are_limited_bodies_capped_errors_named(server: str) -> 
 
 @pytest.mark.parametrize("answer", ["10.0.0.1", "fd00::1", "::ffff:127.0.0.1", "169.254.169.254"])
 async def test_a_name_resolving_to_a_private_address_is_refused(answer: str) -> None:
-    async def resolve(_host: str, _port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    async def resolve(_host: str, _port: int) -> list[IPAddress]:
         return [ipaddress.ip_address("93.184.216.34"), ipaddress.ip_address(answer)]
 
     assert await _reason("https://calendar.example.com/x.ics", resolve=resolve) == "refused"
