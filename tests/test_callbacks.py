@@ -11,6 +11,7 @@ from bot.domain.callbacks import (
     MAX_BYTES,
     MAX_ID,
     BreakControl,
+    CalendarChoice,
     CallbackData,
     CheckIn,
     Consent,
@@ -59,6 +60,7 @@ EXAMPLES: list[tuple[CallbackData, str]] = [
      f"a:{MAX_ID}:abcdefghijkl:mnopqrstuvwx"),
     (GroupMove(7, move=True), "g:7:yes"),
     (GroupMove(MAX_ID, move=False), f"g:{MAX_ID}:no"),
+    (CalendarChoice(), "cal:rm"),
 ]
 
 
