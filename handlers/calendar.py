@@ -14,6 +14,7 @@ and last 4 characters.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,9 +41,11 @@ from handlers.turn import Services, Turn
 
 log = logging.getLogger(__name__)
 
-FETCH_EVERY = timedelta(minutes=30)
+FETCH_EVERY = timedelta(minutes=30)  # CALENDAR_FETCH_MINUTES
 HORIZON = timedelta(days=15)  # the planner looks two weeks ahead
 TELL_AFTER = timedelta(days=1)
+# An unchanged feed's busy times are expanded again this often (the days ahead move on).
+EXPAND_AGAIN = timedelta(hours=6)
 STEP = "cal"
 NOTICE_KIND = "calendar"
 FETCHES_AT_ONCE = 16
@@ -86,10 +89,10 @@ def reason_text(reason: str, language: str) -> str:
     return _(REASONS.get(reason, REASONS["unreachable"]), language)
 
 
-def next_fetch(user_id: int, now: datetime) -> datetime:
-    """The user's next fetch after `now`: at the same offset into every FETCH_EVERY, so
-    users are spread evenly over the interval whenever they added their feed."""
-    period = int(FETCH_EVERY.total_seconds())
+def next_fetch(user_id: int, now: datetime, every: timedelta = FETCH_EVERY) -> datetime:
+    """The user's next fetch after `now`: at the same offset into every period, so users
+    are spread evenly over it whenever they added their feed."""
+    period = max(int(every.total_seconds()), 1)
     offset = stagger_for(user_id, period)
     slot = (int(now.timestamp()) - offset) // period + 1
     return datetime.fromtimestamp(slot * period + offset, UTC)
@@ -197,10 +200,12 @@ async def sync_feeds(services: Services, client: httpx.AsyncClient,
     """Fetches every feed that is due (taken by this instance only) and stores what it says;
     the soonest message it planned (so the dispatcher can wake for it)."""
     now = services.clock()
+    every = timedelta(minutes=services.settings.calendar_fetch_minutes)
     async with services.database.session() as session:
         taken: list[tuple[int, str]] = []
         for user_id, due_at in await feeds.due_feeds(session, now, limit):
-            url = await feeds.take_fetch(session, user_id, due_at, next_fetch(user_id, now))
+            url = await feeds.take_fetch(session, user_id, due_at,
+                                         next_fetch(user_id, now, every))
             if url is not None:
                 taken.append((user_id, url))
     fetching = asyncio.Semaphore(FETCHES_AT_ONCE)
@@ -236,6 +241,11 @@ async def _store(services: Services, user_id: int, url: str, data: bytes | None,
             return None  # removed or replaced while it was being fetched
         first = feed.fetched_at is None and feed.tried_at is None
         feed.tried_at = now
+        digest = hashlib.sha256(data).hexdigest() if data is not None else None
+        if digest is not None and digest == feed.digest and feed.expanded_at is not None \
+                and now - feed.expanded_at < EXPAND_AGAIN:
+            _worked(feed, now)  # the same as last time: nothing to parse or plan again
+            return None
         if data is not None:
             try:
                 busy = await asyncio.to_thread(busy_intervals, data, now - timedelta(days=1),
@@ -243,8 +253,8 @@ async def _store(services: Services, user_id: int, url: str, data: bytes | None,
             except NotACalendar:
                 reason = "not_calendar"
             else:
-                feed.fetched_at, feed.error = now, None
-                feed.failing_since = feed.failure_told_at = None
+                _worked(feed, now)
+                feed.digest, feed.expanded_at = digest, now
                 changed = await feeds.store_busy(session, user_id, busy,
                                                  now - timedelta(days=1), now + HORIZON)
                 wake = await replan_breaks(session, user, now) if changed else None
@@ -261,6 +271,11 @@ async def _store(services: Services, user_id: int, url: str, data: bytes | None,
             feed.failure_told_at = now
             return await _notice(session, user_id, "failing", now)
         return None
+
+
+def _worked(feed: CalendarFeed, now: datetime) -> None:
+    feed.fetched_at, feed.error = now, None
+    feed.failing_since = feed.failure_told_at = None
 
 
 async def _notice(session: AsyncSession, user_id: int, what: str, now: datetime) -> datetime:

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 # What a stopping process gives its sends in flight: platforms kill it 30 s after SIGTERM.
 STOP_GRACE_SECONDS = 8.0
-CALENDAR_TICK = timedelta(minutes=1)
+CALENDAR_TICK = timedelta(seconds=10)
 
 MENU = [
     ("start", "Subscribe and set up"),
@@ -145,27 +145,37 @@ async def _post_init(application: Application) -> None:
                                             name="dispatcher-safety",
                                             job_kwargs={"max_instances": 2})
         start_countdown(application, services, sender)
-        # Calendar feeds: each user's falls due at its own moment of the half hour; this
-        # looks for due ones every minute (of the bot's clock).
+        # Calendar feeds: each user's falls due at its own moment of the half hour; a loop
+        # of its own fetches the due ones, then waits CALENDAR_TICK (of the bot's clock).
         application.bot_data["calendar_client"] = new_client()
-        application.job_queue.run_repeating(
-            _sync_calendars, interval=max(real_seconds(services.clock, CALENDAR_TICK), 0.5),
-            first=0.2, name="calendar-feeds", job_kwargs={"max_instances": 1})
+        application.bot_data["calendar_task"] = asyncio.create_task(
+            _sync_calendars(application), name="calendar-feeds")
     assert application.job_queue is not None
     # The job queue runs once the application has started: from then on, errors of
     # third-party libraries keep their tracebacks (bot.logs).
     application.job_queue.run_once(_started, 0, name="started")
 
 
-async def _sync_calendars(context: ContextTypes.DEFAULT_TYPE) -> None:
-    application = context.application
-    try:
-        wake = await sync_feeds(services_of(application), application.bot_data["calendar_client"])
-    except Exception:  # noqa: BLE001 - the next tick tries again
-        log.exception("calendar feeds could not be fetched")
-        return
-    if wake is not None:
-        wake_at(application, wake)
+async def _sync_calendars(application: Application) -> None:
+    services = services_of(application)
+    pause = max(real_seconds(services.clock, CALENDAR_TICK), 0.2)
+    while True:
+        try:
+            wake = await sync_feeds(services, application.bot_data["calendar_client"])
+        except Exception:  # noqa: BLE001 - the next round tries again
+            log.exception("calendar feeds could not be fetched")
+        else:
+            if wake is not None:
+                wake_at(application, wake)
+        await asyncio.sleep(pause)
+
+
+async def _stop_calendars(application: Application) -> None:
+    task: asyncio.Task[None] | None = application.bot_data.pop("calendar_task", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _started(_context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -186,6 +196,7 @@ async def _dispatcher_sender(application: Application, settings: Settings) -> Te
 
 async def stop_dispatching(application: Application) -> None:
     """Stops claiming due messages and lets the sends in flight end (within the grace)."""
+    await _stop_calendars(application)
     dispatcher: Dispatcher | None = application.bot_data.get("dispatcher")
     if dispatcher is None:
         return
@@ -199,6 +210,7 @@ async def _post_shutdown(application: Application) -> None:
     bot: Bot | None = application.bot_data.get("dispatcher_bot")
     if bot is not None:
         await bot.shutdown()
+    await _stop_calendars(application)
     calendar_client = application.bot_data.get("calendar_client")
     if calendar_client is not None:
         await calendar_client.aclose()

@@ -199,6 +199,10 @@ class CalendarFeed(Base):
     failing_since: Mapped[datetime | None]  # the first failure since the last good fetch
     # Set once the user was told their feed has been failing for a day.
     failure_told_at: Mapped[datetime | None]
+    # The last good body's SHA-256 and when its busy times were expanded: an unchanged feed
+    # is not parsed again until the days ahead need expanding anew.
+    digest: Mapped[str | None] = mapped_column(String(64))
+    expanded_at: Mapped[datetime | None]
 
 
 class BusyTime(Base):

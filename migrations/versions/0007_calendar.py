@@ -33,6 +33,8 @@ def upgrade() -> None:
         sa.Column("error", sa.String(length=32), nullable=True),
         _when("failing_since"),
         _when("failure_told_at"),
+        sa.Column("digest", sa.String(length=64), nullable=True),
+        _when("expanded_at"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"],
                                 name=op.f("fk_calendar_feeds_user_id_users"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_calendar_feeds")),
