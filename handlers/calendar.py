@@ -139,6 +139,7 @@ async def _save(turn: Turn, text: str) -> Answer:
         await turn.session.flush()
         turn.session.add(CalendarFeed(user_id=turn.user.id, url=address.url,
                                       added_at=turn.now, next_fetch_at=turn.now))
+        turn.wake(await replan_breaks(turn.session, turn.user, turn.now))
     return Answer().say(turn.t(
         "Got it: {calendar}. I'm reading it now and will tell you in a minute what I found. "
         "(You can delete your message with the address from this chat: I have it.)",
@@ -173,7 +174,7 @@ async def _today(session: AsyncSession, user: User, now: datetime) -> list[Any]:
 async def on_button(turn: Turn, tap: CalendarChoice) -> Answer:
     if not await feeds.remove_feed(turn.session, turn.user.id):
         return Answer(toast=turn.t("There is no calendar to remove."))
-    await replan_breaks(turn.session, turn.user, turn.now)
+    turn.wake(await replan_breaks(turn.session, turn.user, turn.now))
     return Answer(toast=turn.t("Removed")).say(
         turn.t("Removed: I've forgotten the address and your busy times. Your breaks go "
                "back to their usual times."), edit=True)

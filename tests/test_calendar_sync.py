@@ -32,6 +32,8 @@ ICS = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\n"
 
 
 class Server:
+    """The feed server: what it answers, where."""
+
     status = 200
     url = ""
 
