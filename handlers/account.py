@@ -101,7 +101,7 @@ async def help_(turn: Turn) -> Answer:
         "starts when you tap Ready and is held about 2 minutes on each side.\n\n"
         "/stretch a break now · /routine the whole sequence (about 35 minutes) · "
         "/assess the hip self-check · /progress your charts · /report a page for your "
-        "physiotherapist · /settings · /pause · "
+        "physiotherapist · /settings · /calendar breaks between your meetings · /pause · "
         "/resume · /export · /privacy · /delete · /stop"),
         turn.t(INTENSITY), red_flags_text(language)]
     if (line := studio_line(language, turn.services.studio)) is not None:
