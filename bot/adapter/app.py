@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 # What a stopping process gives its sends in flight: platforms kill it 30 s after SIGTERM.
 STOP_GRACE_SECONDS = 8.0
-CALENDAR_TICK = timedelta(seconds=10)
+CALENDAR_TICK = timedelta(seconds=3)
 
 MENU = [
     ("start", "Subscribe and set up"),
@@ -146,7 +146,8 @@ async def _post_init(application: Application) -> None:
                                             job_kwargs={"max_instances": 2})
         start_countdown(application, services, sender)
         # Calendar feeds: each user's falls due at its own moment of the half hour; a loop
-        # of its own fetches the due ones, then waits CALENDAR_TICK (of the bot's clock).
+        # of its own fetches the due ones, then waits CALENDAR_TICK (of the bot's clock), so
+        # they go out in small batches.
         application.bot_data["calendar_client"] = new_client()
         application.bot_data["calendar_task"] = asyncio.create_task(
             _sync_calendars(application), name="calendar-feeds")
