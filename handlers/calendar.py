@@ -62,15 +62,16 @@ REASONS = {
                   "network. Use the public address your calendar service gives you."),
     "unreachable": N_("I couldn't reach that address. Check that it is complete and that "
                       "the calendar is still shared."),
-    "timeout": N_("The calendar server took too long to answer."),
-    "too_big": N_("That calendar is over 5 MB, more than I read. Share one work calendar "
-                  "rather than all of them."),
+    "timeout": N_("The calendar server took too long to answer; I'll keep trying."),
+    "too_big": N_("That calendar is over 5 MB, more than I can read. Share one work "
+                  "calendar rather than all of them."),
     "too_many_redirects": N_("That address sends me on through too many redirects."),
     "not_calendar": N_("That address gives something that is not a calendar. Copy the "
                        "address marked iCal or ICS (in Google Calendar: Settings, your "
                        "calendar, \"Secret address in iCal format\")."),
     "http": N_("The calendar server refused it (error {code}): the address may have been "
                "reset. Copy it again from your calendar's sharing settings."),
+    "server": N_("The calendar server has a problem (error {code}); I'll keep trying."),
 }
 HOW_TO = N_(
     "Send me your calendar's private address and I'll plan your breaks between meetings, "
@@ -79,13 +80,14 @@ HOW_TO = N_(
     "• Outlook: Settings, Calendar, Shared calendars, Publish a calendar, the ICS link.\n"
     "• Other calendars: any https link to an .ics export.\n"
     "I only keep when you are busy (start and end of each event, never what it is) and "
-    "the address itself, which /delete or the Remove button erases. "
+    "the address itself, which /delete or the Remove button under /calendar erases. "
     "Paste the address now, or /cancel.")
 
 
 def reason_text(reason: str, language: str) -> str:
     if reason.startswith("http_"):
-        return _(REASONS["http"], language, code=reason[5:])
+        code = reason[5:]
+        return _(REASONS["server" if code.startswith("5") else "http"], language, code=code)
     return _(REASONS.get(reason, REASONS["unreachable"]), language)
 
 

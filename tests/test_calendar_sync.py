@@ -103,7 +103,8 @@ async def test_a_failing_feed_keeps_its_busy_times_and_the_user_is_told_once(
         action = await NoticeJob().prepare(session, notices[1], user, clock.now)
         assert isinstance(action, Send)
         text = action.reply.text
-        assert "for a day" in text and "error 500" in text and "127.0.0.1 …" in text
+        assert "for a day" in text and "error 500" in text and "keep trying" in text
+        assert "127.0.0.1 …" in text
         assert SECRET not in text
         # Removed meanwhile: nothing is said.
         await session.delete(feed)
