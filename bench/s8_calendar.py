@@ -34,6 +34,8 @@ from bench.common import (
     Figure,
     bot_env,
     insert_rows,
+    lateness,
+    local_http,
     migrate,
     now_utc,
     reminder_row,
@@ -71,15 +73,8 @@ async def feed_server(body: bytes) -> AsyncIterator[tuple[str, list[float]]]:
 
     app = web.Application()
     app.router.add_get("/f/{user}/basic.ics", serve)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}", hits
-    finally:
-        await runner.cleanup()
+    async with local_http(app) as base:
+        yield base, hits
 
 
 async def _seed(url: str, base: str, feeds: int, reminders: int, spread: float,
@@ -142,12 +137,6 @@ async def _run(dbs: BenchDatabases, feeds: int, reminders: int, spread: float,
             fetch_times = [t for t in hits if first_due <= t < first_due + spread]
     finally:
         await dbs.drop_pg(url)
-    sent_at: dict[int, float] = {}
-    for c in calls:
-        if c.method == "sendMessage" and c.status == 200 and c.chat_id in due \
-                and c.chat_id not in sent_at:
-            sent_at[c.chat_id] = c.at
-    late = sorted(sent_at[c] - due[c] for c in sent_at)
     buckets = Counter(int((t - first_due) // BUCKET) for t in fetch_times)
     counts = [buckets.get(i, 0) for i in range(int(spread // BUCKET))]
     minutes = Counter(int((t - first_due) // 60) for t in fetch_times)
@@ -155,10 +144,7 @@ async def _run(dbs: BenchDatabases, feeds: int, reminders: int, spread: float,
     first_minute = [kb for t, kb in rss if t < first_due + 60]
     last_minute = [kb for t, kb in rss if t >= first_due + spread - 60]
     return {
-        "reminders_sent": len(sent_at), "reminders_due": len(due),
-        "late_p50": statistics.median(late) if late else None,
-        "late_p95": late[int(0.95 * (len(late) - 1))] if late else None,
-        "late_max": late[-1] if late else None,
+        **lateness(calls, due),
         "fetches": len(fetch_times),
         "fetches_expected": feeds * spread / every.total_seconds(),
         "fetch_buckets": counts, "fetch_cv": _cv(counts),

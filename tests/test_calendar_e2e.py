@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from bench.common import local_http
 from bot.config import normalise_database_url
 from bot.domain.schedule import stagger_for
 from bot.storage.db import Database
@@ -62,14 +63,9 @@ async def feed_server() -> AsyncIterator[FeedServer]:
 
     app = web.Application()
     app.router.add_get(f"/calendar/ical/ana/{SECRET}/basic.ics", serve)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    state.url = f"http://127.0.0.1:{port}/calendar/ical/ana/{SECRET}/basic.ics"
-    yield state
-    await runner.cleanup()
+    async with local_http(app) as base:
+        state.url = f"{base}/calendar/ical/ana/{SECRET}/basic.ics"
+        yield state
 
 
 async def _seed_ana(url: str) -> None:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
+from bench.common import local_http
 from bot.domain.addresses import BadAddress, IPAddress, feed_address, forbidden, shown
 from handlers.calendar_fetch import MAX_BYTES, FeedError, fetch_feed, new_client
 
@@ -89,13 +90,8 @@ async def server() -> AsyncIterator[str]:
     app.router.add_get("/moved", to_feed)
     app.router.add_get("/loop", loop)
     app.router.add_get("/gone", lambda _r: web.HTTPNotFound())
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with local_http(app) as base:
+        yield base
 
 
 async def _reason(url: str, **options: object) -> str:

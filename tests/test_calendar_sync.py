@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
+from bench.common import local_http
 from bot.config import load_settings
 from bot.domain.clock import ManualClock
 from bot.domain.content import load_program
@@ -49,14 +50,9 @@ async def server() -> AsyncIterator[Server]:
 
     app = web.Application()
     app.router.add_get(f"/{SECRET}/basic.ics", serve)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    state.url = f"http://127.0.0.1:{port}/{SECRET}/basic.ics"
-    yield state
-    await runner.cleanup()
+    async with local_http(app) as base:
+        state.url = f"{base}/{SECRET}/basic.ics"
+        yield state
 
 
 async def test_a_failing_feed_keeps_its_busy_times_and_the_user_is_told_once(
