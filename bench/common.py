@@ -454,3 +454,35 @@ async def start_process(standin: Any, args: list[str], env: dict[str, str], log:
     run.ready_after = arrived.result() - started
     run.rss_at_ready = holder.get("rss", {})
     return run
+
+
+@asynccontextmanager
+async def local_http(app: Any) -> AsyncIterator[str]:
+    """Serves an aiohttp `web.Application` on a free port of 127.0.0.1; yields its base URL."""
+    from aiohttp import web
+
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+def lateness(calls: list[Any], due: dict[int, float]) -> dict[str, float | int | None]:
+    """How late each chat's first accepted sendMessage came after its due time (seconds)."""
+    sent_at: dict[int, float] = {}
+    for c in calls:
+        if c.method == "sendMessage" and c.status == 200 and c.chat_id in due \
+                and c.chat_id not in sent_at:
+            sent_at[c.chat_id] = c.at
+    late = sorted(sent_at[c] - due[c] for c in sent_at)
+    return {
+        "reminders_sent": len(sent_at), "reminders_due": len(due),
+        "late_p50": statistics.median(late) if late else None,
+        "late_p95": late[int(0.95 * (len(late) - 1))] if late else None,
+        "late_max": late[-1] if late else None,
+    }

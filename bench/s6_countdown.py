@@ -15,7 +15,6 @@ is the same reminders with nobody in a break (the countdown has nothing to do).
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +26,7 @@ from bench.common import (
     Figure,
     bot_env,
     insert_rows,
+    lateness,
     migrate,
     now_utc,
     reminder_row,
@@ -118,20 +118,11 @@ async def _run(dbs: BenchDatabases, holds: int, reminders: int, spread: float,
     finally:
         await dbs.drop_pg(url)
     window = (first_due, first_due + spread)
-    sent_at: dict[int, float] = {}
-    for c in calls:
-        if c.method == "sendMessage" and c.status == 200 and c.chat_id in due \
-                and c.chat_id not in sent_at:
-            sent_at[c.chat_id] = c.at
-    late = sorted(sent_at[c] - due[c] for c in sent_at)
     edits = [c for c in calls if c.method == "editMessageText" and c.status == 200
              and window[0] <= c.at <= window[1]]
     wanted = holds * int(spread // every)
     return {
-        "reminders_sent": len(sent_at), "reminders_due": len(due),
-        "late_p50": statistics.median(late) if late else None,
-        "late_p95": late[int(0.95 * (len(late) - 1))] if late else None,
-        "late_max": late[-1] if late else None,
+        **lateness(calls, due),
         "edits": len(edits), "edits_wanted": wanted, "edit_rate": len(edits) / spread,
         "too_many_requests": sum(1 for c in calls if c.status == 429),
         "edit_statuses": {str(status): sum(1 for c in calls if c.method == "editMessageText"

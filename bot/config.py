@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     # For the playground and end-to-end tests only: start the clock at this instant and
     # run it this many times faster than real time.
     clock_start: datetime | None = None
+    # Tests only: lets calendar feeds be fetched from http://127.0.0.1:<port>/. Must stay off
+    # in production, where it would let users make the bot fetch from its own machine.
+    calendar_allow_loopback: bool = False
+    # How often each user's calendar feed is fetched again.
+    calendar_fetch_minutes: float = Field(default=30.0, gt=0)
     clock_speed: float = 1.0
 
     @field_validator("telegram_bot_token")

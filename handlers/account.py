@@ -101,7 +101,7 @@ async def help_(turn: Turn) -> Answer:
         "starts when you tap Ready and is held about 2 minutes on each side.\n\n"
         "/stretch a break now · /routine the whole sequence (about 35 minutes) · "
         "/assess the hip self-check · /progress your charts · /report a page for your "
-        "physiotherapist · /settings · /pause · "
+        "physiotherapist · /settings · /calendar breaks between your meetings · /pause · "
         "/resume · /export · /privacy · /delete · /stop"),
         turn.t(INTENSITY), red_flags_text(language)]
     if (line := studio_line(language, turn.services.studio)) is not None:
@@ -128,6 +128,10 @@ async def privacy(turn: Turn) -> Answer:
             "send them on time.\n"
             "• the group whose invitation link you started through, if any: so the studio "
             "sees its figures per group.\n"
+            "• if you gave /calendar an address: that address (it is secret, so it is never "
+            "shown or logged in full) and when you are busy over the next two weeks (start "
+            "and end only, never what the event is): to plan your breaks between meetings. "
+            "Removing the calendar erases both.\n"
             "Not your name, phone number, messages or location (a shared location is "
             "only turned into a time zone).\n"
             "/export sends you your breaks, ratings and self-check answers as a CSV file "
@@ -161,8 +165,8 @@ async def stop(turn: Turn) -> Answer:
 
 async def delete(turn: Turn) -> Answer:
     return Answer().say(
-        turn.t("This erases everything about you: settings, breaks, ratings and "
-               "assessments. It cannot be undone. Are you sure?"),
+        turn.t("This erases everything about you: settings, breaks, ratings, "
+               "assessments and your calendar address. It cannot be undone. Are you sure?"),
         [Button(turn.t("Yes, erase everything"), Erase(sure=True)),
          Button(turn.t("No, keep it"), Erase(sure=False))],
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.outbox.dispatcher import Job
 from handlers.assessment import RepeatJob
 from handlers.breaks import AbandonJob, StepJob
+from handlers.calendar import NoticeJob
 from handlers.reminders import ExpiryJob, ReminderJob
 from handlers.summary import SummaryJob
 from handlers.turn import Services
@@ -23,4 +24,6 @@ def make_jobs(services: Services) -> dict[str, Job]:
         "assess": RepeatJob(),
         # After the last work window of the week: the week's breaks and ratings.
         "summary": SummaryJob(services),
+        # What a calendar feed gave: read the first time, or failing for a day.
+        "calendar": NoticeJob(),
     }

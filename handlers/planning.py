@@ -10,24 +10,25 @@ summarised at most once, whatever replans it). Sending either plans the followin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ScalarSelect, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.free_time import next_fitted_break
 from bot.domain.progress import local_date, week_of
 from bot.domain.schedule import (
     PAUSED_INDEFINITELY,
     Preferences,
-    next_break_at,
     rest_until,
     stagger_for,
     work_window,
 )
 from bot.domain.timefmt import local_day_and_time
 from bot.outbox import due
+from bot.storage.calendar import Interval, busy_times, busy_times_of
 from bot.storage.models import Break, DueMessage, User
 from handlers.turn import Turn
 
@@ -35,6 +36,10 @@ REMINDER_KIND = "reminder"
 SUMMARY_KIND = "summary"
 # After the last window of the week ends, so its last break has been answered or expired.
 SUMMARY_AFTER_WORK = timedelta(minutes=30)
+# The busy times that can move the next break: a shift may have begun yesterday, and the
+# next break may be up to two weeks away.
+BUSY_LOOK_BACK = timedelta(days=2)
+BUSY_LOOK_AHEAD = timedelta(days=16)
 
 
 def preferences(user: User) -> Preferences:
@@ -53,19 +58,36 @@ def _reminded(user: User) -> bool:
     return user.active and user.onboarded_at is not None and user.time_zone is not None
 
 
-def next_reminder(user: User, after: datetime) -> dict[str, Any] | None:
-    """The reminder row of the first break after `after` (for `due.schedule_many`)."""
+def next_reminder(user: User, after: datetime,
+                  busy: Sequence[Interval] = ()) -> dict[str, Any] | None:
+    """The reminder row of the first break after `after`, fitted around the user's busy
+    times when their calendar gave some (for `due.schedule_many`)."""
     if not _reminded(user):
         return None
-    at = next_break_at(preferences(user), after)
+    at = next_fitted_break(preferences(user), after, busy)
     if at is None:
         return None
     return dict(user_id=user.id, kind=REMINDER_KIND, key=f"remind:{at.isoformat()}", due_at=at)
 
 
+async def next_reminders(session: AsyncSession, items: Sequence[tuple[User, datetime]]
+                         ) -> list[dict[str, Any]]:
+    """`next_reminder` for many users at once, their busy times read in one query."""
+    if not items:
+        return []
+    busy = await busy_times_of(session, [user.id for user, _after in items],
+                               min(after for _u, after in items) - BUSY_LOOK_BACK,
+                               max(after for _u, after in items) + BUSY_LOOK_AHEAD)
+    return [row for user, after in items
+            if (row := next_reminder(user, after, busy.get(user.id, ()))) is not None]
+
+
 async def plan_next(session: AsyncSession, user: User, after: datetime) -> datetime | None:
     """Stores the first break after `after` as a reminder row (idempotent)."""
-    row = next_reminder(user, after)
+    if not _reminded(user):
+        return None
+    busy = await busy_times(session, user.id, after - BUSY_LOOK_BACK, after + BUSY_LOOK_AHEAD)
+    row = next_reminder(user, after, busy)
     if row is not None:
         await due.schedule(session, user.id, REMINDER_KIND, row["key"], row["due_at"])
     return row["due_at"] if row is not None else None

@@ -29,7 +29,7 @@ from bot.storage.records import latest_check, latest_checks
 from handlers.breaks import safe_sequence, start_break
 from handlers.planning import (
     describe_next,
-    next_reminder,
+    next_reminders,
     plan_next,
     preferences,
     resting_until,
@@ -147,9 +147,8 @@ class ReminderJob:
                  and row.break_id is None and resting_until(user) is None}
         if fresh:
             # The following breaks go into the database before these are sent.
-            await due.schedule_many(session, [
-                planned for row, user in items if row.id in fresh
-                if (planned := next_reminder(user, _planned_at(row))) is not None])
+            await due.schedule_many(session, await next_reminders(session, [
+                (user, _planned_at(row)) for row, user in items if row.id in fresh]))
             ids = [user.id for row, user in items if row.id in fresh]
             running = set(await session.scalars(select(Break.user_id).where(
                 Break.user_id.in_(ids), Break.status == "active")))

@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from bot.domain.callbacks import (
     BreakControl,
+    CalendarChoice,
     CallbackData,
     CheckIn,
     Consent,
@@ -38,6 +39,7 @@ from handlers import (
     account,
     assessment,
     breaks,
+    calendar,
     groups,
     onboarding,
     pause,
@@ -101,6 +103,7 @@ COMMANDS: dict[str, Route] = {
     "settings": Route(settings.settings, SET_UP),
     "pause": Route(pause.pause, SET_UP),
     "resume": Route(pause.resume, SET_UP),
+    "calendar": Route(calendar.calendar, SET_UP),
     "stats": Route(progress.stats, OPERATORS),
     "invite": Route(groups.invite, OPERATORS),
 }
@@ -111,6 +114,7 @@ _BUTTONS: tuple[ButtonRoute[Any], ...] = (
     ButtonRoute(Consent, account.consent, OPEN),
     ButtonRoute(Erase, account.delete_confirmed, OPEN),
     ButtonRoute(GroupMove, groups.on_move, OPEN),
+    ButtonRoute(CalendarChoice, calendar.on_button, SET_UP),
     ButtonRoute(SetupChoice, onboarding.on_button, CONSENTED),
     ButtonRoute(SettingsChoice, settings.on_button, SET_UP),
     ButtonRoute(PauseChoice, pause.on_button, SET_UP),
@@ -135,6 +139,7 @@ STEPS: dict[str, Route] = {
     "ob": Route(onboarding.on_step, OPEN),
     "set": Route(settings.on_step, OPEN),
     "rate": Route(ratings.on_rating_text, OPEN),
+    "cal": Route(calendar.on_step, SET_UP),
 }
 NO_STEP = Route(account.unknown_text, OPEN)
 # Stickers, photos, voice notes: anything but text, commands, buttons and locations.

@@ -11,6 +11,7 @@ from bot.domain.callbacks import (
     MAX_BYTES,
     MAX_ID,
     BreakControl,
+    CalendarChoice,
     CallbackData,
     CheckIn,
     Consent,
@@ -64,6 +65,7 @@ EXAMPLES: list[tuple[CallbackData, str]] = [
     (GroupMove(7, move=True), "g:7:yes"),
     (GroupMove(MAX_ID, move=False), f"g:{MAX_ID}:no"),
     (ShowPictures(), "p:show"),
+    (CalendarChoice(), "cal:rm"),
 ]
 
 

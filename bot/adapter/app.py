@@ -25,13 +25,15 @@ from bot.adapter.photos import Photos
 from bot.adapter.profile import update_profile
 from bot.adapter.router import delivery, register_handlers
 from bot.adapter.sender import TelegramSender
-from bot.adapter.wakeup import tick
+from bot.adapter.wakeup import tick, wake_at
 from bot.config import Settings
 from bot.domain.clock import real_seconds
 from bot.domain.i18n import _
 from bot.logs import started
 from bot.outbox.dispatcher import Dispatcher
 from handlers.account import unsubscribe
+from handlers.calendar import sync_feeds
+from handlers.calendar_fetch import new_client
 from handlers.jobs import make_jobs
 from handlers.turn import Services
 
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 
 # What a stopping process gives its sends in flight: platforms kill it 30 s after SIGTERM.
 STOP_GRACE_SECONDS = 8.0
+CALENDAR_TICK = timedelta(seconds=3)
 
 MENU = [
     ("start", "Subscribe and set up"),
@@ -49,6 +52,7 @@ MENU = [
     ("report", "A one-page PDF for your physiotherapist"),
     ("settings", "Change your settings"),
     ("pause", "Pause reminders"),
+    ("calendar", "Breaks between your meetings"),
     ("resume", "Resume reminders"),
     ("export", "Your history as a CSV file"),
     ("privacy", "What is stored and why"),
@@ -177,6 +181,12 @@ async def _post_init(application: Application) -> None:
                                             name="dispatcher-safety",
                                             job_kwargs={"max_instances": 2})
         start_countdown(application, services, sender)
+        # Calendar feeds: each user's falls due at its own moment of the half hour; a loop
+        # of its own fetches the due ones, then waits CALENDAR_TICK (of the bot's clock), so
+        # they go out in small batches.
+        application.bot_data["calendar_client"] = new_client()
+        application.bot_data["calendar_task"] = asyncio.create_task(
+            _sync_calendars(application), name="calendar-feeds")
     photos: Photos | None = application.bot_data.get("photos")
     if photos is not None:
         # In the background: nothing waits for it, and a send meanwhile draws on demand.
@@ -197,6 +207,26 @@ async def _prepare(photos: Photos) -> None:
     if missing:
         log.info("%s pictures are not uploaded yet; ready to draw them (%.1f s)", missing,
                  time.perf_counter() - started)
+async def _sync_calendars(application: Application) -> None:
+    services = services_of(application)
+    pause = max(real_seconds(services.clock, CALENDAR_TICK), 0.2)
+    while True:
+        try:
+            wake = await sync_feeds(services, application.bot_data["calendar_client"])
+        except Exception:  # noqa: BLE001 - the next round tries again
+            log.exception("calendar feeds could not be fetched")
+        else:
+            if wake is not None:
+                wake_at(application, wake)
+        await asyncio.sleep(pause)
+
+
+async def _stop_calendars(application: Application) -> None:
+    task: asyncio.Task[None] | None = application.bot_data.pop("calendar_task", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _started(_context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -218,6 +248,7 @@ async def _dispatcher_sender(application: Application, settings: Settings) -> Te
 
 async def stop_dispatching(application: Application) -> None:
     """Stops claiming due messages and lets the sends in flight end (within the grace)."""
+    await _stop_calendars(application)
     dispatcher: Dispatcher | None = application.bot_data.get("dispatcher")
     if dispatcher is None:
         return
@@ -231,6 +262,10 @@ async def _post_shutdown(application: Application) -> None:
     bot: Bot | None = application.bot_data.get("dispatcher_bot")
     if bot is not None:
         await bot.shutdown()
+    await _stop_calendars(application)
+    calendar_client = application.bot_data.get("calendar_client")
+    if calendar_client is not None:
+        await calendar_client.aclose()
     await services_of(application).database.close()
     log.info("stopped; database closed")
 

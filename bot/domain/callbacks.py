@@ -328,6 +328,13 @@ class ShowPictures(_OneWord):
     word = "show"
 
 
+class CalendarChoice(_OneWord):
+    """ "Remove this calendar" under /calendar's status."""
+
+    prefix = "cal"
+    word = "rm"
+
+
 @dataclass(frozen=True)
 class GroupMove(CallbackData):
     """The answer to "move to the group of this new invitation link?"."""
@@ -352,7 +359,7 @@ class GroupMove(CallbackData):
 KINDS: Final[tuple[type[CallbackData], ...]] = (
     Consent, Erase, SetupChoice, SettingsChoice, PauseChoice, ReminderChoice, CheckIn,
     StopPain, Screen, BreakControl,
-    RatingTap, SelfCheckStart, SelfCheckAnswer, GroupMove, ShowPictures,
+    RatingTap, SelfCheckStart, SelfCheckAnswer, GroupMove, ShowPictures, CalendarChoice,
 )
 _BY_PREFIX: Final[dict[str, list[type[CallbackData]]]] = {}
 for _kind in KINDS:

@@ -61,7 +61,9 @@ def insert_for(session: AsyncSession) -> Callable[..., Any]:
 
 
 def make_engine(url: str, pool_size: int = 5) -> AsyncEngine:
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: a failed statement's error (and so its logged traceback) leaves out
+    # the values, which can be a user's secret calendar address.
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if url.startswith("sqlite"):
         # SQLite has one writer at a time: one connection per process makes concurrent
         # tasks queue for it in asyncio instead of polling the file lock with sleeps.

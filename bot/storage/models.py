@@ -192,6 +192,43 @@ class DueMessage(Base):
     outcome: Mapped[str | None] = mapped_column(Text)
 
 
+class CalendarFeed(Base):
+    """A user's calendar feed: its private address (a secret: whoever has it reads the
+    calendar) and how its fetches went. Its busy times are `BusyTime` rows."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    url: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[datetime]
+    # When the next fetch is due: spread over the interval by user (see handlers/calendar.py).
+    next_fetch_at: Mapped[datetime] = mapped_column(index=True)
+    fetched_at: Mapped[datetime | None]  # the last fetch that worked
+    tried_at: Mapped[datetime | None]  # the last attempt, good or bad
+    error: Mapped[str | None] = mapped_column(String(32))  # the last attempt's reason, if bad
+    failing_since: Mapped[datetime | None]  # the first failure since the last good fetch
+    # Set once the user was told their feed has been failing for a day.
+    failure_told_at: Mapped[datetime | None]
+    # The last good body's SHA-256 and when its busy times were expanded: an unchanged feed
+    # is not parsed again until the days ahead need expanding anew.
+    digest: Mapped[str | None] = mapped_column(String(64))
+    expanded_at: Mapped[datetime | None]
+
+
+class BusyTime(Base):
+    """A time the user's calendar says they are busy, expanded from the feed for the coming
+    days: only start and end, never what the event is."""
+
+    __tablename__ = "busy_times"
+    __table_args__ = (Index("ix_busy_times_user_starts", "user_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+
+
 class HandledUpdate(Base):
     """Telegram may deliver an update twice (a retried webhook); it is handled once."""
 
@@ -213,4 +250,5 @@ class PictureUpload(Base):
     uploaded_at: Mapped[datetime]
 
 
-USER_TABLES: tuple[type[Base], ...] = (DueMessage, Rating, Assessment, Break, User)
+USER_TABLES: tuple[type[Base], ...] = (
+    DueMessage, Rating, Assessment, Break, BusyTime, CalendarFeed, User)

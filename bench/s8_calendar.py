@@ -1,0 +1,226 @@
+"""Scenario 8, calendar feeds: many users' feeds re-fetched on schedule while reminders fall due.
+
+The real `python -m bot` runs on PostgreSQL against the stand-in; `feeds` users have a
+calendar feed served by a local HTTP server in this process (CALENDAR_ALLOW_LOOPBACK=1),
+fetched every `every_minutes` (30 in production: the bench shortens it to see several
+rounds, so the fetch rate is 15 times production's for the same users). Their work windows
+lie outside the run, so every fetch is pure overhead for the reminders. During the same
+`spread` seconds `reminders` other users' reminders fall due evenly.
+
+Measured: fetches per 10-second bucket at the feed server (spread evenly: the coefficient
+of variation of the buckets), reminders' lateness (sent - due) at the stand-in, and the bot's
+resident memory sampled every 5 s (the last round against the first). The baseline, in the
+same run, is the same reminders with no feeds.
+
+    python -m bench.s8_calendar [--feeds 10000] [--reminders 600] [--spread 360] [--every 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    BenchDatabases,
+    Figure,
+    bot_env,
+    insert_rows,
+    lateness,
+    local_http,
+    migrate,
+    now_utc,
+    reminder_row,
+    rss_kb,
+    standin_server,
+    start_process,
+    user_row,
+    wall_window_around,
+)
+
+NAME = "8 calendar feeds"
+FEED_USERS = 5_000_001
+REMINDER_USERS = 6_000_001
+LEAD = timedelta(seconds=10)
+BUCKET = 10.0
+
+
+def _ics(day: datetime) -> bytes:
+    start = day.replace(hour=3, minute=0, second=0, microsecond=0)
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\nBEGIN:VEVENT\r\n"
+            f"UID:standup\r\nDTSTART:{start:%Y%m%dT%H%M%S}Z\r\n"
+            f"DTEND:{start + timedelta(hours=1):%Y%m%dT%H%M%S}Z\r\n"
+            "RRULE:FREQ=DAILY\r\nSUMMARY:Stand-up\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n").encode()
+
+
+@asynccontextmanager
+async def feed_server(body: bytes) -> AsyncIterator[tuple[str, list[float]]]:
+    from aiohttp import web
+
+    hits: list[float] = []
+
+    async def serve(_request: web.Request) -> web.Response:
+        hits.append(time.time())
+        return web.Response(body=body, content_type="text/calendar")
+
+    app = web.Application()
+    app.router.add_get("/f/{user}/basic.ics", serve)
+    async with local_http(app) as base:
+        yield base, hits
+
+
+async def _seed(url: str, base: str, feeds: int, reminders: int, spread: float,
+                every: timedelta) -> tuple[float, dict[int, float]]:
+    from sqlalchemy import insert
+
+    from bot.storage.db import Database
+    from bot.storage.models import CalendarFeed
+    from handlers.calendar import next_fetch
+
+    first_due = now_utc() + LEAD
+    # Feed users work 03:00-05:00 UTC, reminder users around now: no feed user's break
+    # falls in the run (their fetches only cost), unless the run is near 03:00 UTC.
+    feed_users = [FEED_USERS + i for i in range(feeds)]
+    reminder_chats = [REMINDER_USERS + i for i in range(reminders)]
+    start, end = wall_window_around(first_due, timedelta(hours=1), timedelta(hours=2))
+    due_at = {chat: first_due + timedelta(seconds=spread * i / max(reminders, 1))
+              for i, chat in enumerate(reminder_chats)}
+    users = [user_row(u, zone="UTC", start=datetime(2026, 1, 1, 3).time(),
+                      end=datetime(2026, 1, 1, 5).time(), breaks=4, days=0b1111111)
+             for u in feed_users]
+    users += [user_row(c, zone="UTC", start=start, end=end, breaks=4, days=0b1111111)
+              for c in reminder_chats]
+    await insert_rows(url, users, [reminder_row(c, at) for c, at in due_at.items()])
+    rows = [dict(user_id=u, url=f"{base}/f/{u}/basic.ics", added_at=first_due,
+                 next_fetch_at=next_fetch(u, first_due, every)) for u in feed_users]
+    database = Database(url)
+    try:
+        for i in range(0, len(rows), 5000):
+            async with database.session() as session:
+                await session.execute(insert(CalendarFeed), rows[i:i + 5000])
+    finally:
+        await database.close()
+    return first_due.timestamp(), {c: at.timestamp() for c, at in due_at.items()}
+
+
+async def _run(dbs: BenchDatabases, feeds: int, reminders: int, spread: float,
+               every_minutes: float, logs: Path, label: str) -> dict[str, Any]:
+    url = await dbs.pg_url()
+    every = timedelta(minutes=every_minutes)
+    rss: list[tuple[float, int]] = []
+    try:
+        await migrate(url)
+        async with standin_server(record_calls=True) as standin, \
+                feed_server(_ics(datetime.now(UTC))) as (base, hits):
+            first_due, due = await _seed(url, base, feeds, reminders, spread, every)
+            bot = await start_process(
+                standin, ["-m", "bot"],
+                bot_env(standin.base_url, url, CALENDAR_ALLOW_LOOPBACK="1",
+                        CALENDAR_FETCH_MINUTES=f"{every_minutes:g}"),
+                logs / f"s8-{label}.log")
+            try:
+                end = first_due + spread + 2
+                while time.time() < end:
+                    rss.append((time.time(), rss_kb(bot.proc.pid).get("VmRSS", 0)))
+                    await asyncio.sleep(5)
+            finally:
+                await bot.stop()
+            calls = list(standin.calls)
+            fetch_times = [t for t in hits if first_due <= t < first_due + spread]
+    finally:
+        await dbs.drop_pg(url)
+    buckets = Counter(int((t - first_due) // BUCKET) for t in fetch_times)
+    counts = [buckets.get(i, 0) for i in range(int(spread // BUCKET))]
+    minutes = Counter(int((t - first_due) // 60) for t in fetch_times)
+    per_minute = [minutes.get(i, 0) for i in range(int(spread // 60))]
+    first_minute = [kb for t, kb in rss if t < first_due + 60]
+    last_minute = [kb for t, kb in rss if t >= first_due + spread - 60]
+    return {
+        **lateness(calls, due),
+        "fetches": len(fetch_times),
+        "fetches_expected": feeds * spread / every.total_seconds(),
+        "fetch_buckets": counts, "fetch_cv": _cv(counts),
+        "fetches_per_minute": per_minute, "fetch_cv_minute": _cv(per_minute),
+        "rss_first_minute_mb": statistics.mean(first_minute) / 1024 if first_minute else None,
+        "rss_last_minute_mb": statistics.mean(last_minute) / 1024 if last_minute else None,
+        "rss_samples_kb": [kb for _t, kb in rss],
+    }
+
+
+def _cv(counts: list[int]) -> float | None:
+    """Coefficient of variation: 0 for perfectly even counts."""
+    return statistics.pstdev(counts) / statistics.mean(counts) \
+        if counts and statistics.mean(counts) else None
+
+
+async def run(dbs: BenchDatabases, *, feeds: int, reminders: int, spread: float,
+              every_minutes: float, logs: Path) -> list[Figure]:
+    base = await _run(dbs, 0, reminders, spread, every_minutes, logs, "baseline")
+    load = await _run(dbs, feeds, reminders, spread, every_minutes, logs, "load")
+    rate = load["fetches"] / spread
+    wanted = feeds / (every_minutes * 60)
+    lost = load["reminders_due"] - load["reminders_sent"]
+    return [
+        Figure(NAME, f"{feeds:,} feeds re-fetched every {every_minutes:g} min: fetches/s",
+               rate, "/s", wanted, "feeds / interval", goal="ratio 0.9-1.1",
+               met=0.9 <= rate / wanted <= 1.1 if wanted else None,
+               note=f"coefficient of variation per {BUCKET:g} s {load['fetch_cv']:.2f}, per "
+               f"minute {load['fetch_cv_minute']:.2f}"
+               if load["fetch_cv"] is not None and load["fetch_cv_minute"] is not None
+               else ""),
+        Figure(NAME, f"{reminders:,} reminders due within {spread:g} s meanwhile: 95th "
+               "percentile lateness (sent - due)", load["late_p95"], "s", base["late_p95"],
+               "the same reminders, no feeds", goal="within 1 s of the baseline",
+               met=load["late_p95"] is not None and base["late_p95"] is not None
+               and load["late_p95"] <= base["late_p95"] + 1.0,
+               extra={"load": load, "baseline": base}),
+        Figure(NAME, "reminders lost", lost, "", load["reminders_due"], "reminders due",
+               goal="0", met=lost == 0),
+        Figure(NAME, "bot memory (VmRSS), last minute", load["rss_last_minute_mb"],
+               "MB", base["rss_last_minute_mb"], "the same, no feeds", goal="ratio <= 1.1",
+               met=load["rss_last_minute_mb"] is not None
+               and base["rss_last_minute_mb"] is not None
+               and load["rss_last_minute_mb"] <= 1.1 * base["rss_last_minute_mb"],
+               note=f"first minute {load['rss_first_minute_mb']:.0f} MB"
+               if load["rss_first_minute_mb"] is not None else ""),
+    ]
+
+
+def main() -> int:
+    from bench.run import table
+
+    parser = argparse.ArgumentParser(prog="python -m bench.s8_calendar")
+    parser.add_argument("--feeds", type=int, default=10_000)
+    parser.add_argument("--reminders", type=int, default=600)
+    parser.add_argument("--spread", type=float, default=360.0)
+    parser.add_argument("--every", type=float, default=2.0, help="minutes between fetches")
+    args = parser.parse_args()
+    logs = Path(__file__).parent / "results" / f"logs-s8-{int(time.time())}"
+    logs.mkdir(parents=True, exist_ok=True)
+
+    async def go() -> list[Figure]:
+        dbs = BenchDatabases()
+        try:
+            return await run(dbs, feeds=args.feeds, reminders=args.reminders,
+                             spread=args.spread, every_minutes=args.every, logs=logs)
+        finally:
+            await dbs.close()
+
+    figures = asyncio.run(go())
+    print(table(figures))
+    (logs / "s8.json").write_text(json.dumps(
+        [{"name": f.name, "value": f.value, "baseline": f.baseline, "extra": f.extra}
+         for f in figures], default=str, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
