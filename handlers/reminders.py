@@ -1,8 +1,17 @@
-"""Break reminders: sending them, their buttons (start now, snooze, skip), their expiry.
+"""Break reminders: sending them, their buttons, their expiry.
 
 The next break is planned by handlers/planning.py as a "reminder" due row; `ReminderJob`
-sends it (and plans the one after). A snoozed reminder is a "snooze" row and an unanswered
-reminder's end is an "expire" row, so a restart loses none of them.
+sends it (and plans the one after). A snoozed reminder, or one moved for a meeting, is a
+"snooze" row and an unanswered reminder's end is an "expire" row, so a restart loses none
+of them. Each press bumps the break's `snoozes`, so an expiry row made before it (keyed by
+the count) skips itself; the break's row is locked for the turn (`Turn.own`), so a press
+and the expiry job never both decide.
+
+Buttons: Start now; Snooze 10 min; In a meeting (30 min / 1 h / until my next free slot:
+the break moves, joins the next one when it would come too close to it, or is dropped
+past the work window; the rest of the day's plan stays); I moved already (done without a
+guided break); Skip this one. After three reminders in a row skipped or missed, the next
+one asks whether the plan fits instead (handlers/plan_fit.py).
 """
 
 from __future__ import annotations
@@ -13,18 +22,28 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import guided_break as plan
+from bot.domain import meetings
 from bot.domain.callbacks import ReminderChoice
 from bot.domain.content import Program
 from bot.domain.i18n import _
+from bot.domain.meetings import Dropped, Merged, Moved
 from bot.domain.replies import Answer, Button, Reply
 from bot.domain.safety import check_in_reply
-from bot.domain.schedule import expires_at, next_break_at, snooze_until, still_useful
+from bot.domain.schedule import (
+    expires_at,
+    next_break_at,
+    snooze_until,
+    still_useful,
+    window_of,
+)
 from bot.domain.timefmt import local_time
 from bot.outbox import due
 from bot.outbox.dispatcher import Action, Edit, Send, Skip
+from bot.storage.calendar import busy_times
 from bot.storage.models import Break, DueMessage, User
 from handlers.breaks import start_break
-from handlers.planning import describe_next, plan_next, preferences, resting_until
+from handlers.plan_fit import plan_fit_reply
+from handlers.planning import describe_next, next_planned, plan_next, preferences, resting_until
 from handlers.turn import Services, Turn
 
 SNOOZE_MINUTES = 10
@@ -45,6 +64,8 @@ def reminder_buttons(user: User, break_id: int) -> tuple[tuple[Button, ...], ...
     return (
         (Button(label("Start now"), ReminderChoice(break_id, "go")),),
         (Button(label("Snooze 10 min"), ReminderChoice(break_id, "snooze")),
+         Button(label("In a meeting"), ReminderChoice(break_id, "meet"))),
+        (Button(label("I moved already"), ReminderChoice(break_id, "moved")),
          Button(label("Skip this one"), ReminderChoice(break_id, "skip"))),
     )
 
@@ -79,6 +100,30 @@ async def _close_unanswered(session: AsyncSession, user_id: int, now: datetime) 
     )
 
 
+async def _plan_fit_due(session: AsyncSession, row: DueMessage, user: User,
+                        now: datetime) -> bool:
+    """Whether this reminder gives way to "does the plan fit?"; if so, recorded on the user
+    and on the row (a retried send asks again rather than sending a reminder)."""
+    if row.payload and row.payload.get("plan_fit"):
+        return True
+    # The reminder still waiting above counts too: this one closes it as missed.
+    latest = (await session.execute(
+        select(Break.status, Break.stopped_for_pain)
+        .where(Break.user_id == user.id, Break.kind == "reminder",
+               Break.planned_at < _planned_at(row))
+        .order_by(Break.planned_at.desc()).limit(meetings.IN_A_ROW))).all()
+    outcomes = [("missed" if status == "pending" else status, bool(for_pain))
+                for status, for_pain in latest]
+    if not meetings.plan_fit_due(outcomes, user.plan_fit_at, now):
+        return False
+    user.plan_fit_at = now
+    payload = {**(row.payload or {}), "plan_fit": True}
+    await session.execute(
+        update(DueMessage).where(DueMessage.id == row.id).values(payload=payload))
+    row.payload = payload
+    return True
+
+
 class ReminderJob:
     """Sends a planned break reminder ("reminder") or a snoozed one ("snooze")."""
 
@@ -101,6 +146,10 @@ class ReminderJob:
             await plan_next(session, user, planned)
             if await _running(session, user.id):
                 return await self._wait(session, row, user, planned, now)
+            if user.pain_stop_at is None and await _plan_fit_due(session, row, user, now) \
+                    and still_useful(prefs, row.due_at, now, self.grace):
+                await _close_unanswered(session, user.id, now)
+                return Send(plan_fit_reply(user.language))
             brk = await self._break_for(session, row, user, now)
         else:
             found = await _locked(session, row.break_id)
@@ -220,20 +269,99 @@ async def on_reminder_button(turn: Turn, tap: ReminderChoice) -> Answer:
     if tap.action == "go":
         return await start_break(turn, brk)
     if tap.action == "skip":
-        brk.status, brk.ended_at = "skipped", turn.now
-        next_break = await describe_next(turn)
-        return Answer(toast=turn.t("Skipped")).say(
-            turn.t("Skipped. {next_break}", next_break=next_break), edit=True
-        )
+        return await _ended(turn, brk, "skipped", turn.t("Skipped"), turn.t("Skipped."))
+    if tap.action == "moved":
+        return await _ended(turn, brk, meetings.MOVED_ALREADY, turn.t("Noted"), turn.t(
+            "Nice one: noted as done on your own, no guided break needed."))
+    if tap.action == "meet":
+        return await _meeting_choices(turn, brk)
+    if tap.action == "back":
+        reply = reminder_reply(turn.services.program, turn.user, brk)
+        return Answer().say(reply.text, *reply.buttons, edit=True)
+    if tap.action in meetings.MEETING_DELAYS:
+        return await _move(turn, brk, turn.now + meetings.MEETING_DELAYS[tap.action])
+    if tap.action == "free":
+        return await _move_to_free_slot(turn, brk)
     at = snooze_until(preferences(turn.user), brk.planned_at, turn.now, SNOOZE_MINUTES)
     if at is None:
         return Answer(toast=turn.t("Too close to the end of your work day to snooze."))
+    await _postpone(turn, brk, at)
+    return Answer(toast=turn.t("Snoozed")).say(
+        turn.t("Snoozed: I'll remind you again at {time}.", time=local_time(at, turn.user)),
+        edit=True,
+    )
+
+
+async def _ended(turn: Turn, brk: Break, status: str, toast: str, said: str) -> Answer:
+    """The reminder's break ends with `status`; its message says so and what comes next."""
+    brk.status, brk.ended_at = status, turn.now
+    next_break = await describe_next(turn)
+    return Answer(toast=toast).say(f"{said} {next_break}", edit=True)
+
+
+async def _postpone(turn: Turn, brk: Break, at: datetime) -> None:
+    """The break's reminder comes again at `at` (a "snooze" row); its expiry is void."""
     brk.snoozes += 1
     await due.drop_pending(turn.session, turn.user.id, kinds=["expire"])
     await due.schedule(turn.session, turn.user.id, "snooze", f"snooze:{brk.id}:{brk.snoozes}",
                        at, break_id=brk.id)
     turn.wake(at)
-    return Answer(toast=turn.t("Snoozed")).say(
-        turn.t("Snoozed: I'll remind you again at {time}.", time=local_time(at, turn.user)),
-        edit=True,
-    )
+
+
+def _window(turn: Turn, brk: Break) -> tuple[datetime, datetime]:
+    """The work window the break belongs to (the tap's moment if it fell outside one)."""
+    window = window_of(preferences(turn.user), brk.planned_at)
+    return window if window is not None else (turn.now, turn.now)
+
+
+async def _meeting_choices(turn: Turn, brk: Break) -> Answer:
+    """ "In a meeting": 30 min, 1 h, and "until my next free slot" when the calendar knows
+    of a meeting now; otherwise a line on how the calendar would help."""
+    _start, end = _window(turn, brk)
+    busy = await busy_times(turn.session, turn.user.id, turn.now, end)
+    rows: list[list[Button]] = [[Button(turn.t("30 min"), ReminderChoice(brk.id, "m30")),
+                                 Button(turn.t("1 hour"), ReminderChoice(brk.id, "m60"))]]
+    text = turn.t("In a meeting? I'll move this break. The rest of today's plan stays as it "
+                  "is.")
+    if meetings.in_a_meeting_now(busy, turn.now):
+        rows.append([Button(turn.t("Until my next free slot"), ReminderChoice(brk.id, "free"))])
+    else:
+        text += "\n" + turn.t("With your calendar connected (/calendar), I can also wait "
+                              "for the end of a meeting in it.")
+    rows.append([Button(turn.t("« Back"), ReminderChoice(brk.id, "back"))])
+    return Answer().say(text, *rows, edit=True)
+
+
+async def _move_to_free_slot(turn: Turn, brk: Break) -> Answer:
+    _start, end = _window(turn, brk)
+    busy = await busy_times(turn.session, turn.user.id, turn.now, end)
+    return await _move(turn, brk, meetings.free_slot_after(busy, turn.now, end))
+
+
+async def _move(turn: Turn, brk: Break, target: datetime | None) -> Answer:
+    """Moves the break for a meeting, merges it into the next one, or drops it; says
+    plainly which."""
+    user = turn.user
+    _start, end = _window(turn, brk)
+    following = await next_planned(turn.session, user.id)
+    move = meetings.move_break(target, end, following)
+    if isinstance(move, Moved):
+        await _postpone(turn, brk, move.at)
+        brk.message_id = None  # this message now says where the break went
+        return Answer(toast=turn.t("Moved")).say(
+            turn.t("Moved: I'll remind you at {time}. Your other breaks today stay as they "
+                   "were.", time=local_time(move.at, user)), edit=True)
+    brk.status, brk.ended_at = move_status(move), turn.now
+    if isinstance(move, Merged):
+        text = turn.t("Your next break is at {time}, close to that: this one joins it, so "
+                      "you get one break then, not two.", time=local_time(move.next_at, user))
+    else:
+        text = turn.t("That would be after your work day ends at {time}, so I've dropped "
+                      "this break rather than send it late.", time=local_time(move.window_end,
+                                                                            user))
+        text += " " + await describe_next(turn)
+    return Answer(toast=turn.t("Moved")).say(text, edit=True)
+
+
+def move_status(move: Merged | Dropped) -> str:
+    return meetings.MERGED if isinstance(move, Merged) else meetings.DROPPED
