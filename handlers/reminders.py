@@ -326,8 +326,8 @@ async def _meeting_choices(turn: Turn, brk: Break) -> Answer:
     if meetings.in_a_meeting_now(busy, turn.now):
         rows.append([Button(turn.t("Until my next free slot"), ReminderChoice(brk.id, "free"))])
     else:
-        text += "\n" + turn.t("With your calendar connected (/calendar), I can also wait "
-                              "for the end of a meeting in it.")
+        text += "\n" + turn.t("Connect your calendar with /calendar and I can also wait "
+                              "until a meeting in it ends.")
     rows.append([Button(turn.t("« Back"), ReminderChoice(brk.id, "back"))])
     return Answer().say(text, *rows, edit=True)
 
@@ -353,12 +353,12 @@ async def _move(turn: Turn, brk: Break, target: datetime | None) -> Answer:
                    "were.", time=local_time(move.at, user)), edit=True)
     brk.status, brk.ended_at = move_status(move), turn.now
     if isinstance(move, Merged):
-        text = turn.t("Your next break is at {time}, close to that: this one joins it, so "
-                      "you get one break then, not two.", time=local_time(move.next_at, user))
+        text = turn.t("That's close to your next break at {time}, so I've folded this one "
+                      "into it: one break then, not two.", time=local_time(move.next_at, user))
     else:
-        text = turn.t("That would be after your work day ends at {time}, so I've dropped "
-                      "this break rather than send it late.", time=local_time(move.window_end,
-                                                                            user))
+        text = turn.t("That's past the end of your work day ({time}), so I've dropped this "
+                      "break rather than remind you late.",
+                      time=local_time(move.window_end, user))
         text += " " + await describe_next(turn)
     return Answer(toast=turn.t("Moved")).say(text, edit=True)
 

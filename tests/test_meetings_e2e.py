@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,7 +95,7 @@ async def test_in_a_meeting_moves_one_break_keeps_the_plan_and_drops_past_the_da
     await ana.press_button(last, "In a meeting")
     await _shows(ana, last, "In a meeting?")
     await ana.press_button(last, "1 hour")
-    await _shows(ana, last, "after your work day ends at 13:00, so I've dropped this break")
+    await _shows(ana, last, "past the end of your work day (13:00), so I've dropped this break")
     assert "Your next break: tomorrow at 10:" in (last.text or "")
     # Never sent late: nothing more comes today.
     await clock.until(second + timedelta(hours=2))

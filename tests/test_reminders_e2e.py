@@ -96,7 +96,7 @@ async def test_reminders_arrive_in_the_window_and_not_outside(
     await clock.until(breaks[-1] + timedelta(minutes=1))
     await ana.wait_until(lambda: len(_reminders(ana)) == 4, timeout=15)
     assert [label for row in _reminders(ana)[-1].buttons for label, _ in row] == [
-        "Start now", "Snooze 10 min", "Skip this one"]
+        "Start now", "Snooze 10 min", "In a meeting", "I moved already", "Skip this one"]
     # After the window (10:00) nothing more arrives.
     await clock.until(START + timedelta(hours=2))
     assert len(_reminders(ana)) == 4
