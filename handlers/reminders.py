@@ -146,8 +146,8 @@ class ReminderJob:
             await plan_next(session, user, planned)
             if await _running(session, user.id):
                 return await self._wait(session, row, user, planned, now)
-            if user.pain_stop_at is None and await _plan_fit_due(session, row, user, now) \
-                    and still_useful(prefs, row.due_at, now, self.grace):
+            if user.pain_stop_at is None and still_useful(prefs, row.due_at, now, self.grace) \
+                    and await _plan_fit_due(session, row, user, now):
                 await _close_unanswered(session, user.id, now)
                 return Send(plan_fit_reply(user.language))
             brk = await self._break_for(session, row, user, now)
