@@ -1,12 +1,15 @@
-"""Breaks that give way to meetings, and when the plan-fit check-in is due: pure rules."""
+"""Breaks that give way to meetings, and the plan check-in: the rules, and its answers."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.domain.callbacks import PlanFit
+from bot.domain.clock import ManualClock
 from bot.domain.meetings import (
     MERGE_WITHIN,
     SOONEST,
@@ -20,6 +23,8 @@ from bot.domain.meetings import (
 )
 from bot.domain.progress import BreakRecord, weeks
 from bot.domain.schedule import Preferences, break_times, window_of
+from tests.conftest import text_of
+from tests.test_history import new_user, talking
 
 MONDAY = date(2026, 11, 30)
 DAY = Preferences("Europe/Madrid", frozenset(range(5)), time(9), time(17), 4)
@@ -132,3 +137,26 @@ def test_moved_already_counts_as_done_and_breaks_given_way_are_not_planned() -> 
                BreakRecord(third, "dropped"), BreakRecord(fourth, "done")]
     (week,) = weeks([], records, DAY, fourth + timedelta(hours=2))
     assert (week.planned - week.to_come, week.done, week.on_own) == (2, 2, 1)
+
+
+# ------------------------------------------------------------------------------------------
+# The plan check-in's answers, through the real route table (in process, both databases)
+
+
+@pytest.mark.parametrize(("answer", "said", "step"), [
+    ("times", "What are your work hours?", "set:hours"),
+    ("pause", "Pause reminders for how long?", None),
+    ("keep", "Keeping your plan as it is.", None),
+])
+async def test_each_plan_check_in_answer_does_what_it_says(
+    database_url: str, answer: str, said: str, step: str | None
+) -> None:
+    clock = ManualClock(NOW)
+    async with talking(database_url, clock) as chat:
+        async with chat.database.session() as session:
+            session.add(new_user(1001, plan_fit_at=NOW))
+        seen = await chat.press(PlanFit(answer).pack(), message_id=5)  # type: ignore[arg-type]
+        user = await chat.user()
+    assert said in text_of(seen)
+    assert all(reply.edit for reply in seen.replies)  # the question turns into the answer
+    assert (user.step, user.breaks_per_day, user.paused_until) == (step, 4, None)
