@@ -35,7 +35,9 @@ def _user(user_id: int) -> User:
     return User(id=user_id, chat_id=user_id, created_at=START, consented_at=START,
                 onboarded_at=START, active=True, draft={}, time_zone="Europe/Madrid",
                 work_days=0b0011111, work_start=time(9), work_end=time(10),
-                breaks_per_day=4, place="desk")
+                breaks_per_day=4, place="desk",
+                # Asked whether the plan fits this week already: every slot is a reminder.
+                plan_fit_at=START)
 
 
 async def _seed(url: str, *user_ids: int) -> list[User]:
