@@ -21,7 +21,8 @@ from bot.domain.meetings import (
     move_break,
     plan_fit_due,
 )
-from bot.domain.progress import BreakRecord, weeks
+from bot.domain.progress import BreakRecord, week_figures, weeks
+from bot.domain.progress_text import summary_text
 from bot.domain.schedule import Preferences, break_times, window_of
 from tests.conftest import text_of
 from tests.test_history import new_user, talking
@@ -135,8 +136,15 @@ def test_moved_already_counts_as_done_and_breaks_given_way_are_not_planned() -> 
     first, second, third, fourth = _breaks()
     records = [BreakRecord(first, "moved_already"), BreakRecord(second, "merged"),
                BreakRecord(third, "dropped"), BreakRecord(fourth, "done")]
-    (week,) = weeks([], records, DAY, fourth + timedelta(hours=2))
+    now = fourth + timedelta(hours=2)
+    (week,) = weeks([], records, DAY, now)
     assert (week.planned - week.to_come, week.done, week.on_own) == (2, 2, 1)
+    # The week's summary says so: two of today's planned (not four), both done, one on the
+    # user's own; the rest of the week is still to come.
+    text = summary_text(week_figures([], records, DAY, MONDAY, now), "en")
+    assert f"Planned breaks: {2 + week.to_come}, of which 2 done, 0 partly, 0 skipped, " \
+        "0 missed" in text
+    assert 'Of the breaks done, 1 on your own ("I moved already").' in text
 
 
 # ------------------------------------------------------------------------------------------

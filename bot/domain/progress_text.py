@@ -147,8 +147,8 @@ def summary_text(week: WeekFigures, language: str, studio: str | None = None) ->
     lines = [_("Your week from {day}:", language, day=day) if week.first_day == week.monday
              else _("Your first week, from {day}:", language, day=day), breaks + "."]
     if week.on_own:
-        lines.append(_("Of the done, on your own (\"I moved already\"): {count}.", language,
-                       count=week.on_own))
+        lines.append(_("Of the breaks done, {count} on your own (\"I moved already\").",
+                       language, count=week.on_own))
     if week.on_demand:
         lines.append(_("On demand (/stretch, /routine): {count}.", language,
                        count=week.on_demand))
