@@ -43,6 +43,8 @@ from aiohttp import web
 from bench.common import ROOT, TOKEN, bot_env
 
 REMINDER = "Time for a stretch break"
+# After three unanswered in a row, a reminder row asks this instead (once a week).
+PLAN_FIT = "Does the plan fit your days"
 PRIVACY = "What I store"
 SECRET = "s3cret-webhook-token-for-soak"
 START = datetime(2026, 11, 30, 8, 58, tzinfo=UTC)  # a Monday, just before the day starts
@@ -247,13 +249,13 @@ async def _query(url: str, sql: str) -> list[Any]:
         await database.close()
 
 
-def _sent(standin: Any, needle: str) -> dict[int, list[tuple[float, str, float]]]:
-    """(when, text, how long it took) of each message containing `needle` that Telegram
-    took, per chat."""
+def _sent(standin: Any, *needles: str) -> dict[int, list[tuple[float, str, float]]]:
+    """(when, text, how long it took) of each message containing one of `needles` that
+    Telegram took, per chat."""
     sends: dict[int, list[tuple[float, str, float]]] = {}
     for call in standin.calls:
         text = str(call.params.get("text"))
-        if call.method == "sendMessage" and call.ok and needle in text:
+        if call.method == "sendMessage" and call.ok and any(n in text for n in needles):
             sends.setdefault(call.chat_id, []).append((call.at, text, call.duration))
     return sends
 
@@ -432,7 +434,7 @@ async def _count(url: str, standin: Any, ids: list[int], result: Result,
         if status in ("sent", "failed"):
             sent_rows[user_id] += count
     result.reminders_due = sum(sent_rows.values())
-    received = _sent(standin, REMINDER)
+    received = _sent(standin, REMINDER, PLAN_FIT)
     result.reminders_received = sum(len(times) for times in received.values())
     for user_id in ids:
         result.reminders_lost += max(0, sent_rows[user_id] - len(received.get(user_id, [])))

@@ -15,15 +15,18 @@ in time order. Times are ISO 8601 in the user's time zone with its offset
     time              break: when it was due (a reminder) or asked for (/stretch, /routine);
                       baseline: when given; assessment: when taken
     break_kind        reminder, stretch or routine
-    status            break: done, partial, skipped, missed, or pending/active/rating while
-                      open; assessment: completed or unfinished
+    status            break: done, partial, skipped, missed, moved_already ("I moved
+                      already": done on the user's own, no guided break), merged (moved
+                      for a meeting into the next break), dropped (moved for a meeting
+                      past the work day), or pending/active/rating while open;
+                      assessment: completed or unfinished
     place             where the break was taken (the place in use when it ended, after
                       any switch): desk, band or floor
     positions         the break's stretch positions, in order, separated by spaces
     position_names    their names, in the user's language, separated by " / "
     positions_done    the positions finished
     started, ended    when the break started and ended
-    snoozes           how often its reminder was snoozed
+    snoozes           how often its reminder was snoozed or moved for a meeting
     stopped_for_pain  yes when it stopped because it hurt
     stop_pain         the pain (0-10) given at that stop: the rating that stopped it, or the
                       number tapped after "it hurts"; empty when none was given
@@ -258,6 +261,7 @@ def usage_text(usage: Usage, language: str, group: str | None = None) -> str:
           week=usage.active[0], month=usage.active[1]),
     ]
     for key, label in (("sent", "Reminders sent"), ("done", "Breaks done"),
+                       ("moved_already", "Moved on their own"),
                        ("partial", "Partly done"), ("skipped", "Skipped"),
                        ("missed", "Missed")):
         week, month = usage.breaks.get(key, (0, 0))

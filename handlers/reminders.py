@@ -1,8 +1,17 @@
-"""Break reminders: sending them, their buttons (start now, snooze, skip), their expiry.
+"""Break reminders: sending them, their buttons, their expiry.
 
 The next break is planned by handlers/planning.py as a "reminder" due row; `ReminderJob`
-sends it (and plans the one after). A snoozed reminder is a "snooze" row and an unanswered
-reminder's end is an "expire" row, so a restart loses none of them.
+sends it (and plans the one after). A snoozed reminder, or one moved for a meeting, is a
+"snooze" row and an unanswered reminder's end is an "expire" row, so a restart loses none
+of them. Each press bumps the break's `snoozes`, so an expiry row made before it (keyed by
+the count) skips itself; the break's row is locked for the turn (`Turn.own`), so a press
+and the expiry job never both decide.
+
+Buttons: Start now; Snooze 10 min; In a meeting (30 min / 1 h / until my next free slot:
+the break moves, joins the next one when it would come too close to it, or is dropped
+past the work window; the rest of the day's plan stays); I moved already (done without a
+guided break); Skip this one. After three reminders in a row skipped or missed, the next
+one asks whether the plan fits instead (handlers/plan_fit.py).
 """
 
 from __future__ import annotations
@@ -11,24 +20,35 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import guided_break as plan
+from bot.domain import meetings
 from bot.domain.callbacks import ReminderChoice
 from bot.domain.content import Program
 from bot.domain.i18n import _
+from bot.domain.meetings import Dropped, Merged, Moved
 from bot.domain.replies import Answer, Button, Reply
 from bot.domain.safety import check_in_reply
-from bot.domain.schedule import expires_at, next_break_at, snooze_until, still_useful
+from bot.domain.schedule import (
+    expires_at,
+    next_break_at,
+    snooze_until,
+    still_useful,
+    window_of,
+)
 from bot.domain.timefmt import local_time
 from bot.outbox import due
 from bot.outbox.dispatcher import Action, Edit, Send, Skip
+from bot.storage.calendar import busy_times
 from bot.storage.models import Assessment, Break, DueMessage, User
 from bot.storage.records import latest_check, latest_checks
 from handlers.breaks import safe_sequence, start_break
+from handlers.plan_fit import plan_fit_reply
 from handlers.planning import (
     describe_next,
+    next_planned,
     next_reminders,
     plan_next,
     preferences,
@@ -55,6 +75,8 @@ def reminder_buttons(user: User, break_id: int) -> tuple[tuple[Button, ...], ...
     return (
         (Button(label("Start now"), ReminderChoice(break_id, "go")),),
         (Button(label("Snooze 10 min"), ReminderChoice(break_id, "snooze")),
+         Button(label("In a meeting"), ReminderChoice(break_id, "meet"))),
+        (Button(label("I moved already"), ReminderChoice(break_id, "moved")),
          Button(label("Skip this one"), ReminderChoice(break_id, "skip"))),
     )
 
@@ -94,6 +116,50 @@ _defaults = {"position_index": 0, "attempt": 0, "short": False, "snoozes": 0,
              "stopped_for_pain": False}
 
 
+async def _plan_fit_due(session: AsyncSession, row: DueMessage, user: User,
+                        now: datetime) -> bool:
+    """Whether this reminder gives way to "does the plan fit?"; if so, recorded on the user
+    and on the row (a retried send asks again rather than sending a reminder)."""
+    if row.payload and row.payload.get("plan_fit"):
+        return True
+    # The reminder still waiting above counts too: this one closes it as missed.
+    latest = (await session.execute(
+        select(Break.status, Break.stopped_for_pain)
+        .where(Break.user_id == user.id, Break.kind == "reminder",
+               Break.planned_at < _planned_at(row))
+        .order_by(Break.planned_at.desc()).limit(meetings.IN_A_ROW))).all()
+    outcomes = [("missed" if status == "pending" else status, bool(for_pain))
+                for status, for_pain in latest]
+    if not meetings.plan_fit_due(outcomes, user.plan_fit_at, now):
+        return False
+    user.plan_fit_at = now
+    payload = {**(row.payload or {}), "plan_fit": True}
+    await session.execute(
+        update(DueMessage).where(DueMessage.id == row.id).values(payload=payload))
+    row.payload = payload
+    return True
+
+
+async def _maybe_plan_fit(session: AsyncSession, items: Sequence[tuple[DueMessage, User]],
+                          now: datetime) -> set[int]:
+    """The rows of `items` whose reminder may give way to "does the plan fit?" (prepare
+    decides), from every user's latest reminded breaks in one query."""
+    asked = [user.id for _row, user in items if user.pain_stop_at is None]
+    if not asked:
+        return set()
+    ranked = (select(Break.user_id, Break.status, Break.stopped_for_pain,
+                     func.row_number().over(partition_by=Break.user_id,
+                                            order_by=Break.planned_at.desc()).label("n"))
+              .where(Break.user_id.in_(asked), Break.kind == "reminder").subquery())
+    latest: dict[int, list[tuple[str, bool]]] = {}
+    for user_id, status, for_pain, _n in await session.execute(
+            select(ranked).where(ranked.c.n <= meetings.IN_A_ROW).order_by(ranked.c.n)):
+        latest.setdefault(user_id, []).append(
+            ("missed" if status == "pending" else status, bool(for_pain)))
+    return {row.id for row, user in items if user.id in latest
+            and meetings.plan_fit_due(latest[user.id], user.plan_fit_at, now)}
+
+
 class ReminderJob:
     """Sends a planned break reminder ("reminder") or a snoozed one ("snooze")."""
 
@@ -119,6 +185,11 @@ class ReminderJob:
             await plan_next(session, user, planned)
             if await _running(session, user.id):
                 return await self._wait(session, row, user, planned, now)
+            if user.pain_stop_at is None \
+                    and still_useful(preferences(user), row.due_at, now, self.grace) \
+                    and await _plan_fit_due(session, row, user, now):
+                await _close_unanswered(session, user.id, now)
+                return Send(plan_fit_reply(user.language))
             brk = await self._break_for(session, row, user, now)
         else:
             found = await _locked(session, row.break_id)
@@ -153,6 +224,9 @@ class ReminderJob:
             running = set(await session.scalars(select(Break.user_id).where(
                 Break.user_id.in_(ids), Break.status == "active")))
             fresh -= {row.id for row, user in items if user.id in running}
+            # Those whose reminder gives way to "does the plan fit?" go their own way.
+            fresh -= await _maybe_plan_fit(session, [(row, user) for row, user in items
+                                                     if row.id in fresh], now)
         announced = [(row, user) for row, user in items if row.id in fresh]
         breaks = await self._new_breaks(session, announced, now)
         actions: list[Action] = []
@@ -323,20 +397,99 @@ async def on_reminder_button(turn: Turn, tap: ReminderChoice) -> Answer:
     if tap.action == "go":
         return await start_break(turn, brk)
     if tap.action == "skip":
-        brk.status, brk.ended_at = "skipped", turn.now
-        next_break = await describe_next(turn)
-        return Answer(toast=turn.t("Skipped")).say(
-            turn.t("Skipped. {next_break}", next_break=next_break), edit=True
-        )
+        return await _ended(turn, brk, "skipped", turn.t("Skipped"), turn.t("Skipped."))
+    if tap.action == "moved":
+        return await _ended(turn, brk, meetings.MOVED_ALREADY, turn.t("Noted"), turn.t(
+            "Nice one: noted as done on your own, no guided break needed."))
+    if tap.action == "meet":
+        return await _meeting_choices(turn, brk)
+    if tap.action == "back":
+        reply = reminder_reply(turn.services.program, turn.user, brk)
+        return Answer().say(reply.text, *reply.buttons, edit=True)
+    if tap.action in meetings.MEETING_DELAYS:
+        return await _move(turn, brk, turn.now + meetings.MEETING_DELAYS[tap.action])
+    if tap.action == "free":
+        return await _move_to_free_slot(turn, brk)
     at = snooze_until(preferences(turn.user), brk.planned_at, turn.now, SNOOZE_MINUTES)
     if at is None:
         return Answer(toast=turn.t("Too close to the end of your work day to snooze."))
+    await _postpone(turn, brk, at)
+    return Answer(toast=turn.t("Snoozed")).say(
+        turn.t("Snoozed: I'll remind you again at {time}.", time=local_time(at, turn.user)),
+        edit=True,
+    )
+
+
+async def _ended(turn: Turn, brk: Break, status: str, toast: str, said: str) -> Answer:
+    """The reminder's break ends with `status`; its message says so and what comes next."""
+    brk.status, brk.ended_at = status, turn.now
+    next_break = await describe_next(turn)
+    return Answer(toast=toast).say(f"{said} {next_break}", edit=True)
+
+
+async def _postpone(turn: Turn, brk: Break, at: datetime) -> None:
+    """The break's reminder comes again at `at` (a "snooze" row); its expiry is void."""
     brk.snoozes += 1
     await due.drop_pending(turn.session, turn.user.id, kinds=["expire"])
     await due.schedule(turn.session, turn.user.id, "snooze", f"snooze:{brk.id}:{brk.snoozes}",
                        at, break_id=brk.id)
     turn.wake(at)
-    return Answer(toast=turn.t("Snoozed")).say(
-        turn.t("Snoozed: I'll remind you again at {time}.", time=local_time(at, turn.user)),
-        edit=True,
-    )
+
+
+def _window(turn: Turn, brk: Break) -> tuple[datetime, datetime]:
+    """The work window the break belongs to (the tap's moment if it fell outside one)."""
+    window = window_of(preferences(turn.user), brk.planned_at)
+    return window if window is not None else (turn.now, turn.now)
+
+
+async def _meeting_choices(turn: Turn, brk: Break) -> Answer:
+    """ "In a meeting": 30 min, 1 h, and "until my next free slot" when the calendar knows
+    of a meeting now; otherwise a line on how the calendar would help."""
+    _start, end = _window(turn, brk)
+    busy = await busy_times(turn.session, turn.user.id, turn.now, end)
+    rows: list[list[Button]] = [[Button(turn.t("30 min"), ReminderChoice(brk.id, "m30")),
+                                 Button(turn.t("1 hour"), ReminderChoice(brk.id, "m60"))]]
+    text = turn.t("In a meeting? I'll move this break. The rest of today's plan stays as it "
+                  "is.")
+    if meetings.in_a_meeting_now(busy, turn.now):
+        rows.append([Button(turn.t("Until my next free slot"), ReminderChoice(brk.id, "free"))])
+    else:
+        text += "\n" + turn.t("Connect your calendar with /calendar and I can also wait "
+                              "until a meeting in it ends.")
+    rows.append([Button(turn.t("« Back"), ReminderChoice(brk.id, "back"))])
+    return Answer().say(text, *rows, edit=True)
+
+
+async def _move_to_free_slot(turn: Turn, brk: Break) -> Answer:
+    _start, end = _window(turn, brk)
+    busy = await busy_times(turn.session, turn.user.id, turn.now, end)
+    return await _move(turn, brk, meetings.free_slot_after(busy, turn.now, end))
+
+
+async def _move(turn: Turn, brk: Break, target: datetime | None) -> Answer:
+    """Moves the break for a meeting, merges it into the next one, or drops it; says
+    plainly which."""
+    user = turn.user
+    _start, end = _window(turn, brk)
+    following = await next_planned(turn.session, user.id)
+    move = meetings.move_break(target, end, following)
+    if isinstance(move, Moved):
+        await _postpone(turn, brk, move.at)
+        brk.message_id = None  # this message now says where the break went
+        return Answer(toast=turn.t("Moved")).say(
+            turn.t("Moved: I'll remind you at {time}. Your other breaks today stay as they "
+                   "were.", time=local_time(move.at, user)), edit=True)
+    brk.status, brk.ended_at = move_status(move), turn.now
+    if isinstance(move, Merged):
+        text = turn.t("That's close to your next break at {time}, so I've folded this one "
+                      "into it: one break then, not two.", time=local_time(move.next_at, user))
+    else:
+        text = turn.t("That's past the end of your work day ({time}), so I've dropped this "
+                      "break rather than remind you late.",
+                      time=local_time(move.window_end, user))
+        text += " " + await describe_next(turn)
+    return Answer(toast=turn.t("Moved")).say(text, edit=True)
+
+
+def move_status(move: Merged | Dropped) -> str:
+    return meetings.MERGED if isinstance(move, Merged) else meetings.DROPPED

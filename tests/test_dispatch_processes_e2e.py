@@ -32,7 +32,9 @@ def _user(user_id: int, rng: random.Random) -> User:
     return User(id=user_id, chat_id=user_id, created_at=START, consented_at=START,
                 onboarded_at=START, active=True, draft={}, time_zone=rng.choice(ZONES),
                 work_days=0b0011111, work_start=time(9), work_end=time(rng.choice([11, 12])),
-                breaks_per_day=rng.randint(1, 8), place="desk")
+                breaks_per_day=rng.randint(1, 8), place="desk",
+                # Asked whether the plan fits this week already: every slot is a reminder.
+                plan_fit_at=START)
 
 
 async def test_two_dispatcher_processes_send_every_reminder_once(

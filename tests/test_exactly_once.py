@@ -151,27 +151,35 @@ class HeldJob:
         return getattr(self.job, name)
 
 
+async def _expiring_reminder(chat: Chat, services: Services, clock: ManualClock,
+                             planned: datetime) -> tuple[Break, HeldJob, RecordingSender,
+                                                         Dispatcher]:
+    """A reminder shown as message 7 whose expiry is due now, and a dispatcher whose
+    expiry job holds after deciding."""
+    async with services.database.session() as session:
+        session.add(_user(chat.user_id))
+        await session.flush()
+        brk = Break(user_id=chat.user_id, kind="reminder", status="pending",
+                    planned_at=planned, place="desk", positions=[], positions_done=[],
+                    message_id=7)
+        session.add(brk)
+        await session.flush()
+        await due.schedule(session, chat.user_id, "expire", f"expire:{brk.id}:0",
+                           clock(), break_id=brk.id)
+    jobs = make_jobs(services)
+    expiry = HeldJob(jobs["expire"])
+    jobs["expire"] = expiry
+    sender = RecordingSender(clock=clock)
+    return brk, expiry, sender, Dispatcher(services.database, sender, clock, jobs,
+                                           on_blocked=unsubscribe)
+
+
 @pytest.mark.postgres
 async def test_start_now_pressed_as_the_reminder_expires(pg_url: str) -> None:
     clock = ManualClock(MONDAY_9 + timedelta(minutes=30))
     async with in_process(pg_url, clock) as (application, request, services):
         chat = Chat(application, request, services.database)
-        async with services.database.session() as session:
-            session.add(_user(chat.user_id))
-            await session.flush()
-            brk = Break(user_id=chat.user_id, kind="reminder", status="pending",
-                        planned_at=MONDAY_9, place="desk", positions=[], positions_done=[],
-                        message_id=7)
-            session.add(brk)
-            await session.flush()
-            await due.schedule(session, chat.user_id, "expire", f"expire:{brk.id}:0",
-                               clock(), break_id=brk.id)
-        jobs = make_jobs(services)
-        expiry = HeldJob(jobs["expire"])
-        jobs["expire"] = expiry
-        sender = RecordingSender(clock=clock)
-        dispatcher = Dispatcher(services.database, sender, clock, jobs,
-                                on_blocked=unsubscribe)
+        brk, expiry, sender, dispatcher = await _expiring_reminder(chat, services, clock, MONDAY_9)
         expiring = asyncio.create_task(dispatcher.run_once())
         await expiry.prepared.wait()
         pressed = asyncio.create_task(
@@ -189,6 +197,56 @@ async def test_start_now_pressed_as_the_reminder_expires(pg_url: str) -> None:
     else:
         assert stored.status == "missed" and sender.edits == [(chat.user_id, 7)]
         assert text_of(seen) == "This break was already handled."
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("first", ["expiry", "tap"])
+async def test_in_a_meeting_pressed_as_the_reminder_expires(
+    pg_url: str, first: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = ManualClock(MONDAY_9 + timedelta(minutes=70))
+    async with in_process(pg_url, clock) as (application, request, services):
+        chat = Chat(application, request, services.database)
+        brk, expiry, sender, dispatcher = await _expiring_reminder(
+            chat, services, clock, MONDAY_9 + timedelta(minutes=60))
+        tap = ReminderChoice(brk.id, "m60").pack()
+        if first == "expiry":  # the expiry has decided; the tap waits for the user's row
+            expiring = asyncio.create_task(dispatcher.run_once())
+            await expiry.prepared.wait()
+            pressed = asyncio.create_task(chat.press(tap, message_id=7))
+            await _waiting_or_done(services.database, pressed)
+            expiry.release.set()
+        else:  # the tap has read the user; the expiry waits for it
+            expiry.release.set()
+            held = Held(monkeypatch)
+            pressed = asyncio.create_task(chat.press(tap, message_id=7))
+            await held.reached.wait()
+            expiring = asyncio.create_task(dispatcher.run_once())
+            await _waiting_or_done(services.database, expiring)
+            held.release.set()
+        await expiring
+        seen = await pressed
+        assert seen.toast == ("Moved" if first == "tap" else "This break was already handled.")
+        # Whatever is left due runs too: a moved break comes back once, an expired one never.
+        clock.now += timedelta(hours=1)
+        await dispatcher.run_once()
+        async with services.database.session() as session:
+            stored = await session.get(Break, brk.id)
+            rows = (await session.execute(
+                select(DueMessage.kind, DueMessage.status).where(
+                    DueMessage.break_id == brk.id).order_by(DueMessage.id))).all()
+    assert stored is not None
+    if seen.toast == "Moved":
+        assert sender.edits == [] and ["Time for a stretch" in text
+                                       for _chat, text, _at in sender.sent] == [True]
+        # The old expiry skipped itself; the moved reminder has its own.
+        assert [tuple(row) for row in rows] == [("expire", "cancelled"), ("snooze", "sent"),
+                                                ("expire", "pending")]
+        assert stored.snoozes == 1
+    else:
+        assert seen.toast == "This break was already handled."
+        assert stored.status == "missed" and sender.edits == [(chat.user_id, 7)]
+        assert sender.sent == [] and [tuple(row) for row in rows] == [("expire", "sent")]
 
 
 class HeldDelivery:

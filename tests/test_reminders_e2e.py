@@ -35,7 +35,9 @@ def _user(user_id: int) -> User:
     return User(id=user_id, chat_id=user_id, created_at=START, consented_at=START,
                 onboarded_at=START, active=True, draft={}, time_zone="Europe/Madrid",
                 work_days=0b0011111, work_start=time(9), work_end=time(10),
-                breaks_per_day=4, place="desk")
+                breaks_per_day=4, place="desk",
+                # Asked whether the plan fits this week already: every slot is a reminder.
+                plan_fit_at=START)
 
 
 async def _seed(url: str, *user_ids: int) -> list[User]:
@@ -96,7 +98,7 @@ async def test_reminders_arrive_in_the_window_and_not_outside(
     await clock.until(breaks[-1] + timedelta(minutes=1))
     await ana.wait_until(lambda: len(_reminders(ana)) == 4, timeout=15)
     assert [label for row in _reminders(ana)[-1].buttons for label, _ in row] == [
-        "Start now", "Snooze 10 min", "Skip this one"]
+        "Start now", "Snooze 10 min", "In a meeting", "I moved already", "Skip this one"]
     # After the window (10:00) nothing more arrives.
     await clock.until(START + timedelta(hours=2))
     assert len(_reminders(ana)) == 4

@@ -34,9 +34,13 @@ SETTING_FIELDS: Final = ("tz", "days", "hours", "breaks", "place")
 
 # Next, repeat, it hurts, other variant, continue, end, ready (start the hold).
 BreakAction = Literal["n", "r", "h", "v", "c", "e", "g"]
-ReminderAction = Literal["go", "snooze", "skip"]
+# Start now, snooze, skip; "In a meeting" (meet) and its choices: 30 min, 1 h, until the
+# next free slot, back to the reminder; "I moved already" (moved).
+ReminderAction = Literal["go", "snooze", "skip", "meet", "m30", "m60", "free", "back", "moved"]
 # The check-in after a stop for pain, and what "worse" (or /stretch the same day) offers.
 CheckInAnswer = Literal["better", "same", "worse", "gentle", "rest"]
+# The check-in after three reminders in a row skipped or missed: does the plan fit?
+PlanFitAnswer = Literal["fewer", "times", "pause", "keep"]
 PauseKind = Literal["today", "1d", "3d", "7d", "until_resumed", "off"]
 
 
@@ -197,10 +201,10 @@ def _id(digits: str) -> int | None:
 
 @dataclass(frozen=True)
 class ReminderChoice(CallbackData):
-    """A break reminder's buttons: start now, snooze, skip."""
+    """A break reminder's buttons: start now, snooze, in a meeting, I moved already, skip."""
 
     prefix = "b"
-    pattern = _fields(rf"{_NUMBER}:(go|snooze|skip)")
+    pattern = _fields(rf"{_NUMBER}:(" + "|".join(get_args(ReminderAction)) + ")")
     break_id: int
     action: ReminderAction
 
@@ -237,6 +241,19 @@ class StopPain(CallbackData):
     def read(cls, match: re.Match[str]) -> StopPain | None:
         break_id = _id(match[1])
         return cls(break_id, match[2]) if break_id is not None else None
+
+
+@dataclass(frozen=True)
+class PlanFit(CallbackData):
+    """ "Does the plan fit?" after three reminders in a row skipped or missed."""
+
+    prefix = "pf"
+    pattern = _fields("(" + "|".join(get_args(PlanFitAnswer)) + ")")
+    answer: PlanFitAnswer
+
+    @classmethod
+    def read(cls, match: re.Match[str]) -> PlanFit:
+        return cls(next(a for a in get_args(PlanFitAnswer) if a == match[1]))
 
 
 @dataclass(frozen=True)
@@ -358,7 +375,7 @@ class GroupMove(CallbackData):
 
 KINDS: Final[tuple[type[CallbackData], ...]] = (
     Consent, Erase, SetupChoice, SettingsChoice, PauseChoice, ReminderChoice, CheckIn,
-    StopPain, Screen, BreakControl,
+    StopPain, PlanFit, Screen, BreakControl,
     RatingTap, SelfCheckStart, SelfCheckAnswer, GroupMove, ShowPictures, CalendarChoice,
 )
 _BY_PREFIX: Final[dict[str, list[type[CallbackData]]]] = {}

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from bot.domain.progress import local_date
 from bot.domain.schedule import (
     PAUSED_INDEFINITELY,
     SEARCH_DAYS,
@@ -24,6 +23,7 @@ from bot.domain.schedule import (
     next_break_at,
     work_window,
 )
+from bot.domain.zones import tzinfo_for
 
 Interval = tuple[datetime, datetime]
 
@@ -128,7 +128,7 @@ def next_fitted_break(prefs: Preferences, after: datetime,
     if paused_until is not None and paused_until >= PAUSED_INDEFINITELY:
         return None
     earliest = after if paused_until is None else max(after, paused_until)
-    first_day = local_date(earliest, prefs.time_zone) - timedelta(days=1)
+    first_day = earliest.astimezone(tzinfo_for(prefs.time_zone)).date() - timedelta(days=1)
     for offset in range(SEARCH_DAYS + 2):
         for at in fitted_breaks(prefs, first_day + timedelta(days=offset), busy):
             if at > after and (paused_until is None or at >= paused_until):

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from statistics import fmean
 
+from bot.domain.meetings import DROPPED, MERGED, MOVED_ALREADY
 from bot.domain.schedule import Preferences, break_times, is_paused, window_of
 from bot.domain.zones import tzinfo_for
 
@@ -51,6 +52,14 @@ DEFAULT_SPAN = 28  # /progress shows the last 4 weeks; /progress all shows every
 MILESTONES = (2, 4, 8, 12, 26, 52)  # weeks; about two months is when a habit sets
 INSIGHT_WEEKS, INSIGHT_GROUP_WEEKS, INSIGHT_POINTS = 4, 2, 1.0
 DONE, PARTIAL, SKIPPED, MISSED = "done", "partial", "skipped", "missed"
+# A break moved for a meeting into the next one, or past the work window, was not a break
+# the plan still held: it is left out of the planned ones. "I moved already" counts as done
+# (the point of a break is to move) and is also counted apart, "on your own".
+GAVE_WAY = (MERGED, DROPPED)
+
+
+def counted_as(status: str) -> str:
+    return DONE if status == MOVED_ALREADY else status
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,11 @@ class BreakRecord:
     reminded: bool = True  # a reminder's break (kind "reminder"), not /stretch or /routine
     stopped_for_pain: bool = False
     stop_pain: int | None = None  # the pain given at the stop, if any
+
+    @property
+    def planned(self) -> bool:
+        """A break of the plan: a reminder's, not one that gave way to a meeting."""
+        return self.reminded and self.status not in GAVE_WAY
 
     @property
     def at(self) -> datetime:
@@ -168,6 +182,7 @@ class Week:
     ratings: int
     to_come: int = 0  # of the planned, still ahead (the current week only)
     pain_stops: tuple[int | None, ...] = ()  # the pain given at each stop, in order
+    on_own: int = 0  # of the done, "I moved already"
 
     @property
     def kept(self) -> bool:
@@ -198,6 +213,7 @@ class Progress:
     recent_from: date | None  # the first day of the ratings the changes use
     insight: Insight | None = None
     first_days: bool = False  # the account is less than a week old
+    on_own_this_week: int = 0  # of the done, "I moved already"
 
 
 @dataclass(frozen=True)
@@ -215,6 +231,7 @@ class WeekFigures:
     stiffness: Change | None
     milestone: int | None = None  # weeks in a row, reached for the first time this week
     pain_stops: tuple[int | None, ...] = ()  # the pain given at each stop (None: no number)
+    on_own: int = 0  # of the done, "I moved already"
 
     @property
     def open(self) -> int:
@@ -263,7 +280,7 @@ def daily_series(ratings: Sequence[RatingRecord], breaks: Sequence[BreakRecord],
             scores[local_date(rating.at, zone)].append(rating)
     statuses: dict[tuple[date, str], int] = defaultdict(int)
     for brk in breaks:
-        statuses[local_date(brk.at, zone), brk.status] += 1
+        statuses[local_date(brk.at, zone), counted_as(brk.status)] += 1
     base = latest_baseline(ratings)
     baseline = Baseline(local_date(base.at, zone), base.pain, base.stiffness) if base else None
     today = local_date(now, zone)
@@ -304,7 +321,7 @@ def _in_week(day: date, monday: date) -> bool:
 def _sent_in_week(breaks: Sequence[BreakRecord], prefs: Preferences, monday: date,
                   now: datetime) -> int:
     return sum(1 for b in breaks
-               if b.reminded and b.planned_at <= now and _in_week(shift_day(prefs, b.planned_at),
+               if b.planned and b.planned_at <= now and _in_week(shift_day(prefs, b.planned_at),
                                                                   monday))
 
 
@@ -325,13 +342,16 @@ def weeks(ratings: Sequence[RatingRecord], breaks: Sequence[BreakRecord], prefs:
     counts: dict[tuple[date, str], int] = defaultdict(int)
     stops: dict[date, list[int | None]] = defaultdict(list)
     for brk in sorted(breaks, key=lambda b: b.at):
+        if brk.reminded and not brk.planned:
+            continue
         monday = week_of(shift_day(prefs, brk.planned_at if brk.reminded else brk.at))
         if brk.stopped_for_pain:
             stops[monday].append(brk.stop_pain)
         if brk.reminded:
             if brk.planned_at <= now:
                 counts[monday, "planned"] += 1
-            counts[monday, brk.status] += 1
+            counts[monday, counted_as(brk.status)] += 1
+            counts[monday, "on_own"] += brk.status == MOVED_ALREADY
         elif brk.status in (DONE, PARTIAL):
             counts[monday, "on_demand"] += 1
             counts[monday, "on_demand_" + brk.status] += 1
@@ -350,7 +370,8 @@ def weeks(ratings: Sequence[RatingRecord], breaks: Sequence[BreakRecord], prefs:
             counts[monday, "on_demand"], counts[monday, "on_demand_done"],
             round(fmean(r.pain for r in these), 1) if these else None,
             round(fmean(r.stiffness for r in these), 1) if these else None, len(these),
-            to_come, tuple(stops.get(monday, ()))))
+            to_come, pain_stops=tuple(stops.get(monday, ())),
+            on_own=counts[monday, "on_own"]))
         monday += timedelta(days=7)
     return result
 
@@ -461,7 +482,8 @@ def build_progress(ratings: Sequence[RatingRecord], breaks: Sequence[BreakRecord
         series, streak(history, today), _sent_in_week(breaks, prefs, this_week.monday, now),
         this_week.done, _to_come(prefs, this_week.monday, now), this_week.on_demand,
         pain, stiffness, recent_from, insight(history, today),
-        first_days=start is not None and (today - start).days < FIRST_WEEK)
+        first_days=start is not None and (today - start).days < FIRST_WEEK,
+        on_own_this_week=this_week.on_own)
 
 
 def week_figures(ratings: Sequence[RatingRecord], breaks: Sequence[BreakRecord],
@@ -483,4 +505,5 @@ def week_figures(ratings: Sequence[RatingRecord], breaks: Sequence[BreakRecord],
     first_day = start if start is not None and _in_week(start, monday) else monday
     return WeekFigures(monday, first_day, week.planned, week.done, week.partial, week.skipped,
                        week.missed, week.on_demand, len(rated), pain, stiffness,
-                       milestone(history, monday), week.pain_stops)
+                       milestone(history, monday), pain_stops=week.pain_stops,
+                       on_own=week.on_own)

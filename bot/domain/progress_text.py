@@ -87,6 +87,9 @@ def _week_line(progress: Progress, language: str) -> str:
         line = _("This week: {done} of the {sent} planned breaks so far done, {to_come} still "
                  "to come.", language, done=progress.done_this_week,
                  sent=progress.sent_this_week, to_come=progress.to_come_this_week)
+    if progress.on_own_this_week:
+        line += " " + _("{count} of them on your own.", language,
+                        count=progress.on_own_this_week)
     if progress.on_demand_this_week:
         line += " " + _("Plus {count} on demand.", language,
                         count=progress.on_demand_this_week)
@@ -160,6 +163,9 @@ def summary_text(week: WeekFigures, language: str, studio: str | None = None) ->
         breaks += _(", {open} still open", language, open=week.open)
     lines = [_("Your week from {day}:", language, day=day) if week.first_day == week.monday
              else _("Your first week, from {day}:", language, day=day), breaks + "."]
+    if week.on_own:
+        lines.append(_("Of the breaks done, {count} on your own (\"I moved already\").",
+                       language, count=week.on_own))
     if week.on_demand:
         lines.append(_("On demand (/stretch, /routine): {count}.", language,
                        count=week.on_demand))

@@ -74,6 +74,9 @@ class User(Base):
     equipment_told: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
     # The latest stop for pain not yet followed by a check-in ("How is the hip today?").
     pain_stop_at: Mapped[datetime | None]
+    # When the bot last asked whether the plan fits (after three reminders in a row
+    # skipped or missed): not again within a week.
+    plan_fit_at: Mapped[datetime | None]
     # The safety questions answered yes (bot/domain/content.py CONDITIONS); None until
     # answered: registration stores None, so every new user is asked before a first break.
     screening: Mapped[list[str] | None] = mapped_column(JSON, default=list)
@@ -104,6 +107,8 @@ class Break(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # reminder | stretch | routine
     # pending (reminded, no answer yet) | active | rating | done | partial | skipped | missed
+    # | moved_already ("I moved already": done without a guided break) | merged (moved for
+    # a meeting into the next break) | dropped (moved for a meeting past the work window)
     status: Mapped[str] = mapped_column(String(16))
     planned_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
