@@ -182,7 +182,7 @@ async def test_export_sends_every_record_with_local_times(database_url: str) -> 
         (reply,) = (await chat.command("export")).replies
         assert reply.document is not None and reply.filename is not None
         assert reply.filename == "move-better-history-2026-12-01.csv"
-        assert "7 breaks, 2 self-checks" in reply.text
+        assert "Breaks: 7. Self-checks: 2." in reply.text
         assert reply.document.decode().splitlines()[0] == ",".join(progress.COLUMNS)
         rows = read_csv(reply.document)
         assert [r["record"] for r in rows].count("break") == 7
