@@ -239,7 +239,8 @@ async def test_delete_leaves_no_row_about_the_user_in_any_table(
     await ana.wait_until(lambda: "erased" in (confirm.text or ""), timeout=20)
     tables = Base.metadata.tables.values()
     # Every table either names its user, or holds nothing about anyone (listed here).
-    assert {t.name for t in tables if not user_columns(t)} <= {"handled_updates", "groups"}
+    assert {t.name for t in tables if not user_columns(t)} <= {
+        "handled_updates", "groups", "picture_uploads"}
     for table in tables:
         for column in user_columns(table):
             assert await bot.query(f"select count(*) from {table.name} "

@@ -391,12 +391,13 @@ async def test_it_hurts_asks_for_an_optional_number_that_shows_in_progress_and_e
     # Someone else's tap on this break changes nothing.
     await add_user(world, 1002)
     other = await chat.other(1002).press(data_of(question, "6"), question.message_id)
-    assert other.toast == "That button is no longer active." and not other.replies
+    assert [reply.text for reply in other.replies] == ["That button is no longer active."]
     assert (await world.brk()).stop_pain is None
     noted = await chat.press(data_of(question, "6"), question.message_id)
     assert noted.replies[0].edit and "pain 6/10 when you stopped" in noted.replies[0].text
     again = await chat.press(data_of(question, "2"), question.message_id)
-    assert again.toast == "Already noted: pain 6/10." and (await world.brk()).stop_pain == 6
+    assert [reply.text for reply in again.replies] == ["Already noted: pain 6/10."]
+    assert (await world.brk()).stop_pain == 6
 
     caption = (await chat.command("progress")).replies[0]
     assert caption.photo and "Stops for pain on this chart: 1" in caption.text
