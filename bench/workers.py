@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import sys
 import time
@@ -52,6 +53,32 @@ async def warm_up(bot: Bot, concurrency: int) -> None:
             await bot.get_me()
 
     await asyncio.gather(*(one() for _ in range(concurrency * 2)))
+
+
+class GcTime:
+    """CPU the garbage collector took inside the timed part, and how many full collections:
+    a process with more live objects walks more of them in each."""
+
+    def __init__(self) -> None:
+        self.seconds, self.full, self._began = 0.0, 0, 0.0
+
+    def _on(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.process_time()
+        else:
+            self.seconds += time.process_time() - self._began
+            self.full += info["generation"] == 2
+
+    def __enter__(self) -> GcTime:
+        gc.callbacks.append(self._on)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        gc.callbacks.remove(self._on)
+
+    def figures(self) -> dict[str, Any]:
+        return {"gc_seconds": self.seconds, "gc_full": self.full,
+                "objects": len(gc.get_objects())}
 
 
 class Profile:
@@ -130,8 +157,9 @@ async def engine(args: argparse.Namespace) -> dict[str, Any]:
         dispatcher = Dispatcher(database, TelegramSender(bot, per_second=None),
                                 services.clock, jobs,
                                 on_blocked=deactivate, worker="bench", **tuning)
+        gc.freeze()  # as every mode of the app does once started (see bot.adapter.app)
         cpu, started = time.process_time(), time.perf_counter()
-        with Profile(args.profile):
+        with Profile(args.profile), GcTime() as collector:
             await dispatcher.tick()
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     async with database.session() as session:
@@ -145,7 +173,7 @@ async def engine(args: argparse.Namespace) -> dict[str, Any]:
     delivered = int(statuses.get("sent", 0))
     return {"delivered": delivered, "seconds": seconds, "rate": delivered / seconds,
             "cpu_seconds": cpu, "statuses": {k: int(v) for k, v in statuses.items()},
-            "next_planned": int(planned)}
+            "next_planned": int(planned), **collector.figures()}
 
 
 async def _send_loop(bot: Bot, args: argparse.Namespace) -> dict[str, Any]:
@@ -168,14 +196,14 @@ async def _send_loop(bot: Bot, args: argparse.Namespace) -> dict[str, Any]:
 
     chats = range(args.first_chat, args.first_chat + args.count)
     cpu, started = time.process_time(), time.perf_counter()
-    with Profile(args.profile):
+    with Profile(args.profile), GcTime() as collector:
         await asyncio.gather(*(one(chat) for chat in chats))
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     delivered = outcomes["sent"]
     span = (sent_at[-1] - sent_at[0]) if len(sent_at) > 1 else seconds
     return {"delivered": delivered, "seconds": seconds, "rate": delivered / seconds,
             "span_rate": (delivered - 1) / span if span > 0 else None,
-            "cpu_seconds": cpu, "outcomes": dict(outcomes)}
+            "cpu_seconds": cpu, "outcomes": dict(outcomes), **collector.figures()}
 
 
 async def bare(args: argparse.Namespace) -> dict[str, Any]:

@@ -119,6 +119,8 @@ def test_a_button_that_would_be_refused_cannot_be_made() -> None:
         SetupChoice("tz", "Europe/" + "X" * 60).pack()
     for invalid in (BreakControl(MAX_ID + 1, 0, 0, "n"), RatingTap(1, 11),
                     SetupChoice("breaks", "9"), SettingsChoice("edit", "nonsense"),
-                    GroupMove(0, move=True)):
+                    GroupMove(0, move=True), ReminderChoice(0, "go"),
+                    ReminderChoice(MAX_ID + 1, "go"), ReminderChoice(True, "go"),
+                    ReminderChoice(7, "later")):  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="not a valid"):
             invalid.pack()

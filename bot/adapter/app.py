@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import time
@@ -335,6 +336,10 @@ def run_dispatcher_only(services: Services) -> None:
     async def serve() -> None:
         stop = stop_requested()
         async with application:
+            # What start-up built (content, modules, mappers) lives as long as the process:
+            # out of the collector's sight, or each full collection during a drain walks it
+            # (the app's other modes do the same once their place indexes are loaded).
+            gc.freeze()
             await start_services(application)
             log.info("dispatcher running")
             await stop.wait()

@@ -214,6 +214,17 @@ class ReminderChoice(CallbackData):
         action = next(a for a in get_args(ReminderAction) if a == match[2])
         return cls(break_id, action) if break_id is not None else None
 
+    def pack(self) -> str:
+        # Every reminder has five of these: the fields checked as `read` would check them,
+        # without packing and parsing each one again.
+        if (type(self.break_id) is not int or not 0 < self.break_id <= MAX_ID
+                or self.action not in _REMINDER_ACTIONS):
+            raise ValueError(f"not a valid ReminderChoice: {self!r}")
+        return f"b:{self.break_id}:{self.action}"
+
+
+_REMINDER_ACTIONS: Final = frozenset(get_args(ReminderAction))
+
 
 @dataclass(frozen=True)
 class CheckIn(CallbackData):

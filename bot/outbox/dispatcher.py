@@ -318,9 +318,9 @@ class Dispatcher:
                     await self._unrecorded.acquire()  # in the slot: a full group holds sends
                     completed.append((row, user, job, message_id))
             unsent -= 1
-            # A transaction per few sends, not per send: each costs about as much CPU as
-            # a send itself.
-            if len(completed) >= self.record_group // 4 or not unsent:
+            # A transaction per many sends, not per send: each costs about as much CPU as
+            # a send itself. Half the bound: the other half keeps sends going meanwhile.
+            if len(completed) >= self.record_group // 2 or not unsent:
                 more.set()
 
         recorder = asyncio.create_task(record())
