@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
+from babel.messages.pofile import write_po
 
 from bot.domain import i18n
 from bot.domain.i18n import _, language_for
@@ -17,15 +17,17 @@ def spanish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     catalog = Catalog(locale="es")
     catalog.add("Hi! Send /start to begin.", "¡Hola! Envía /start para empezar.")
     catalog.add("Your next break: {when}.", "Tu próxima pausa: {when}.")
+    catalog.add("Stretch {count} times.", "Estira {cuenta} veces.")  # a broken placeholder
+    catalog.add("Hold it.", "Aguanta.", flags=("fuzzy",))  # its English changed since
+    catalog.add("Kneel.", "Arrodíllate.", context="stretch.a.name")
     folder = tmp_path / "es" / "LC_MESSAGES"
     folder.mkdir(parents=True)
-    with (folder / "messages.mo").open("wb") as handle:
-        write_mo(handle, catalog)
+    with (folder / "messages.po").open("wb") as handle:
+        write_po(handle, catalog)
     monkeypatch.setattr(i18n, "LOCALES", tmp_path)
-    monkeypatch.setattr(i18n, "LANGUAGES", ("en", "es"))
-    i18n._translations.cache_clear()
+    i18n.catalogue.cache_clear()
     yield
-    i18n._translations.cache_clear()
+    i18n.catalogue.cache_clear()
 
 
 def test_a_catalogue_translates_and_fills_in_values(spanish: None) -> None:
@@ -36,8 +38,24 @@ def test_a_catalogue_translates_and_fills_in_values(spanish: None) -> None:
     assert _("Hi! Send /start to begin.", "en") == "Hi! Send /start to begin."
 
 
+def test_broken_or_stale_translations_are_said_in_english(spanish: None) -> None:
+    assert _("Stretch {count} times.", "es", count=3) == "Stretch 3 times."
+    assert _("Hold it.", "es") == "Hold it."
+    # A content text is found under its id, and by its English where the code passes only that.
+    assert i18n.pgettext("stretch.a.name", "Kneel.", "es") == "Arrodíllate."
+    assert i18n.pgettext("stretch.b.name", "Kneel.", "es") == "Kneel."
+    assert _("Kneel.", "es") == "Arrodíllate."
+    # A language without a catalogue speaks English.
+    assert _("Hi! Send /start to begin.", "fr") == "Hi! Send /start to begin."
+
+
 def test_telegram_language_codes_map_to_a_supported_language(spanish: None) -> None:
     assert language_for("es-MX") == "es"
+    assert language_for("es") == "es"
+    assert language_for("ES-es") == "es"
+    assert language_for("es-419") == "es"
+    assert language_for("en-US") == "en"
+    assert language_for("") == "en"
     assert language_for("pt-BR") == "en"
     assert language_for(None) == "en"
 

@@ -293,12 +293,16 @@ class RatingsRefused:
 
 _NUM = r"[+-]?\d+"
 _OF_TEN = r"(?:\s*/\s*10)?"  # "3/10"
-_LABEL = r"(?P<{}>p(?:ain)?|s(?:tiff[a-z]*)?)\s*[:=]?\s*(?P<{}>" + _NUM + ")" + _OF_TEN
+# English and Spanish labels: "pain"/"dolor" (p, d) and "stiffness"/"rigidez" (s, r).
+_LABEL = (r"(?P<{}>p(?:ain)?|s(?:tiff[a-z]*)?|d(?:olor)?|r(?:igidez)?)\s*[:=]?\s*(?P<{}>"
+          + _NUM + ")" + _OF_TEN)
 _LABELLED = re.compile(
-    _LABEL.format("l1", "n1") + r"\s*(?:[,;/&]|and)?\s*" + _LABEL.format("l2", "n2"), re.ASCII
+    _LABEL.format("l1", "n1") + r"\s*(?:[,;/&]|and|y)?\s*" + _LABEL.format("l2", "n2"), re.ASCII
 )
+_LABEL_MEANS = {"p": "p", "d": "p", "s": "s", "r": "s"}
 # Two bare numbers need a separator, so "35" is not read as 3 and 5.
-_BARE = re.compile(rf"(?P<n1>{_NUM})(?:\s*[,;/&]\s*|\s+and\s+|\s+)(?P<n2>{_NUM})", re.ASCII)
+_BARE = re.compile(rf"(?P<n1>{_NUM})(?:\s*[,;/&]\s*|\s+(?:and|y)\s+|\s+)(?P<n2>{_NUM})",
+                   re.ASCII)
 _SINGLE = re.compile(rf"(?P<n>{_NUM}){_OF_TEN}", re.ASCII)
 
 
@@ -311,7 +315,7 @@ def parse_ratings(text: str) -> Ratings | RatingsRefused:
     if cleaned is None:
         return RatingsRefused("unclear")
     if match := _LABELLED.fullmatch(cleaned):
-        labels = (match["l1"][0], match["l2"][0])
+        labels = (_LABEL_MEANS[match["l1"][0]], _LABEL_MEANS[match["l2"][0]])
         if set(labels) != {"p", "s"}:
             return RatingsRefused("unclear")
         values = dict(zip(labels, (_small_int(match["n1"]), _small_int(match["n2"])), strict=True))
