@@ -27,7 +27,7 @@ from handlers.turn import Turn
 async def overview(turn: Turn) -> Answer:
     """The current values, each with a button to change just that one."""
     lines = describe(turn)
-    lines.append(turn.t("Language: {language}", language=LANGUAGE_NAMES[turn.user.language]))
+    lines.append(turn.t("Language: {name}", name=LANGUAGE_NAMES[turn.user.language]))
     lines.append(_hold_line(turn))
     lines.append(screening_line(turn))
     if is_paused(preferences(turn.user), turn.now):
@@ -124,8 +124,9 @@ async def on_button(turn: Turn, tap: SettingsChoice) -> Answer:
         # Changed at once: this very answer is already in the new language.
         turn.user.language = tap.value
         turn.user.step, turn.user.draft = None, {}
-        return Answer().say(turn.t("I will speak {language} from now on. /settings shows your "
-                                   "settings.", language=LANGUAGE_NAMES[tap.value]), edit=True)
+        # Said in the new language, so each catalogue names its own language here.
+        return Answer().say(turn.t("I'll speak English from now on. /settings shows your "
+                                   "settings."), edit=True)
     if tap.field == "hold":
         if step_field != "hold":
             return _stale(turn)

@@ -7,10 +7,10 @@ from typing import Protocol
 
 from babel.dates import format_skeleton
 
-from bot.domain.i18n import _
+from bot.domain.i18n import N_, _
 from bot.domain.zones import local_time_in
 
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
 class Reader(Protocol):
