@@ -236,7 +236,8 @@ async def export(turn: Turn) -> Answer:
                "your baseline. Times are in your time zone ({zone}). /delete erases it all.",
                breaks=counts["break"], checks=counts["assessment"],
                zone=turn.user.time_zone or "UTC"),
-        document=to_csv(rows, turn.user.language), filename=f"move-better-history-{day.isoformat()}.csv",
+        document=to_csv(rows, turn.user.language),
+        filename=f"move-better-history-{day.isoformat()}.csv",
     )
 
 

@@ -142,6 +142,9 @@ async def test_a_spanish_user_from_start_to_help_sees_no_english(
     await reply_to(lucia, "Cómo funciona")
 
     seen = transcript(lucia)
+    # Kept beside the test's logs for reading as the user would.
+    (tmp_path / "transcript.txt").write_text("\n---\n".join(seen))
+    (tmp_path / "chart.png").write_bytes(chart.photo or b"")
     assert len(seen) > 30
     assert not english_in(seen), english_in(seen)[:5]
 
