@@ -64,3 +64,33 @@ def test_the_message_template_lists_what_the_bot_says() -> None:
     template = (i18n.LOCALES / "messages.pot").read_text()
     assert 'msgid "Hi! Send /start to begin."' in template
     assert template.count("msgid ") > 100
+
+
+def test_dates_and_the_csv_header_follow_the_language() -> None:
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from bot.domain.timefmt import local_day_and_time
+    from handlers.progress import COLUMNS, to_csv
+
+    now, at = datetime(2026, 11, 30, 9, tzinfo=UTC), datetime(2026, 12, 3, 10, tzinfo=UTC)
+    english = SimpleNamespace(time_zone="Europe/Madrid", language="en")
+    spanish = SimpleNamespace(time_zone="Europe/Madrid", language="es")
+    # The English wording is unchanged ("Thu 3 Dec"); Spanish gets its own day and month.
+    assert local_day_and_time(at, english, now) == "Thu 3 Dec at 11:00"
+    assert local_day_and_time(at, spanish, now) == "jue 3 dic a las 11:00"
+    assert to_csv([], "en").decode().splitlines() == [",".join(COLUMNS)]
+    assert to_csv([], "es").decode().startswith("registro,hora,tipo_de_pausa,estado,")
+
+
+def test_ratings_and_work_days_typed_in_spanish() -> None:
+    from bot.domain.parsing import Ratings, parse_ratings, parse_work_days, parse_work_hours
+
+    assert parse_ratings("dolor 3 rigidez 5") == Ratings(pain=3, stiffness=5)
+    assert parse_ratings("Rigidez 5, dolor 3") == Ratings(pain=3, stiffness=5)
+    assert parse_ratings("d3 r5") == Ratings(pain=3, stiffness=5)
+    assert parse_ratings("3 y 5") == Ratings(pain=3, stiffness=5)
+    assert parse_work_days("lun-vie") == parse_work_days("lunes a viernes") == 0b0011111
+    assert parse_work_days("Lun, Mié, Vie") == 0b0010101
+    assert parse_work_days("todos los días") == 0b1111111
+    assert str(parse_work_hours("de 9 a 17")) == str(parse_work_hours("9-17"))
