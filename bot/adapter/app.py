@@ -28,7 +28,7 @@ from bot.adapter.sender import TelegramSender
 from bot.adapter.wakeup import tick, wake_at
 from bot.config import Settings
 from bot.domain.clock import real_seconds
-from bot.domain.i18n import N_, _
+from bot.domain.i18n import N_, _, language_for
 from bot.logs import started
 from bot.outbox.dispatcher import Dispatcher
 from handlers.account import unsubscribe
@@ -282,7 +282,8 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(
                 update.effective_chat.id,
-                _("Sorry, something went wrong on my side. Please try that again."),
+                _("Sorry, something went wrong on my side. Please try that again.",
+                  language_for(getattr(update.effective_user, "language_code", None))),
             )
 
 
