@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.callbacks import Consent, Erase, ShowPictures
 from bot.domain.guided_break import INTENSITY
-from bot.domain.i18n import _
+from bot.domain.i18n import _, language_for
 from bot.domain.replies import Answer, Button
 from bot.domain.safety import (
     not_advice,
@@ -194,8 +194,9 @@ async def cancel(turn: Turn) -> Answer:
     return Answer().say(turn.t("Cancelled; nothing was changed."), remove_keyboard=True)
 
 
-def unknown_user() -> Answer:
-    return Answer().say(_("Hi! Send /start to begin."))
+def unknown_user(language_code: str | None = None) -> Answer:
+    # Not stored yet, so the language is the one Telegram gives with the message.
+    return Answer().say(_("Hi! Send /start to begin.", language_for(language_code)))
 
 
 async def unknown_command(turn: Turn) -> Answer:

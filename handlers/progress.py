@@ -52,7 +52,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.content import Program
-from bot.domain.i18n import _
+from bot.domain.i18n import DEFAULT_LANGUAGE, N_, _
 from bot.domain.progress import DEFAULT_SPAN, build_progress, local_date
 from bot.domain.progress_text import progress_text
 from bot.domain.replies import Answer
@@ -66,11 +66,11 @@ from handlers.planning import next_planned, preferences, resting_until
 from handlers.summary import studio_line
 from handlers.turn import Turn
 
-COLUMNS = ("record", "time", "break_kind", "status", "place", "positions", "position_names",
-           "positions_done",
-           "started", "ended", "snoozes", "stopped_for_pain", "stop_pain", "rated", "pain",
-           "stiffness",
-           "answers")
+# The column names are the English header; a Spanish user gets them translated.
+COLUMNS = (N_("record"), N_("time"), N_("break_kind"), N_("status"), N_("place"),
+           N_("positions"), N_("position_names"), N_("positions_done"), N_("started"),
+           N_("ended"), N_("snoozes"), N_("stopped_for_pain"), N_("stop_pain"), N_("rated"),
+           N_("pain"), N_("stiffness"), N_("answers"))
 
 
 def _joined(user: User) -> datetime:
@@ -218,11 +218,10 @@ async def export_rows(session: AsyncSession, user: User,
     return [{column: row.get(column, "") for column in COLUMNS} for _at, _order, row in rows]
 
 
-def to_csv(rows: Sequence[dict[str, str]]) -> bytes:
+def to_csv(rows: Sequence[dict[str, str]], language: str = DEFAULT_LANGUAGE) -> bytes:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
+    csv.writer(buffer).writerow([_(column, language) for column in COLUMNS])
+    csv.DictWriter(buffer, fieldnames=COLUMNS).writerows(rows)
     return buffer.getvalue().encode("utf-8")
 
 
@@ -237,7 +236,8 @@ async def export(turn: Turn) -> Answer:
                "your baseline. Times are in your time zone ({zone}). /delete erases it all.",
                breaks=counts["break"], checks=counts["assessment"],
                zone=turn.user.time_zone or "UTC"),
-        document=to_csv(rows), filename=f"move-better-history-{day.isoformat()}.csv",
+        document=to_csv(rows, turn.user.language),
+        filename=f"move-better-history-{day.isoformat()}.csv",
     )
 
 

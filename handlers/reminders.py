@@ -69,15 +69,15 @@ def _planned_at(row: DueMessage) -> datetime:
 
 
 def reminder_buttons(user: User, break_id: int) -> tuple[tuple[Button, ...], ...]:
-    def label(text: str) -> str:
+    def t(text: str) -> str:  # named t so that the extraction finds the labels
         return _(text, user.language)
 
     return (
-        (Button(label("Start now"), ReminderChoice(break_id, "go")),),
-        (Button(label("Snooze 10 min"), ReminderChoice(break_id, "snooze")),
-         Button(label("In a meeting"), ReminderChoice(break_id, "meet"))),
-        (Button(label("I moved already"), ReminderChoice(break_id, "moved")),
-         Button(label("Skip this one"), ReminderChoice(break_id, "skip"))),
+        (Button(t("Start now"), ReminderChoice(break_id, "go")),),
+        (Button(t("Snooze 10 min"), ReminderChoice(break_id, "snooze")),
+         Button(t("In a meeting"), ReminderChoice(break_id, "meet"))),
+        (Button(t("I moved already"), ReminderChoice(break_id, "moved")),
+         Button(t("Skip this one"), ReminderChoice(break_id, "skip"))),
     )
 
 

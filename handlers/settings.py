@@ -7,6 +7,7 @@ leaves the value as it was. The questions and their answers are handlers/questio
 from __future__ import annotations
 
 from bot.domain.callbacks import SETTING_FIELDS, Screen, SettingsChoice
+from bot.domain.i18n import LANGUAGE_NAMES, LANGUAGES
 from bot.domain.replies import Answer, Button
 from bot.domain.safety import mask_of
 from bot.domain.schedule import is_paused
@@ -26,7 +27,7 @@ from handlers.turn import Turn
 async def overview(turn: Turn) -> Answer:
     """The current values, each with a button to change just that one."""
     lines = describe(turn)
-    lines.append(turn.t("Language: English (more languages are coming)"))
+    lines.append(turn.t("Language: {name}", name=LANGUAGE_NAMES[turn.user.language]))
     lines.append(_hold_line(turn))
     lines.append(screening_line(turn))
     if is_paused(preferences(turn.user), turn.now):
@@ -50,6 +51,15 @@ def _hold_line(turn: Turn) -> str:
     if turn.user.short_holds:
         return turn.t("Holds: short, 1 minute a side (the article suggests at least 2)")
     return turn.t("Holds: 2 minutes a side, as the article suggests")
+
+
+def _ask_language(turn: Turn) -> Answer:
+    # Each language is offered in its own name, so a user who cannot read the other finds it.
+    return Answer().say(
+        turn.t("Which language should I speak?"),
+        *[[Button(LANGUAGE_NAMES[code], SettingsChoice("lang", code))] for code in LANGUAGES],
+        [Button(turn.t("Cancel"), SettingsChoice("cancel"))],
+        edit=True)
 
 
 def _ask_hold(turn: Turn) -> Answer:
@@ -106,11 +116,17 @@ async def on_button(turn: Turn, tap: SettingsChoice) -> Answer:
         return Answer().say(turn.t("Cancelled; nothing was changed."), edit=True)
     if tap.field == "edit":
         if tap.value == "lang":
-            return Answer().say(turn.t("I speak English only for now; more languages are "
-                                       "coming. /settings shows your settings."))
+            return _ask_language(turn)
         field = tap.value or ""
         turn.user.step, turn.user.draft = f"set:{field}", {}
         return _ask_hold(turn) if field == "hold" else ask(turn, field, "set")
+    if tap.field == "lang" and tap.value in LANGUAGES:
+        # Changed at once: this very answer is already in the new language.
+        turn.user.language = tap.value
+        turn.user.step, turn.user.draft = None, {}
+        # Said in the new language, so each catalogue names its own language here.
+        return Answer().say(turn.t("I'll speak English from now on. /settings shows your "
+                                   "settings."), edit=True)
     if tap.field == "hold":
         if step_field != "hold":
             return _stale(turn)

@@ -405,7 +405,16 @@ async def test_settings_show_every_value_with_a_button(chat: Chat) -> None:
                             "set:edit:breaks", "set:edit:place", "set:edit:lang",
                             "set:edit:hold", "sc:0:ask"]
     answer = await chat.press("set:edit:lang")
-    assert "more languages are coming" in text_of(answer)
+    assert data_of(answer) == ["set:lang:en", "set:lang:es", "set:cancel"]
+    # The choice applies at once: the very next message is in Spanish, then in English again.
+    answer = await chat.press("set:lang:es")
+    assert "A partir de ahora te hablo en español" in text_of(answer)
+    answer = await chat.command("settings")
+    assert "Tus ajustes:" in text_of(answer) and "Idioma: Español" in text_of(answer)
+    await chat.press("set:edit:lang")
+    answer = await chat.press("set:lang:en")
+    assert "I'll speak English from now on" in text_of(answer)
+    assert "Your settings:" in text_of(await chat.command("settings"))
 
 
 async def test_changing_hours_moves_the_next_break(chat: Chat) -> None:

@@ -29,7 +29,7 @@ from bot.adapter.sender import TelegramSender
 from bot.adapter.wakeup import tick, wake_at
 from bot.config import Settings
 from bot.domain.clock import real_seconds
-from bot.domain.i18n import _
+from bot.domain.i18n import N_, _, language_for
 from bot.logs import started
 from bot.outbox.dispatcher import Dispatcher
 from handlers.account import unsubscribe
@@ -45,21 +45,21 @@ STOP_GRACE_SECONDS = 8.0
 CALENDAR_TICK = timedelta(seconds=3)
 
 MENU = [
-    ("start", "Subscribe and set up"),
-    ("stretch", "A stretch break now"),
-    ("routine", "The whole sequence (about 35 minutes)"),
-    ("assess", "The hip self-assessment"),
-    ("progress", "Your progress"),
-    ("report", "A one-page PDF for your physiotherapist"),
-    ("settings", "Change your settings"),
-    ("pause", "Pause reminders"),
-    ("calendar", "Breaks between your meetings"),
-    ("resume", "Resume reminders"),
-    ("export", "Your history as a CSV file"),
-    ("privacy", "What is stored and why"),
-    ("delete", "Erase all your data"),
-    ("stop", "Unsubscribe"),
-    ("help", "How this works, and when to see a professional"),
+    ("start", N_("Subscribe and set up")),
+    ("stretch", N_("A stretch break now")),
+    ("routine", N_("The whole sequence (about 35 minutes)")),
+    ("assess", N_("The hip self-assessment")),
+    ("progress", N_("Your progress")),
+    ("report", N_("A one-page PDF for your physiotherapist")),
+    ("settings", N_("Change your settings")),
+    ("pause", N_("Pause reminders")),
+    ("calendar", N_("Breaks between your meetings")),
+    ("resume", N_("Resume reminders")),
+    ("export", N_("Your history as a CSV file")),
+    ("privacy", N_("What is stored and why")),
+    ("delete", N_("Erase all your data")),
+    ("stop", N_("Unsubscribe")),
+    ("help", N_("How this works, and when to see a professional")),
 ]
 
 
@@ -283,7 +283,8 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(
                 update.effective_chat.id,
-                _("Sorry, something went wrong on my side. Please try that again."),
+                _("Sorry, something went wrong on my side. Please try that again.",
+                  language_for(getattr(update.effective_user, "language_code", None))),
             )
 
 

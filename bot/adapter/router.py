@@ -113,7 +113,8 @@ async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Rou
                     found = await users.lock(session, tg_user.id)
                     if found is None:
                         if greet_unknown:
-                            await render(update, context, account.unknown_user(), answered)
+                            await render(update, context, account.unknown_user(
+                                tg_user.language_code), answered)
                         return
                     user = found
                 message = update.effective_message

@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 from typing import ClassVar, Final, Literal, get_args
 
 from bot.domain.content import CONDITIONS, PLACES
+from bot.domain.i18n import LANGUAGES
 from bot.domain.parsing import HOUR_PRESETS
 from bot.domain.schedule import MAX_BREAKS_PER_DAY, MIN_BREAKS_PER_DAY
 from bot.domain.zones import is_known_zone
@@ -169,6 +170,7 @@ class SettingsChoice(CallbackData):
         **_SETTING_VALUES,
         "edit": _one_of(*SETTING_FIELDS, "lang", "hold"),
         "hold": _one_of("full", "short"),  # how long each side of a hold lasts
+        "lang": _one_of(*LANGUAGES),
     }
 
     @classmethod

@@ -291,6 +291,48 @@ class Program(_Entry):
                     out += [(f"{s.id}/{p.id}.{place}.cues", text) for text in v.cues or ()]
         return tuple(out)
 
+    def catalogue(self) -> tuple[tuple[str, str, str], ...]:
+        """Every user-facing text as (file, stable id, English) for the translation catalogue:
+        the id is the text's msgctxt, so an edit to the English marks its translation as
+        needing review instead of losing it."""
+        out: list[tuple[str, str, str]] = []
+
+        def add(file: str, key: str, text: str | None) -> None:
+            if text:
+                out.append((file, key, text))
+
+        a = self.assessment
+        add("assessment.yaml", "assessment.intro", a.intro)
+        for q in a.questions:
+            add("assessment.yaml", f"assessment.{q.id}.text", q.text)
+            add("assessment.yaml", f"assessment.{q.id}.how", q.how)
+            for answer in q.answers:
+                add("assessment.yaml", f"assessment.{q.id}.answers.{answer.id}.label",
+                    answer.label)
+        for e in self.equipment:
+            add("equipment.yaml", f"equipment.{e.id}.name", e.name)
+            add("equipment.yaml", f"equipment.{e.id}.note", e.note)
+        for s in self.stretches:
+            key = f"stretch.{s.id}"
+            add("stretches.yaml", f"{key}.name", s.name)
+            add("stretches.yaml", f"{key}.targets", s.targets)
+            for n, c in enumerate(s.cautions, 1):
+                add("stretches.yaml", f"{key}.cautions.{n}", c if isinstance(c, str) else c.text)
+            for p in s.positions:
+                pkey = f"{key}.positions.{p.id}"
+                add("stretches.yaml", f"{pkey}.name", p.name)
+                for n, cue in enumerate(p.cues, 1):
+                    add("stretches.yaml", f"{pkey}.cues.{n}", cue)
+                for place in PLACES:
+                    v = p.variant(place)
+                    vkey = f"{pkey}.variants.{place}"
+                    for name, text in (("name", v.name), ("setup", v.setup),
+                                       ("instructions", v.instructions), ("switch", v.switch)):
+                        add("stretches.yaml", f"{vkey}.{name}", text)
+                    for n, cue in enumerate(v.cues or (), 1):
+                        add("stretches.yaml", f"{vkey}.cues.{n}", cue)
+        return tuple(out)
+
     def _pair(self, position_id: str) -> tuple[Stretch, Position]:
         for stretch, position in self.positions():
             if position.id == position_id:

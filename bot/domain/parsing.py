@@ -201,8 +201,8 @@ class HoursRefused:
 
 
 _RANGE = re.compile(
-    rf"(?:(?:from|between)\s+)?{_clock_pattern('1')}"
-    r"\s*(?:-|~|\.\.\.?|->|→|>|to|till?|until|and)\s*"
+    rf"(?:(?:from|between|de|desde|entre)\s+)?{_clock_pattern('1')}"
+    r"\s*(?:-|~|\.\.\.?|->|→|>|to|till?|until|and|a|hasta|y)\s*"
     rf"{_clock_pattern('2')}",
     re.ASCII,
 )
@@ -293,12 +293,16 @@ class RatingsRefused:
 
 _NUM = r"[+-]?\d+"
 _OF_TEN = r"(?:\s*/\s*10)?"  # "3/10"
-_LABEL = r"(?P<{}>p(?:ain)?|s(?:tiff[a-z]*)?)\s*[:=]?\s*(?P<{}>" + _NUM + ")" + _OF_TEN
+# English and Spanish labels: "pain"/"dolor" (p, d) and "stiffness"/"rigidez" (s, r).
+_LABEL = (r"(?P<{}>p(?:ain)?|s(?:tiff[a-z]*)?|d(?:olor)?|r(?:igidez)?)\s*[:=]?\s*(?P<{}>"
+          + _NUM + ")" + _OF_TEN)
 _LABELLED = re.compile(
-    _LABEL.format("l1", "n1") + r"\s*(?:[,;/&]|and)?\s*" + _LABEL.format("l2", "n2"), re.ASCII
+    _LABEL.format("l1", "n1") + r"\s*(?:[,;/&]|and|y)?\s*" + _LABEL.format("l2", "n2"), re.ASCII
 )
+_LABEL_MEANS = {"p": "p", "d": "p", "s": "s", "r": "s"}
 # Two bare numbers need a separator, so "35" is not read as 3 and 5.
-_BARE = re.compile(rf"(?P<n1>{_NUM})(?:\s*[,;/&]\s*|\s+and\s+|\s+)(?P<n2>{_NUM})", re.ASCII)
+_BARE = re.compile(rf"(?P<n1>{_NUM})(?:\s*[,;/&]\s*|\s+(?:and|y)\s+|\s+)(?P<n2>{_NUM})",
+                   re.ASCII)
 _SINGLE = re.compile(rf"(?P<n>{_NUM}){_OF_TEN}", re.ASCII)
 
 
@@ -311,7 +315,7 @@ def parse_ratings(text: str) -> Ratings | RatingsRefused:
     if cleaned is None:
         return RatingsRefused("unclear")
     if match := _LABELLED.fullmatch(cleaned):
-        labels = (match["l1"][0], match["l2"][0])
+        labels = (_LABEL_MEANS[match["l1"][0]], _LABEL_MEANS[match["l2"][0]])
         if set(labels) != {"p", "s"}:
             return RatingsRefused("unclear")
         values = dict(zip(labels, (_small_int(match["n1"]), _small_int(match["n2"])), strict=True))
@@ -341,13 +345,16 @@ _DAY_NAMES = {
     "mon": 0, "monday": 0, "tue": 1, "tues": 1, "tuesday": 1, "wed": 2, "weds": 2,
     "wednesday": 2, "thu": 3, "thur": 3, "thurs": 3, "thursday": 3, "fri": 4, "friday": 4,
     "sat": 5, "saturday": 5, "sun": 6, "sunday": 6,
+    "lun": 0, "lunes": 0, "mar": 1, "martes": 1, "mié": 2, "mie": 2, "miércoles": 2,
+    "miercoles": 2, "jue": 3, "jueves": 3, "vie": 4, "viernes": 4, "sáb": 5, "sab": 5,
+    "sábado": 5, "sabado": 5, "dom": 6, "domingo": 6,
 }  # fmt: skip
 _DAY_SETS = {
     "weekdays": 0b0011111, "weekday": 0b0011111, "weekends": 0b1100000, "weekend": 0b1100000,
     "everyday": 0b1111111, "daily": 0b1111111, "all": 0b1111111,
 }  # fmt: skip
-_RANGE_WORDS = re.compile(r"\s*-\s*|\s+(?:to|through|thru|till|until)\s+")
-_DAY_SEPARATORS = re.compile(r"(?:[\s,;/&+]|\band\b)+")
+_RANGE_WORDS = re.compile(r"\s*-\s*|\s+(?:to|through|thru|till|until|a|hasta)\s+")
+_DAY_SEPARATORS = re.compile(r"(?:[\s,;/&+]|\b(?:and|y)\b)+")
 
 
 def parse_work_days(text: str) -> int | None:
@@ -356,7 +363,10 @@ def parse_work_days(text: str) -> int | None:
     if len(text) > 200:
         return None
     cleaned = clean_input(text).strip(" .!?")
-    cleaned = re.sub(r"\b(?:every\s*day|all\s*days|all\s*week)\b", "everyday", cleaned)
+    cleaned = re.sub(r"\b(?:every\s*day|all\s*days|all\s*week|todos\s+los\s+d[ií]as|"
+                     r"a\s+diario)(?!\w)", "everyday", cleaned)
+    cleaned = re.sub(r"\b(?:entre\s+semana|laborables|d[ií]as\s+laborables)(?!\w)", "weekdays",
+                     cleaned)
     cleaned = _RANGE_WORDS.sub("-", cleaned)
     mask = 0
     for token in _DAY_SEPARATORS.split(cleaned):

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from bot.domain.i18n import _
+from babel.dates import format_skeleton
+
+from bot.domain.i18n import N_, _
 from bot.domain.zones import local_time_in
 
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
 class Reader(Protocol):
@@ -37,4 +39,10 @@ def local_day_and_time(at: datetime, user: Reader, now: datetime) -> str:
         return _("tomorrow at {time}", user.language, time=clock)
     day = _(WEEKDAYS[local.weekday()], user.language)
     return _("{day} {date} at {time}", user.language, day=day,
-             date=local.strftime("%d %b").lstrip("0"), time=clock)
+             date=format_skeleton("dMMM", local.date(), locale=_date_locale(user.language)),
+             time=clock)
+
+
+def _date_locale(language: str) -> str:
+    # The bot's English writes the day first ("Mon 30 Nov"), as British English does.
+    return "en_GB" if language == "en" else language

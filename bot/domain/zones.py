@@ -32,6 +32,8 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import cache
 from typing import Any
 
+from babel import Locale
+
 __all__ = [
     "ZoneChoices",
     "ZoneFound",
@@ -54,6 +56,11 @@ _MAX_OPTIONS = 5
 # every match in another zone: "Madrid" means Spain (3.3 M) rather than Madrid, Colombia
 # (135 k), while "Portland" (650 k vs 67 k) stays a question.
 _DOMINANCE = 12
+# Once the user names the country ("Portland, US"), the biggest city of that name in it wins
+# when it is this many times heavier than the rest: they added what the question asked for.
+_QUALIFIED_DOMINANCE = 4
+# Country names are also read in the bot's other languages ("Sevilla, España").
+_COUNTRY_NAME_LOCALES = ("en", "es")
 # A city found by one of its other names ("Portland" is also a name of Blue Island, IL) ranks
 # as if it had this fraction of its population. Leading words of its own name ("Santiago" for
 # Santiago de Cuba, "Frankfurt" for Frankfurt am Main) count in full.
@@ -291,6 +298,12 @@ def _city_index() -> _CityIndex:
     for code, state in dict(cache_.get_us_states()).items():
         for key in (code.lower(), _city_key(str(state.get("name") or ""))):
             places.setdefault(key, []).append(("US", code))
+    for locale in _COUNTRY_NAME_LOCALES:
+        for code, name in Locale.parse(locale).territories.items():
+            if len(code) == 2 and code.isalpha() and code in countries:
+                key = _city_key(name)
+                if (code, None) not in places.get(key, []):
+                    places.setdefault(key, []).append((code, None))
     # Common names the country list spells differently.
     for common, code in (("usa", "US"), ("uk", "GB"), ("england", "GB"), ("uae", "AE")):
         places.setdefault(common, []).append((code, None))
@@ -309,6 +322,7 @@ def _parse_city(text: str) -> ZoneFound | ZoneChoices | None:
     index = _city_index()
     key = _city_key(text)
     matches = index.by_name.get(key, ())
+    dominance = _DOMINANCE
     if not matches and "," in key:
         # "Portland, OR", "Valencia, Spain", "Cordoba, AR"
         name, _, where = key.rpartition(",")
@@ -321,11 +335,12 @@ def _parse_city(text: str) -> ZoneFound | ZoneChoices | None:
                 for country, region in wanted
             )
         )
+        dominance = _QUALIFIED_DOMINANCE
     if not matches:
         return None
     best = matches[0]
     rival = max((m.weight for m in matches if m.city.zone != best.city.zone), default=None)
-    if rival is None or (best.weight > 0 and best.weight >= _DOMINANCE * rival):
+    if rival is None or (best.weight > 0 and best.weight >= dominance * rival):
         city = best.city
         return ZoneFound(
             zone=city.zone, is_offset=False, place=city.name, country_code=city.country_code
