@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ScalarSelect, Select, select, update
+from sqlalchemy import ScalarSelect, Select, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.free_time import next_fitted_break
@@ -33,6 +33,8 @@ from bot.storage.models import Break, DueMessage, User
 from handlers.turn import Turn
 
 REMINDER_KIND = "reminder"
+# A reminder snoozed or moved for a meeting comes back as one of these.
+SNOOZE_KIND = "snooze"
 SUMMARY_KIND = "summary"
 # After the last window of the week ends, so its last break has been answered or expired.
 SUMMARY_AFTER_WORK = timedelta(minutes=30)
@@ -111,7 +113,7 @@ async def rest_after_stop(turn: Turn) -> None:
     waiting for an answer counts as missed), and the next one opens with a check-in."""
     user = turn.user
     user.pain_stop_at = turn.now
-    await due.drop_pending(turn.session, user.id, kinds=[REMINDER_KIND, "snooze", "expire"])
+    await due.drop_pending(turn.session, user.id, kinds=[REMINDER_KIND, SNOOZE_KIND, "expire"])
     await turn.session.execute(
         update(Break).where(Break.user_id == user.id, Break.status == "pending")
         .values(status="missed", ended_at=turn.now))
@@ -141,12 +143,33 @@ async def next_planned(session: AsyncSession, user_id: int) -> datetime | None:
     return await session.scalar(_next_planned(user_id))
 
 
+def _next_arrival(user_id: int) -> Select[datetime]:
+    """When the user's next reminder really comes: the next planned break, or a break
+    snoozed or moved for a meeting that comes back before it."""
+    return (select(DueMessage.due_at)
+            .where(DueMessage.user_id == user_id,
+                   DueMessage.kind.in_((REMINDER_KIND, SNOOZE_KIND)),
+                   DueMessage.status == "pending")
+            .order_by(DueMessage.due_at)
+            .limit(1))
+
+
+async def next_arrival(session: AsyncSession, user_id: int) -> datetime | None:
+    return await session.scalar(_next_arrival(user_id))
+
+
 def next_break_facts(user_id: int) -> tuple[ScalarSelect[int], ScalarSelect[datetime]]:
     """What `say_next` needs, as two columns: a caller reads them with its own in one
     statement (a round-trip each would be most of a quick tap's database time)."""
+    coming_back = exists().where(DueMessage.break_id == Break.id,
+                                 DueMessage.kind == SNOOZE_KIND,
+                                 DueMessage.status == "pending")
+    # A reminder on screen with its buttons: not one snoozed (its message says when it
+    # comes back) or moved (its message id is cleared).
     live = select(Break.id).where(Break.user_id == user_id, Break.status == "pending",
-                                  Break.kind == "reminder", Break.message_id.is_not(None))
-    return live.limit(1).scalar_subquery(), _next_planned(user_id).scalar_subquery()
+                                  Break.kind == "reminder", Break.message_id.is_not(None),
+                                  ~coming_back)
+    return live.limit(1).scalar_subquery(), _next_arrival(user_id).scalar_subquery()
 
 
 def say_next(turn: Turn, live: int | None, at: datetime | None) -> str:

@@ -62,7 +62,7 @@ from bot.domain.zones import tzinfo_for
 from bot.storage import groups
 from bot.storage.models import User
 from bot.storage.records import Usage, load_checks, load_history, load_records, load_usage
-from handlers.planning import next_planned, preferences, resting_until
+from handlers.planning import next_arrival, preferences, resting_until
 from handlers.summary import studio_line
 from handlers.turn import Turn
 
@@ -98,7 +98,7 @@ async def progress(turn: Turn) -> Answer:
     figures = build_progress(ratings, breaks, _as_planned(turn.user, turn.now), turn.now,
                              joined=_joined(turn.user), checks=checks,
                              span=None if choice == "all" else DEFAULT_SPAN)
-    at = await next_planned(turn.session, turn.user.id)
+    at = await next_arrival(turn.session, turn.user.id)
     when = local_day_and_time(at, turn.user, turn.now) if at is not None else None
     # matplotlib loads on the first /progress, not at start-up (it is ~0.4 s of import).
     from bot.domain.chart import render_in_thread

@@ -47,6 +47,7 @@ from bot.storage.records import latest_check, latest_checks
 from handlers.breaks import safe_sequence, start_break
 from handlers.plan_fit import plan_fit_reply
 from handlers.planning import (
+    SNOOZE_KIND,
     describe_next,
     next_planned,
     next_reminders,
@@ -431,7 +432,7 @@ async def _postpone(turn: Turn, brk: Break, at: datetime) -> None:
     """The break's reminder comes again at `at` (a "snooze" row); its expiry is void."""
     brk.snoozes += 1
     await due.drop_pending(turn.session, turn.user.id, kinds=["expire"])
-    await due.schedule(turn.session, turn.user.id, "snooze", f"snooze:{brk.id}:{brk.snoozes}",
+    await due.schedule(turn.session, turn.user.id, SNOOZE_KIND, f"snooze:{brk.id}:{brk.snoozes}",
                        at, break_id=brk.id)
     turn.wake(at)
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.callbacks import PlanFit
+from bot.domain.callbacks import PlanFit, ReminderChoice
 from bot.domain.clock import ManualClock
 from bot.domain.meetings import (
     MERGE_WITHIN,
@@ -24,8 +24,10 @@ from bot.domain.meetings import (
 from bot.domain.progress import BreakRecord, week_figures, weeks
 from bot.domain.progress_text import summary_text
 from bot.domain.schedule import Preferences, break_times, window_of
-from tests.conftest import text_of
-from tests.test_history import new_user, talking
+from bot.domain.timefmt import local_day_and_time, local_time
+from handlers.planning import plan_next, preferences
+from tests.conftest import Chat, text_of
+from tests.test_history import new_break, new_user, talking
 
 MONDAY = date(2026, 11, 30)
 DAY = Preferences("Europe/Madrid", frozenset(range(5)), time(9), time(17), 4)
@@ -168,3 +170,55 @@ async def test_each_plan_check_in_answer_does_what_it_says(
     assert said in text_of(seen)
     assert all(reply.edit for reply in seen.replies)  # the question turns into the answer
     assert (user.step, user.breaks_per_day, user.paused_until) == (step, 4, None)
+
+
+# ------------------------------------------------------------------------------------------
+# "Your next break" after a break was moved or snoozed (in process, both databases)
+
+
+async def _reminded_at(chat: Chat, first: datetime) -> int:
+    """Seeds the user with the reminder of `first` on screen and the next break planned;
+    the reminder's break id."""
+    async with chat.database.session() as session:
+        user = new_user(1001)
+        session.add(user)
+        await session.flush()
+        brk = new_break(1001, first, status="pending", message_id=5)
+        session.add(brk)
+        await session.flush()
+        await plan_next(session, user, first)
+        return brk.id
+
+
+async def test_the_next_break_named_is_the_moved_one_that_comes_first(
+    database_url: str
+) -> None:
+    user = new_user(1001)
+    first, second = break_times(preferences(user), date(2026, 12, 1))[:2]
+    clock = ManualClock(first + timedelta(minutes=1))
+    async with talking(database_url, clock) as chat:
+        break_id = await _reminded_at(chat, first)
+        await chat.press(ReminderChoice(break_id, "meet").pack(), message_id=5)
+        moved = await chat.press(ReminderChoice(break_id, "m60").pack(), message_id=5)
+        at = clock() + timedelta(hours=1)
+        assert at < second
+        assert f"I'll remind you at {local_time(at, user)}" in text_of(moved)
+        # Elsewhere the next break named is the moved one, not the planned one after it.
+        for shown in (await chat.command("resume"), await chat.command("settings")):
+            assert f"Your next break: {local_day_and_time(at, user, clock())}." \
+                in text_of(shown), text_of(shown)
+
+
+async def test_after_a_snooze_the_next_break_named_is_the_snoozed_one(
+    database_url: str
+) -> None:
+    user = new_user(1001)
+    first = break_times(preferences(user), date(2026, 12, 1))[0]
+    clock = ManualClock(first + timedelta(minutes=1))
+    async with talking(database_url, clock) as chat:
+        break_id = await _reminded_at(chat, first)
+        await chat.press(ReminderChoice(break_id, "snooze").pack(), message_id=5)
+        shown = await chat.command("resume")
+    # Not "a reminder is waiting above": its message now says when it comes back.
+    at = clock() + timedelta(minutes=10)
+    assert f"Your next break: {local_day_and_time(at, user, clock())}." in text_of(shown)
