@@ -45,7 +45,7 @@ from bot.storage.calendar import busy_times
 from bot.storage.models import Assessment, Break, DueMessage, User
 from bot.storage.records import latest_check, latest_checks
 from handlers.breaks import safe_sequence, start_break
-from handlers.plan_fit import plan_fit_reply
+from handlers.plan_fit import check_in_end, plan_fit_reply
 from handlers.planning import (
     SNOOZE_KIND,
     describe_next,
@@ -329,9 +329,15 @@ class ReminderJob:
         self, session: AsyncSession, items: Sequence[tuple[DueMessage, User, int | None]],
         now: datetime,
     ) -> None:
-        """Stores the message ids and schedules each pending break's expiry, together."""
+        """Stores the message ids and schedules each pending break's expiry, and each plan
+        check-in's end, together."""
+        ends = [check_in_end(user, message_id, self._expiry(user, _planned_at(row), now))
+                for row, user, message_id in items
+                if row.payload and row.payload.get("plan_fit") and message_id is not None
+                and user.plan_fit_at is not None]
         ids = [row.break_id for row, _user, _message_id in items if row.break_id is not None]
         if not ids:
+            await due.schedule_many(session, ends)
             return
         # Locked (in id order) until the commit, as _locked does for one.
         breaks = {brk.id: brk for brk in await session.scalars(
@@ -343,18 +349,20 @@ class ReminderJob:
                 continue
             brk.message_id = message_id
             if brk.status == "pending":
-                prefs = preferences(user)
-                at = expires_at(prefs, brk.planned_at, now, self.expire_after)
-                following = next_break_at(prefs, brk.planned_at)
-                if following is not None:
-                    # Expire just before the next reminder, so this one is closed (and its
-                    # buttons removed) first.
-                    at = min(at, following - timedelta(seconds=1))
                 expiries.append(dict(user_id=user.id, kind="expire",
-                                     key=f"expire:{brk.id}:{brk.snoozes}", due_at=at,
+                                     key=f"expire:{brk.id}:{brk.snoozes}",
+                                     due_at=self._expiry(user, brk.planned_at, now),
                                      break_id=brk.id))
         await session.flush()
-        await due.schedule_many(session, expiries)
+        await due.schedule_many(session, expiries + ends)
+
+    def _expiry(self, user: User, planned: datetime, sent_at: datetime) -> datetime:
+        """When an unanswered message in a reminder's place ends: just before the next
+        reminder at the latest, so it is closed (and its buttons removed) first."""
+        prefs = preferences(user)
+        at = expires_at(prefs, planned, sent_at, self.expire_after)
+        following = next_break_at(prefs, planned)
+        return min(at, following - timedelta(seconds=1)) if following is not None else at
 
     async def undeliverable(
         self, session: AsyncSession, row: DueMessage, user: User, now: datetime, reason: str

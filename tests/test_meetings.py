@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -27,7 +29,9 @@ from bot.domain.schedule import Preferences, break_times, window_of
 from bot.domain.timefmt import local_day_and_time, local_time
 from handlers.planning import plan_next, preferences
 from tests.conftest import Chat, text_of
-from tests.test_history import new_break, new_user, talking
+from tests.test_history import new_break, new_user, replan, talking
+from tests.test_reminders_e2e import REMINDER
+from tests.test_sessions import Sent, World, add_user, make_world, press_on
 
 MONDAY = date(2026, 11, 30)
 DAY = Preferences("Europe/Madrid", frozenset(range(5)), time(9), time(17), 4)
@@ -222,3 +226,48 @@ async def test_after_a_snooze_the_next_break_named_is_the_snoozed_one(
     # Not "a reminder is waiting above": its message now says when it comes back.
     at = clock() + timedelta(minutes=10)
     assert f"Your next break: {local_day_and_time(at, user, clock())}." in text_of(shown)
+
+
+# ------------------------------------------------------------------------------------------
+# An ignored plan check-in ends as an ignored reminder does (dispatcher, both databases)
+
+
+@asynccontextmanager
+async def _asked(database_url: str) -> AsyncIterator[tuple[World, Sent, datetime]]:
+    """A user whose last three reminders went unanswered, on Monday: the check-in that
+    came in place of the first break, and when the second break is due."""
+    async with make_world(database_url) as world:
+        await add_user(world)
+        user = await world.user()
+        friday = break_times(preferences(user), date(2026, 11, 27))
+        async with world.database.session() as session:
+            session.add_all(new_break(1001, at, status="missed") for at in friday[-3:])
+        await replan(world.chat())
+        first, second = break_times(preferences(user), world.clock.now.date())[:2]
+        await world.live_until(first + timedelta(minutes=1))
+        (check_in,) = world.sender.sent
+        assert "Does the plan fit your days" in check_in.reply.text
+        yield world, check_in, second
+
+
+async def test_an_ignored_check_in_loses_its_buttons_before_the_next_reminder(
+    database_url: str
+) -> None:
+    async with _asked(database_url) as (world, check_in, second):
+        await world.live_until(second - timedelta(seconds=1))
+        assert [(message_id, reply.text, reply.buttons) for message_id, reply
+                in world.sender.edits] == [(check_in.message_id, "This check-in has passed; "
+                                            "your plan stays as it is. /settings changes it "
+                                            "any time.", ())]
+        assert len(world.sender.sent) == 1
+        await world.live_until(second + timedelta(minutes=1))
+        assert REMINDER in world.sender.sent[-1].reply.text
+
+
+async def test_an_answered_check_in_keeps_its_answer(database_url: str) -> None:
+    async with _asked(database_url) as (world, check_in, second):
+        answer = await press_on(world.chat(), check_in, "Keep as is")
+        assert "Keeping your plan as it is." in text_of(answer)
+        await world.live_until(second + timedelta(minutes=1))
+        assert world.sender.edits == []  # the answer stays as the message
+        assert REMINDER in world.sender.sent[-1].reply.text
