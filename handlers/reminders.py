@@ -69,6 +69,13 @@ def _planned_at(row: DueMessage) -> datetime:
     return datetime.fromisoformat(planned) if isinstance(planned, str) else due.first_due(row)
 
 
+def _slot_of(row: DueMessage) -> datetime | None:
+    """The usual break time a reminder stands for (None for rows planned before slots were
+    kept)."""
+    slot = row.payload.get("slot") if row.payload else None
+    return datetime.fromisoformat(slot) if isinstance(slot, str) else None
+
+
 def reminder_buttons(user: User, break_id: int) -> tuple[tuple[Button, ...], ...]:
     def t(text: str) -> str:  # named t so that the extraction finds the labels
         return _(text, user.language)
@@ -279,7 +286,8 @@ class ReminderJob:
         sequence, _eased = safe_sequence(self.program, user, user.short_holds, check)
         positions, _rotation = plan.plan_desk_break(sequence, user.rotation)
         return Break(user_id=user.id, kind="reminder", status="pending",
-                     planned_at=_planned_at(row), place=user.place, positions=positions,
+                     planned_at=_planned_at(row), slot=_slot_of(row), place=user.place,
+                     positions=positions,
                      positions_done=[])
 
     async def _wait(self, session: AsyncSession, row: DueMessage, user: User,
@@ -289,9 +297,11 @@ class ReminderJob:
         again = now + WAIT_STEP
         if not self._after_break_useful(user, planned, again):
             return Skip("a break was going on until its window passed")
+        slot = _slot_of(row)
         await due.schedule(session, user.id, "reminder",
                            f"wait:{planned.isoformat()}:{int(again.timestamp())}", again,
-                           {"planned": planned.isoformat()})
+                           {"planned": planned.isoformat()}
+                           | ({"slot": slot.isoformat()} if slot is not None else {}))
         return Skip("a break is going on: waits for it to end")
 
     def _after_break_useful(self, user: User, planned: datetime, at: datetime) -> bool:

@@ -27,6 +27,9 @@ from bot.domain.progress import BreakRecord, week_figures, weeks
 from bot.domain.progress_text import summary_text
 from bot.domain.schedule import Preferences, break_times, window_of
 from bot.domain.timefmt import local_day_and_time, local_time
+from bot.storage.models import BusyTime, User
+from bot.storage.records import used_slots
+from handlers.calendar import replan_breaks
 from handlers.planning import plan_next, preferences
 from tests.conftest import Chat, text_of
 from tests.test_history import new_break, new_user, replan, talking
@@ -271,3 +274,33 @@ async def test_an_answered_check_in_keeps_its_answer(database_url: str) -> None:
         await world.live_until(second + timedelta(minutes=1))
         assert world.sender.edits == []  # the answer stays as the message
         assert REMINDER in world.sender.sent[-1].reply.text
+
+
+# ------------------------------------------------------------------------------------------
+# A slot reminded already never comes again the same day (dispatcher, both databases)
+
+
+async def test_a_meeting_appearing_over_a_sent_break_does_not_bring_it_twice(
+    database_url: str
+) -> None:
+    async with make_world(database_url) as world:
+        await add_user(world)
+        await replan(world.chat())
+        user = await world.user()
+        first, second = break_times(preferences(user), world.clock.now.date())[:2]
+        await world.live_until(first + timedelta(minutes=5))
+        assert [REMINDER in s.reply.text for s in world.sender.sent] == [True]
+        assert (await world.brk()).slot == first
+        # A meeting over the break already sent turns up in the calendar.
+        async with world.database.session() as session:
+            session.add(BusyTime(user_id=1001, starts_at=first - timedelta(minutes=10),
+                                 ends_at=first + timedelta(minutes=40)))
+            await session.flush()
+            found = await session.get(User, 1001)
+            assert found is not None
+            assert await replan_breaks(session, found, world.clock.now) == second
+            assert await used_slots(session, [1001], first - timedelta(days=1)) == {
+                1001: {first}}
+        await world.live_until(second + timedelta(minutes=1))
+        assert [s.at for s in world.sender.sent] == [first, second]
+        assert (await world.brk()).slot == second
