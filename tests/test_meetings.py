@@ -304,3 +304,11 @@ async def test_a_meeting_appearing_over_a_sent_break_does_not_bring_it_twice(
         await world.live_until(second + timedelta(minutes=1))
         assert [s.at for s in world.sender.sent] == [first, second]
         assert (await world.brk()).slot == second
+
+
+async def test_one_break_a_day_is_said_in_the_singular_in_spanish(database_url: str) -> None:
+    async with talking(database_url, ManualClock(NOW)) as chat:
+        async with chat.database.session() as session:
+            session.add(new_user(1001, language="es", step="set:breaks"))
+        said = text_of(await chat.send("1"))
+    assert "1 pausa al día." in said and "1 pausas" not in said, said
