@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
@@ -312,3 +314,18 @@ async def test_one_break_a_day_is_said_in_the_singular_in_spanish(database_url: 
             session.add(new_user(1001, language="es", step="set:breaks"))
         said = text_of(await chat.send("1"))
     assert "1 pausa al día." in said and "1 pausas" not in said, said
+
+
+async def test_a_spanish_export_writes_its_values_in_spanish(database_url: str) -> None:
+    async with talking(database_url, ManualClock(NOW)) as chat:
+        async with chat.database.session() as session:
+            session.add(new_user(1001, language="es"))
+            await session.flush()
+            session.add_all([new_break(1001, NOW - timedelta(days=1), status="moved_already"),
+                             new_break(1001, NOW - timedelta(hours=2), status="done")])
+        (export,) = (await chat.command("export")).replies
+    assert export.document is not None
+    rows = list(csv.DictReader(io.StringIO(export.document.decode("utf-8"))))
+    assert [(r["registro"], r["tipo_de_pausa"], r["estado"], r["lugar"], r["parada_por_dolor"])
+            for r in rows] == [("pausa", "aviso", "por su cuenta", "mesa", "no"),
+                               ("pausa", "aviso", "hecha", "mesa", "no")]
