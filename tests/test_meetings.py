@@ -163,6 +163,7 @@ def test_moved_already_counts_as_done_and_breaks_given_way_are_not_planned() -> 
 
 
 @pytest.mark.parametrize(("answer", "said", "step"), [
+    ("fewer", "Now you get 4 a day.", "set:breaks"),
     ("times", "What are your work hours?", "set:hours"),
     ("pause", "Pause reminders for how long?", None),
     ("keep", "Keeping your plan as it is.", None),
