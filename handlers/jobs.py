@@ -6,6 +6,7 @@ from bot.outbox.dispatcher import Job
 from handlers.assessment import RepeatJob
 from handlers.breaks import AbandonJob, StepJob
 from handlers.calendar import NoticeJob
+from handlers.plan_fit import CHECK_IN_END_KIND, CheckInEndJob
 from handlers.reminders import ExpiryJob, ReminderJob
 from handlers.summary import SummaryJob
 from handlers.turn import Services
@@ -17,6 +18,8 @@ def make_jobs(services: Services) -> dict[str, Job]:
         "reminder": reminder,
         "snooze": reminder,
         "expire": ExpiryJob(),
+        # An ignored "does the plan fit?" loses its buttons.
+        CHECK_IN_END_KIND: CheckInEndJob(),
         # Inside a break: a hold's follow-ups, and the end of a break nobody continued.
         "step": StepJob(services),
         "abandon": AbandonJob(),

@@ -13,7 +13,7 @@ from bot.domain.i18n import N_
 from bot.domain.replies import Answer, Button
 from bot.domain.schedule import PAUSED_INDEFINITELY, pause_end
 from bot.domain.timefmt import local_day_and_time
-from handlers.planning import describe_next, next_planned, preferences, replan
+from handlers.planning import describe_next, next_arrival, preferences, replan
 from handlers.turn import Turn
 
 PAUSE_CHOICES: dict[PauseKind, str] = {
@@ -46,7 +46,7 @@ async def _until(turn: Turn) -> str:
         return turn.t("Reminders are paused until you send /resume.")
     text = turn.t("Reminders are paused until {when}.",
                   when=local_day_and_time(until, user, turn.now))
-    at = await next_planned(turn.session, user.id)
+    at = await next_arrival(turn.session, user.id)
     if at is not None:
         text += " " + turn.t("They start again with your break {when}.",
                              when=local_day_and_time(at, user, turn.now))

@@ -10,14 +10,14 @@ summarised at most once, whatever replans it). Sending either plans the followin
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ScalarSelect, Select, select, update
+from sqlalchemy import ScalarSelect, Select, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.free_time import next_fitted_break
+from bot.domain.free_time import next_fitted_slot
 from bot.domain.progress import local_date, week_of
 from bot.domain.schedule import (
     PAUSED_INDEFINITELY,
@@ -30,9 +30,12 @@ from bot.domain.timefmt import local_day_and_time
 from bot.outbox import due
 from bot.storage.calendar import Interval, busy_times, busy_times_of
 from bot.storage.models import Break, DueMessage, User
+from bot.storage.records import used_slots
 from handlers.turn import Turn
 
 REMINDER_KIND = "reminder"
+# A reminder snoozed or moved for a meeting comes back as one of these.
+SNOOZE_KIND = "snooze"
 SUMMARY_KIND = "summary"
 # After the last window of the week ends, so its last break has been answered or expired.
 SUMMARY_AFTER_WORK = timedelta(minutes=30)
@@ -58,28 +61,34 @@ def _reminded(user: User) -> bool:
     return user.active and user.onboarded_at is not None and user.time_zone is not None
 
 
-def next_reminder(user: User, after: datetime,
-                  busy: Sequence[Interval] = ()) -> dict[str, Any] | None:
+def next_reminder(user: User, after: datetime, busy: Sequence[Interval] = (),
+                  used: Collection[datetime] = ()) -> dict[str, Any] | None:
     """The reminder row of the first break after `after`, fitted around the user's busy
-    times when their calendar gave some (for `due.schedule_many`)."""
+    times when their calendar gave some, its slot not one reminded already (`used`) (for
+    `due.schedule_many`)."""
     if not _reminded(user):
         return None
-    at = next_fitted_break(preferences(user), after, busy)
-    if at is None:
+    found = next_fitted_slot(preferences(user), after, busy, used)
+    if found is None:
         return None
-    return dict(user_id=user.id, kind=REMINDER_KIND, key=f"remind:{at.isoformat()}", due_at=at)
+    slot, at = found
+    return dict(user_id=user.id, kind=REMINDER_KIND, key=f"remind:{at.isoformat()}", due_at=at,
+                payload={"slot": slot.isoformat()})
 
 
 async def next_reminders(session: AsyncSession, items: Sequence[tuple[User, datetime]]
                          ) -> list[dict[str, Any]]:
-    """`next_reminder` for many users at once, their busy times read in one query."""
+    """`next_reminder` for many users at once, their busy times read in one query (and the
+    slots reminded already, of those who have busy times, in another)."""
     if not items:
         return []
-    busy = await busy_times_of(session, [user.id for user, _after in items],
-                               min(after for _u, after in items) - BUSY_LOOK_BACK,
+    since = min(after for _u, after in items) - BUSY_LOOK_BACK
+    busy = await busy_times_of(session, [user.id for user, _after in items], since,
                                max(after for _u, after in items) + BUSY_LOOK_AHEAD)
+    used = await used_slots(session, list(busy), since) if busy else {}
     return [row for user, after in items
-            if (row := next_reminder(user, after, busy.get(user.id, ()))) is not None]
+            if (row := next_reminder(user, after, busy.get(user.id, ()),
+                                     used.get(user.id, ()))) is not None]
 
 
 async def plan_next(session: AsyncSession, user: User, after: datetime) -> datetime | None:
@@ -87,9 +96,13 @@ async def plan_next(session: AsyncSession, user: User, after: datetime) -> datet
     if not _reminded(user):
         return None
     busy = await busy_times(session, user.id, after - BUSY_LOOK_BACK, after + BUSY_LOOK_AHEAD)
-    row = next_reminder(user, after, busy)
+    # Only meetings move a slot past a later time: without busy times none repeats.
+    used = (await used_slots(session, [user.id], after - BUSY_LOOK_BACK)).get(user.id, ()) \
+        if busy else ()
+    row = next_reminder(user, after, busy, used)
     if row is not None:
-        await due.schedule(session, user.id, REMINDER_KIND, row["key"], row["due_at"])
+        await due.schedule(session, user.id, REMINDER_KIND, row["key"], row["due_at"],
+                           row["payload"])
     return row["due_at"] if row is not None else None
 
 
@@ -111,7 +124,7 @@ async def rest_after_stop(turn: Turn) -> None:
     waiting for an answer counts as missed), and the next one opens with a check-in."""
     user = turn.user
     user.pain_stop_at = turn.now
-    await due.drop_pending(turn.session, user.id, kinds=[REMINDER_KIND, "snooze", "expire"])
+    await due.drop_pending(turn.session, user.id, kinds=[REMINDER_KIND, SNOOZE_KIND, "expire"])
     await turn.session.execute(
         update(Break).where(Break.user_id == user.id, Break.status == "pending")
         .values(status="missed", ended_at=turn.now))
@@ -141,12 +154,33 @@ async def next_planned(session: AsyncSession, user_id: int) -> datetime | None:
     return await session.scalar(_next_planned(user_id))
 
 
+def _next_arrival(user_id: int) -> Select[datetime]:
+    """When the user's next reminder really comes: the next planned break, or a break
+    snoozed or moved for a meeting that comes back before it."""
+    return (select(DueMessage.due_at)
+            .where(DueMessage.user_id == user_id,
+                   DueMessage.kind.in_((REMINDER_KIND, SNOOZE_KIND)),
+                   DueMessage.status == "pending")
+            .order_by(DueMessage.due_at)
+            .limit(1))
+
+
+async def next_arrival(session: AsyncSession, user_id: int) -> datetime | None:
+    return await session.scalar(_next_arrival(user_id))
+
+
 def next_break_facts(user_id: int) -> tuple[ScalarSelect[int], ScalarSelect[datetime]]:
     """What `say_next` needs, as two columns: a caller reads them with its own in one
     statement (a round-trip each would be most of a quick tap's database time)."""
+    coming_back = exists().where(DueMessage.break_id == Break.id,
+                                 DueMessage.kind == SNOOZE_KIND,
+                                 DueMessage.status == "pending")
+    # A reminder on screen with its buttons: not one snoozed (its message says when it
+    # comes back) or moved (its message id is cleared).
     live = select(Break.id).where(Break.user_id == user_id, Break.status == "pending",
-                                  Break.kind == "reminder", Break.message_id.is_not(None))
-    return live.limit(1).scalar_subquery(), _next_planned(user_id).scalar_subquery()
+                                  Break.kind == "reminder", Break.message_id.is_not(None),
+                                  ~coming_back)
+    return live.limit(1).scalar_subquery(), _next_arrival(user_id).scalar_subquery()
 
 
 def say_next(turn: Turn, live: int | None, at: datetime | None) -> str:

@@ -15,6 +15,8 @@ in time order. Times are ISO 8601 in the user's time zone with its offset
     time              break: when it was due (a reminder) or asked for (/stretch, /routine);
                       baseline: when given; assessment: when taken
     break_kind        reminder, stretch or routine
+                      (these columns' codes are written in the user's language: in Spanish
+                      "pausa", "hecha", "escritorio"...)
     status            break: done, partial, skipped, missed, moved_already ("I moved
                       already": done on the user's own, no guided break), merged (moved
                       for a meeting into the next break), dropped (moved for a meeting
@@ -62,7 +64,7 @@ from bot.domain.zones import tzinfo_for
 from bot.storage import groups
 from bot.storage.models import User
 from bot.storage.records import Usage, load_checks, load_history, load_records, load_usage
-from handlers.planning import next_planned, preferences, resting_until
+from handlers.planning import next_arrival, preferences, resting_until
 from handlers.summary import studio_line
 from handlers.turn import Turn
 
@@ -71,6 +73,13 @@ COLUMNS = (N_("record"), N_("time"), N_("break_kind"), N_("status"), N_("place")
            N_("positions"), N_("position_names"), N_("positions_done"), N_("started"),
            N_("ended"), N_("snoozes"), N_("stopped_for_pain"), N_("stop_pain"), N_("rated"),
            N_("pain"), N_("stiffness"), N_("answers"))
+# The coded values, written in the user's language (in English they read as the codes).
+VALUES = frozenset((
+    N_("break"), N_("baseline"), N_("assessment"), N_("reminder"), N_("stretch"),
+    N_("routine"), N_("done"), N_("partial"), N_("skipped"), N_("missed"),
+    N_("moved_already"), N_("merged"), N_("dropped"), N_("pending"), N_("active"),
+    N_("rating"), N_("desk"), N_("band"), N_("floor"), N_("yes"), N_("no"), N_("completed"),
+    N_("unfinished")))
 
 
 def _joined(user: User) -> datetime:
@@ -98,7 +107,7 @@ async def progress(turn: Turn) -> Answer:
     figures = build_progress(ratings, breaks, _as_planned(turn.user, turn.now), turn.now,
                              joined=_joined(turn.user), checks=checks,
                              span=None if choice == "all" else DEFAULT_SPAN)
-    at = await next_planned(turn.session, turn.user.id)
+    at = await next_arrival(turn.session, turn.user.id)
     when = local_day_and_time(at, turn.user, turn.now) if at is not None else None
     # matplotlib loads on the first /progress, not at start-up (it is ~0.4 s of import).
     from bot.domain.chart import render_in_thread
@@ -215,7 +224,12 @@ async def export_rows(session: AsyncSession, user: User,
             "answers": _answers_in_words(program, check.answers, language),
         }))
     rows.sort(key=lambda row: (row[0], row[1]))
-    return [{column: row.get(column, "") for column in COLUMNS} for _at, _order, row in rows]
+    return [{column: _value(row.get(column, ""), language) for column in COLUMNS}
+            for _at, _order, row in rows]
+
+
+def _value(text: str, language: str) -> str:
+    return _(text, language) if text in VALUES else text
 
 
 def to_csv(rows: Sequence[dict[str, str]], language: str = DEFAULT_LANGUAGE) -> bytes:

@@ -238,6 +238,9 @@ def _store_days(turn: Turn, mask: int) -> Stored:
 
 def _store_breaks(turn: Turn, count: int) -> Stored:
     turn.user.breaks_per_day = count
+    if count == 1:  # a sentence of its own, as "1 minute": Spanish says "1 pausa" too
+        return Stored(turn.t("1 break a day. On a work day it falls at {times}.",
+                             times=break_times_text(turn)))
     return Stored(turn.t("{count} breaks a day. On a work day they fall at {times}.",
                          count=count, times=break_times_text(turn)))
 

@@ -45,8 +45,9 @@ from bot.storage.calendar import busy_times
 from bot.storage.models import Assessment, Break, DueMessage, User
 from bot.storage.records import latest_check, latest_checks
 from handlers.breaks import safe_sequence, start_break
-from handlers.plan_fit import plan_fit_reply
+from handlers.plan_fit import check_in_end, plan_fit_reply
 from handlers.planning import (
+    SNOOZE_KIND,
     describe_next,
     next_planned,
     next_reminders,
@@ -66,6 +67,13 @@ def _planned_at(row: DueMessage) -> datetime:
     waited."""
     planned = row.payload.get("planned") if row.payload else None
     return datetime.fromisoformat(planned) if isinstance(planned, str) else due.first_due(row)
+
+
+def _slot_of(row: DueMessage) -> datetime | None:
+    """The usual break time a reminder stands for (None for rows planned before slots were
+    kept)."""
+    slot = row.payload.get("slot") if row.payload else None
+    return datetime.fromisoformat(slot) if isinstance(slot, str) else None
 
 
 def reminder_buttons(user: User, break_id: int) -> tuple[tuple[Button, ...], ...]:
@@ -278,7 +286,8 @@ class ReminderJob:
         sequence, _eased = safe_sequence(self.program, user, user.short_holds, check)
         positions, _rotation = plan.plan_desk_break(sequence, user.rotation)
         return Break(user_id=user.id, kind="reminder", status="pending",
-                     planned_at=_planned_at(row), place=user.place, positions=positions,
+                     planned_at=_planned_at(row), slot=_slot_of(row), place=user.place,
+                     positions=positions,
                      positions_done=[])
 
     async def _wait(self, session: AsyncSession, row: DueMessage, user: User,
@@ -288,9 +297,11 @@ class ReminderJob:
         again = now + WAIT_STEP
         if not self._after_break_useful(user, planned, again):
             return Skip("a break was going on until its window passed")
+        slot = _slot_of(row)
         await due.schedule(session, user.id, "reminder",
                            f"wait:{planned.isoformat()}:{int(again.timestamp())}", again,
-                           {"planned": planned.isoformat()})
+                           {"planned": planned.isoformat()}
+                           | ({"slot": slot.isoformat()} if slot is not None else {}))
         return Skip("a break is going on: waits for it to end")
 
     def _after_break_useful(self, user: User, planned: datetime, at: datetime) -> bool:
@@ -328,9 +339,15 @@ class ReminderJob:
         self, session: AsyncSession, items: Sequence[tuple[DueMessage, User, int | None]],
         now: datetime,
     ) -> None:
-        """Stores the message ids and schedules each pending break's expiry, together."""
+        """Stores the message ids and schedules each pending break's expiry, and each plan
+        check-in's end, together."""
+        ends = [check_in_end(user, message_id, self._expiry(user, _planned_at(row), now))
+                for row, user, message_id in items
+                if row.payload and row.payload.get("plan_fit") and message_id is not None
+                and user.plan_fit_at is not None]
         ids = [row.break_id for row, _user, _message_id in items if row.break_id is not None]
         if not ids:
+            await due.schedule_many(session, ends)
             return
         # Locked (in id order) until the commit, as _locked does for one.
         breaks = {brk.id: brk for brk in await session.scalars(
@@ -342,18 +359,20 @@ class ReminderJob:
                 continue
             brk.message_id = message_id
             if brk.status == "pending":
-                prefs = preferences(user)
-                at = expires_at(prefs, brk.planned_at, now, self.expire_after)
-                following = next_break_at(prefs, brk.planned_at)
-                if following is not None:
-                    # Expire just before the next reminder, so this one is closed (and its
-                    # buttons removed) first.
-                    at = min(at, following - timedelta(seconds=1))
                 expiries.append(dict(user_id=user.id, kind="expire",
-                                     key=f"expire:{brk.id}:{brk.snoozes}", due_at=at,
+                                     key=f"expire:{brk.id}:{brk.snoozes}",
+                                     due_at=self._expiry(user, brk.planned_at, now),
                                      break_id=brk.id))
         await session.flush()
-        await due.schedule_many(session, expiries)
+        await due.schedule_many(session, expiries + ends)
+
+    def _expiry(self, user: User, planned: datetime, sent_at: datetime) -> datetime:
+        """When an unanswered message in a reminder's place ends: just before the next
+        reminder at the latest, so it is closed (and its buttons removed) first."""
+        prefs = preferences(user)
+        at = expires_at(prefs, planned, sent_at, self.expire_after)
+        following = next_break_at(prefs, planned)
+        return min(at, following - timedelta(seconds=1)) if following is not None else at
 
     async def undeliverable(
         self, session: AsyncSession, row: DueMessage, user: User, now: datetime, reason: str
@@ -431,7 +450,7 @@ async def _postpone(turn: Turn, brk: Break, at: datetime) -> None:
     """The break's reminder comes again at `at` (a "snooze" row); its expiry is void."""
     brk.snoozes += 1
     await due.drop_pending(turn.session, turn.user.id, kinds=["expire"])
-    await due.schedule(turn.session, turn.user.id, "snooze", f"snooze:{brk.id}:{brk.snoozes}",
+    await due.schedule(turn.session, turn.user.id, SNOOZE_KIND, f"snooze:{brk.id}:{brk.snoozes}",
                        at, break_id=brk.id)
     turn.wake(at)
 

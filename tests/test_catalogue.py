@@ -18,7 +18,7 @@ from bot.domain.i18n import _, pgettext, placeholders
 ROOT = Path(__file__).parents[1]
 TEMPLATE = ROOT / "bot" / "locales" / "messages.pot"
 # Texts that read the same in both languages: names, units, figures.
-SAME_IN_SPANISH = {"{label}: {week} / {month}", "30 min", "{number}/{total} · {name}"}
+SAME_IN_SPANISH = {"{label}: {week} / {month}", "30 min", "{number}/{total} · {name}", "no"}
 
 
 def _entries(path: Path, locale: str | None = None) -> dict[tuple[str | None, str], Message]:

@@ -12,6 +12,7 @@ from bot.domain.free_time import (
     BREAK_LENGTH,
     fitted_breaks,
     next_fitted_break,
+    next_fitted_slot,
     next_free_start,
     place_break,
 )
@@ -124,3 +125,47 @@ def test_a_meeting_from_ten_to_eleven_moves_the_break_to_just_after_it() -> None
     assert placed[0] == meeting[1] + timedelta(seconds=42)
     assert placed[1:] == usual[1:]
     assert next_fitted_break(prefs, usual[0] - timedelta(hours=1), [meeting]) == placed[0]
+
+
+def test_a_slot_reminded_already_is_not_planned_again_when_a_meeting_moves_it() -> None:
+    prefs = Preferences("Europe/Madrid", frozenset(range(5)), time(9), time(17), 4, 42)
+    usual = break_times(prefs, date(2026, 12, 7))  # 10:00, 12:00, 14:00, 16:00 local
+    # The 10:00 reminder went out; then a meeting over it appears in the calendar.
+    now = usual[0] + 5 * MIN
+    meeting = (usual[0] - 10 * MIN, usual[0] + 40 * MIN)
+    assert next_fitted_slot(prefs, now, [meeting]) == (
+        usual[0], meeting[1] + timedelta(seconds=42))  # the 10:00 slot a second time
+    assert next_fitted_slot(prefs, now, [meeting], used={usual[0]}) == (usual[1], usual[1])
+    # Without meetings a used slot is passed over too.
+    assert next_fitted_slot(prefs, usual[0] - MIN, [], used={usual[0]}) == (usual[1], usual[1])
+
+
+@settings(deadline=None)
+@given(day=st.sampled_from(DAYS),
+       zone=st.sampled_from(["America/New_York", "Europe/Madrid", "Asia/Kolkata", "UTC"]),
+       hours=st.sampled_from([(time(9), time(17)), (time(22), time(6))]), n=st.integers(1, 8),
+       appearing=st.lists(st.tuples(st.integers(0, 600), st.integers(-120, 120),
+                                    st.integers(1, 180)), max_size=8))
+def test_meetings_appearing_during_the_day_never_bring_a_slot_twice(
+        day: date, zone: str, hours: tuple[time, time], n: int,
+        appearing: list[tuple[int, int, int]]) -> None:
+    """Breaks are reminded one after the other while meetings appear in the calendar (each
+    known from minute `known` on, starting `offset` minutes from then): every slot of the
+    day is reminded at most once, and reminders go forward in time."""
+    prefs = Preferences(zone, frozenset(range(7)), hours[0], hours[1], n, 17)
+    window = work_window(prefs, day)
+    assert window is not None
+    known: list[tuple[datetime, datetime]] = []
+    used: set[datetime] = set()
+    now = window[0] - MIN
+    for _step in range(n + len(appearing) + 1):
+        known += [(window[0] + (k + o) * MIN, window[0] + (k + o + d) * MIN)
+                  for k, o, d in appearing if window[0] + k * MIN <= now
+                  and (window[0] + (k + o) * MIN, window[0] + (k + o + d) * MIN) not in known]
+        found = next_fitted_slot(prefs, now, known, used)
+        if found is None or found[1] >= window[1]:
+            break
+        slot, at = found
+        assert slot not in used and at > now
+        used.add(slot)
+        now = at

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.callbacks import PlanFit
+from bot.domain.callbacks import PlanFit, ReminderChoice
 from bot.domain.clock import ManualClock
 from bot.domain.meetings import (
     MERGE_WITHIN,
@@ -24,8 +28,15 @@ from bot.domain.meetings import (
 from bot.domain.progress import BreakRecord, week_figures, weeks
 from bot.domain.progress_text import summary_text
 from bot.domain.schedule import Preferences, break_times, window_of
-from tests.conftest import text_of
-from tests.test_history import new_user, talking
+from bot.domain.timefmt import local_day_and_time, local_time
+from bot.storage.models import BusyTime, User
+from bot.storage.records import used_slots
+from handlers.calendar import replan_breaks
+from handlers.planning import plan_next, preferences
+from tests.conftest import Chat, text_of
+from tests.test_history import new_break, new_user, replan, talking
+from tests.test_reminders_e2e import REMINDER
+from tests.test_sessions import Sent, World, add_user, make_world, press_on
 
 MONDAY = date(2026, 11, 30)
 DAY = Preferences("Europe/Madrid", frozenset(range(5)), time(9), time(17), 4)
@@ -152,6 +163,7 @@ def test_moved_already_counts_as_done_and_breaks_given_way_are_not_planned() -> 
 
 
 @pytest.mark.parametrize(("answer", "said", "step"), [
+    ("fewer", "Now you get 4 a day.", "set:breaks"),
     ("times", "What are your work hours?", "set:hours"),
     ("pause", "Pause reminders for how long?", None),
     ("keep", "Keeping your plan as it is.", None),
@@ -168,3 +180,153 @@ async def test_each_plan_check_in_answer_does_what_it_says(
     assert said in text_of(seen)
     assert all(reply.edit for reply in seen.replies)  # the question turns into the answer
     assert (user.step, user.breaks_per_day, user.paused_until) == (step, 4, None)
+
+
+# ------------------------------------------------------------------------------------------
+# "Your next break" after a break was moved or snoozed (in process, both databases)
+
+
+async def _reminded_at(chat: Chat, first: datetime) -> int:
+    """Seeds the user with the reminder of `first` on screen and the next break planned;
+    the reminder's break id."""
+    async with chat.database.session() as session:
+        user = new_user(1001)
+        session.add(user)
+        await session.flush()
+        brk = new_break(1001, first, status="pending", message_id=5)
+        session.add(brk)
+        await session.flush()
+        await plan_next(session, user, first)
+        return brk.id
+
+
+async def test_the_next_break_named_is_the_moved_one_that_comes_first(
+    database_url: str
+) -> None:
+    user = new_user(1001)
+    first, second = break_times(preferences(user), date(2026, 12, 1))[:2]
+    clock = ManualClock(first + timedelta(minutes=1))
+    async with talking(database_url, clock) as chat:
+        break_id = await _reminded_at(chat, first)
+        await chat.press(ReminderChoice(break_id, "meet").pack(), message_id=5)
+        moved = await chat.press(ReminderChoice(break_id, "m60").pack(), message_id=5)
+        at = clock() + timedelta(hours=1)
+        assert at < second
+        assert f"I'll remind you at {local_time(at, user)}" in text_of(moved)
+        # Elsewhere the next break named is the moved one, not the planned one after it.
+        for shown in (await chat.command("resume"), await chat.command("settings")):
+            assert f"Your next break: {local_day_and_time(at, user, clock())}." \
+                in text_of(shown), text_of(shown)
+
+
+async def test_after_a_snooze_the_next_break_named_is_the_snoozed_one(
+    database_url: str
+) -> None:
+    user = new_user(1001)
+    first = break_times(preferences(user), date(2026, 12, 1))[0]
+    clock = ManualClock(first + timedelta(minutes=1))
+    async with talking(database_url, clock) as chat:
+        break_id = await _reminded_at(chat, first)
+        await chat.press(ReminderChoice(break_id, "snooze").pack(), message_id=5)
+        shown = await chat.command("resume")
+    # Not "a reminder is waiting above": its message now says when it comes back.
+    at = clock() + timedelta(minutes=10)
+    assert f"Your next break: {local_day_and_time(at, user, clock())}." in text_of(shown)
+
+
+# ------------------------------------------------------------------------------------------
+# An ignored plan check-in ends as an ignored reminder does (dispatcher, both databases)
+
+
+@asynccontextmanager
+async def _asked(database_url: str) -> AsyncIterator[tuple[World, Sent, datetime]]:
+    """A user whose last three reminders went unanswered, on Monday: the check-in that
+    came in place of the first break, and when the second break is due."""
+    async with make_world(database_url) as world:
+        await add_user(world)
+        user = await world.user()
+        friday = break_times(preferences(user), date(2026, 11, 27))
+        async with world.database.session() as session:
+            session.add_all(new_break(1001, at, status="missed") for at in friday[-3:])
+        await replan(world.chat())
+        first, second = break_times(preferences(user), world.clock.now.date())[:2]
+        await world.live_until(first + timedelta(minutes=1))
+        (check_in,) = world.sender.sent
+        assert "Does the plan fit your days" in check_in.reply.text
+        yield world, check_in, second
+
+
+async def test_an_ignored_check_in_loses_its_buttons_before_the_next_reminder(
+    database_url: str
+) -> None:
+    async with _asked(database_url) as (world, check_in, second):
+        await world.live_until(second - timedelta(seconds=1))
+        assert [(message_id, reply.text, reply.buttons) for message_id, reply
+                in world.sender.edits] == [(check_in.message_id, "This check-in has passed; "
+                                            "your plan stays as it is. /settings changes it "
+                                            "any time.", ())]
+        assert len(world.sender.sent) == 1
+        await world.live_until(second + timedelta(minutes=1))
+        assert REMINDER in world.sender.sent[-1].reply.text
+
+
+async def test_an_answered_check_in_keeps_its_answer(database_url: str) -> None:
+    async with _asked(database_url) as (world, check_in, second):
+        answer = await press_on(world.chat(), check_in, "Keep as is")
+        assert "Keeping your plan as it is." in text_of(answer)
+        await world.live_until(second + timedelta(minutes=1))
+        assert world.sender.edits == []  # the answer stays as the message
+        assert REMINDER in world.sender.sent[-1].reply.text
+
+
+# ------------------------------------------------------------------------------------------
+# A slot reminded already never comes again the same day (dispatcher, both databases)
+
+
+async def test_a_meeting_appearing_over_a_sent_break_does_not_bring_it_twice(
+    database_url: str
+) -> None:
+    async with make_world(database_url) as world:
+        await add_user(world)
+        await replan(world.chat())
+        user = await world.user()
+        first, second = break_times(preferences(user), world.clock.now.date())[:2]
+        await world.live_until(first + timedelta(minutes=5))
+        assert [REMINDER in s.reply.text for s in world.sender.sent] == [True]
+        assert (await world.brk()).slot == first
+        # A meeting over the break already sent turns up in the calendar.
+        async with world.database.session() as session:
+            session.add(BusyTime(user_id=1001, starts_at=first - timedelta(minutes=10),
+                                 ends_at=first + timedelta(minutes=40)))
+            await session.flush()
+            found = await session.get(User, 1001)
+            assert found is not None
+            assert await replan_breaks(session, found, world.clock.now) == second
+            assert await used_slots(session, [1001], first - timedelta(days=1)) == {
+                1001: {first}}
+        await world.live_until(second + timedelta(minutes=1))
+        assert [s.at for s in world.sender.sent] == [first, second]
+        assert (await world.brk()).slot == second
+
+
+async def test_one_break_a_day_is_said_in_the_singular_in_spanish(database_url: str) -> None:
+    async with talking(database_url, ManualClock(NOW)) as chat:
+        async with chat.database.session() as session:
+            session.add(new_user(1001, language="es", step="set:breaks"))
+        said = text_of(await chat.send("1"))
+    assert "1 pausa al día." in said and "1 pausas" not in said, said
+
+
+async def test_a_spanish_export_writes_its_values_in_spanish(database_url: str) -> None:
+    async with talking(database_url, ManualClock(NOW)) as chat:
+        async with chat.database.session() as session:
+            session.add(new_user(1001, language="es"))
+            await session.flush()
+            session.add_all([new_break(1001, NOW - timedelta(days=1), status="moved_already"),
+                             new_break(1001, NOW - timedelta(hours=2), status="done")])
+        (export,) = (await chat.command("export")).replies
+    assert export.document is not None
+    rows = list(csv.DictReader(io.StringIO(export.document.decode("utf-8"))))
+    assert [(r["registro"], r["tipo_de_pausa"], r["estado"], r["lugar"], r["parada_por_dolor"])
+            for r in rows] == [("pausa", "aviso", "por su cuenta", "mesa", "no"),
+                               ("pausa", "aviso", "hecha", "mesa", "no")]

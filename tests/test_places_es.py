@@ -27,3 +27,14 @@ def test_places_typed_in_spanish_or_with_a_country(typed: str, zone: str, countr
 def test_a_city_name_alone_in_several_zones_is_still_a_question() -> None:
     assert isinstance(parse_time_zone("Portland"), ZoneChoices)
     assert isinstance(parse_time_zone("Sevilla, Francia"), ZoneUnknown)
+
+
+@pytest.mark.parametrize(("typed", "said"), [
+    ("Londres", "Londres"), ("nueva york", "Nueva York"),
+    ("ciudad de méxico", "Ciudad de México"), ("Sevilla, España", "Sevilla"),
+    ("London", "London"), ("sao paulo", "São Paulo"),
+])
+def test_a_place_is_said_back_in_the_users_own_words(typed: str, said: str) -> None:
+    # "Found Londres", not "Found London", when a Spanish speaker typed Londres.
+    found = parse_time_zone(typed)
+    assert isinstance(found, ZoneFound) and found.place == said

@@ -478,7 +478,7 @@ def test_an_insight_says_the_numbers_in_careful_words() -> None:
 # The report
 
 
-def _report_pdf(days: int, stops: int = 0) -> tuple[bytes, Any]:
+def _report_pdf(days: int, stops: int = 0, language: str = "en") -> tuple[bytes, Any]:
     from bot.domain.content import load_program
     from bot.domain.report import build_report, render_report
 
@@ -490,6 +490,8 @@ def _report_pdf(days: int, stops: int = 0) -> tuple[bytes, Any]:
         if day.weekday() < 5:
             breaks.append(done(day, 10))
             ratings.append(RatingRecord(local(day, 10, 5), 4 if n < 7 else 5, 5))
+    # Two breaks this week done on the user's own ("I moved already").
+    breaks += [done(date(2026, 12, day), 14, status="moved_already") for day in (1, 2)]
     for n in range(stops):
         at = local(date(2026, 11, 2) + timedelta(days=n), 12)
         breaks.append(BreakRecord(at, "partial", at, stopped_for_pain=True))
@@ -498,8 +500,8 @@ def _report_pdf(days: int, stops: int = 0) -> tuple[bytes, Any]:
               CheckRecord(local(date(2026, 12, 1), 9),
                           {"sit_90_90": "easy", "knee_chest": "easy", "int_rot": "hard"})]
     report = build_report(ratings, breaks, checks, prefs(), NOW, load_program(),
-                          joined=joined, name="Ana", studio="Hip Studio")
-    return render_report(report), report
+                          joined=joined, name="Ana", studio="Hip Studio", language=language)
+    return render_report(report, language), report
 
 
 def test_the_report_is_one_page_whose_text_holds_the_trend_and_the_answers() -> None:
@@ -515,6 +517,11 @@ def test_the_report_is_one_page_whose_text_holds_the_trend_and_the_answers() -> 
         assert "pain 4 (−2), stiffness 5 (−2)" in text  # the latest week of ratings
         assert "Comfortable" in text and "Hard to hold" in text  # answers side by side
         assert "Offered by Hip Studio." in text
+        # This week's two breaks on the user's own: among the done, and apart.
+        assert "Done of which on own" in text
+        last = report.weeks[-1]
+        assert last.on_own == 2 and f"Mon, Nov 30 {last.planned - last.to_come} " \
+            f"(+{last.to_come}) {last.done} 2 0 0 0 0" in text
         if stops:
             assert f"Breaks stopped for pain ({stops}):" in text
             assert f"Nov {stops + 1}, 2026 (no number given)." in text  # the latest, dated

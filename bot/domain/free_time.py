@@ -2,6 +2,7 @@
 
     at = place_break(start, end, busy, taken, length, not_before, min_spacing)
     at = next_free_start(busy, after, length, window_end)
+    slot, at = next_fitted_slot(prefs, after, busy, used)  # (usual time, moved time)
 
 Intervals are half-open [start, end) and every datetime is timezone-aware (UTC in practice).
 A break of `length` starting at `s` fits when [s, s + length) is inside the window and
@@ -12,7 +13,7 @@ after the next meeting of a run of back-to-back ones).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 
 from bot.domain.schedule import (
@@ -95,6 +96,13 @@ MAX_SPACING = timedelta(minutes=30)
 def fitted_breaks(prefs: Preferences, work_day: date, busy: Sequence[Interval]) -> list[datetime]:
     """The breaks of the shift that starts on `work_day`, each moved out of any meeting to the
     earliest free gap after its usual time; a break with no gap left in the window is dropped.
+    """
+    return [at for _slot, at in fitted_slots(prefs, work_day, busy)]
+
+
+def fitted_slots(prefs: Preferences, work_day: date,
+                 busy: Sequence[Interval]) -> list[tuple[datetime, datetime]]:
+    """`fitted_breaks` as (usual time, fitted time): which slot of the plan each break is.
 
     The user's stagger is added to each meeting's end, so people leaving the same meeting are
     not all reminded in the same second.
@@ -102,35 +110,49 @@ def fitted_breaks(prefs: Preferences, work_day: date, busy: Sequence[Interval]) 
     usual = break_times(prefs, work_day)
     window = work_window(prefs, work_day)
     if not busy or not usual or window is None:
-        return usual
+        return [(at, at) for at in usual]
     start, end = window
     stagger = timedelta(seconds=prefs.stagger_seconds)
     relevant = [(b_start, b_end + stagger) for b_start, b_end in busy
                 if b_end > start and b_start < end]
     if not relevant:
-        return usual
+        return [(at, at) for at in usual]
     spacing = min(MAX_SPACING, (end - start) / (2 * len(usual)))
-    placed: list[datetime] = []
+    placed: list[tuple[datetime, datetime]] = []
     for at in usual:
-        not_before = max(at, placed[-1] + spacing) if placed else at
-        spot = place_break(start, end, relevant, placed, BREAK_LENGTH, not_before, spacing)
+        not_before = max(at, placed[-1][1] + spacing) if placed else at
+        spot = place_break(start, end, relevant, [p for _s, p in placed], BREAK_LENGTH,
+                           not_before, spacing)
         if spot is not None:
-            placed.append(spot)
+            placed.append((at, spot))
     return placed
 
 
 def next_fitted_break(prefs: Preferences, after: datetime,
                       busy: Sequence[Interval]) -> datetime | None:
     """Like schedule.next_break_at, with every day's breaks fitted around the busy times."""
-    if not busy:
-        return next_break_at(prefs, after)
+    found = next_fitted_slot(prefs, after, busy)
+    return found[1] if found is not None else None
+
+
+def next_fitted_slot(prefs: Preferences, after: datetime, busy: Sequence[Interval],
+                     used: Collection[datetime] = ()) -> tuple[datetime, datetime] | None:
+    """(usual time, fitted time) of the first break after `after`, its slot not in `used`:
+    a break already reminded is not planned again when a meeting that appears later over
+    its time moves its slot past `after`."""
     paused_until = prefs.paused_until
+    if not busy:
+        at = next_break_at(prefs, after)
+        while at is not None and at in used:
+            at = next_break_at(prefs, at)
+        return (at, at) if at is not None else None
     if paused_until is not None and paused_until >= PAUSED_INDEFINITELY:
         return None
     earliest = after if paused_until is None else max(after, paused_until)
     first_day = earliest.astimezone(tzinfo_for(prefs.time_zone)).date() - timedelta(days=1)
     for offset in range(SEARCH_DAYS + 2):
-        for at in fitted_breaks(prefs, first_day + timedelta(days=offset), busy):
-            if at > after and (paused_until is None or at >= paused_until):
-                return at
+        for slot, at in fitted_slots(prefs, first_day + timedelta(days=offset), busy):
+            if at > after and (paused_until is None or at >= paused_until) \
+                    and slot not in used:
+                return slot, at
     return None

@@ -6,8 +6,9 @@
 
 What is on it, top to bottom: who (a first name only, if the user gave one; the dates),
 the pain and stiffness trend against the baseline with the figures written out, breaks per
-week (done, partly, skipped, missed), the last weeks as a table, the self-check answers
-side by side, the breaks stopped for pain with their dates, and what the program is.
+week (done, partly, skipped, missed), the last weeks as a table (with the done breaks the
+user did on their own apart), the self-check answers side by side, the breaks stopped for
+pain with their dates, and what the program is.
 
 Drawn with matplotlib's PDF backend in greys, dashes, markers and hatches only, so it
 prints the same in black and white; its text stays text (extractable, searchable). It
@@ -127,7 +128,8 @@ def _trend_text(report: Report, language: str) -> str:
                        count=report.ratings))
     else:
         lines.append(t("No break ratings yet."))
-    return "\n".join(lines)
+    # Wrapped by hand, as the stops below: a longer translation stays inside the margin.
+    return "\n".join(textwrap.fill(line, WRAP) for line in lines)
 
 
 def _signed(value: float) -> str:
@@ -141,19 +143,24 @@ def _weeks_table(figure: Figure, report: Report, language: str) -> None:
     axes = figure.add_axes((0.08, 0.335, 0.84, 0.14))
     axes.set_axis_off()
     recent = report.weeks[-TABLE_WEEKS:]
-    header = [t("Week of"), t("Planned"), t("Done"), t("Partly"), t("Skipped"), t("Missed"),
-              t("On demand"), t("Pain"), t("Stiffness")]
-    rows = [[day_text(w.monday, language), _planned(w, language), str(w.done), str(w.partial),
-             str(w.skipped), str(w.missed), str(w.on_demand),
+    # "I moved already" counts as done; a clinician sees apart how many had no guided break.
+    header = [t("Week of"), t("Planned"), t("Done"), t("of which\non own"), t("Partly"),
+              t("Skipped"), t("Missed"), t("On demand"), t("Pain"), t("Stiffness")]
+    rows = [[day_text(w.monday, language), _planned(w, language), str(w.done), str(w.on_own),
+             str(w.partial), str(w.skipped), str(w.missed), str(w.on_demand),
              "" if w.pain is None else number(w.pain),
              "" if w.stiffness is None else number(w.stiffness)] for w in recent]
     axes.set_title(t("Week by week, latest {count} (planned breaks; pain and stiffness are "
                      "the week's means)", count=TABLE_WEEKS), loc="left", fontsize=9)
     table = axes.table(cellText=rows or [[""] * len(header)], colLabels=header,
-                       loc="upper center", cellLoc="center")
+                       loc="upper center", cellLoc="center",
+                       colWidths=[0.13] + [0.87 / (len(header) - 1)] * (len(header) - 1))
     table.auto_set_font_size(False)
     table.set_fontsize(7.5)
     table.scale(1, 1.1)
+    for column in range(len(header)):  # room for a header on two lines
+        cell = table[0, column]
+        cell.set_height(cell.get_height() * 1.8)
 
 
 def _planned(week: Week, language: str) -> str:
@@ -167,7 +174,7 @@ def _checks_table(figure: Figure, report: Report, language: str) -> None:
     def t(text: str, **params: object) -> str:
         return _(text, language, **params)
 
-    axes = figure.add_axes((0.08, 0.175, 0.84, 0.12))
+    axes = figure.add_axes((0.08, 0.16, 0.84, 0.12))
     axes.set_axis_off()
     axes.set_title(t("Hip self-check answers over time"), loc="left", fontsize=9)
     checks = report.checks[-TABLE_CHECKS:]
@@ -203,7 +210,8 @@ def build_page(report: Report, language: str = "en") -> Figure:
     figure.text(0.08, 0.915, _trend_text(report, language), fontsize=8.5, va="top",
                 linespacing=1.4)
 
-    trend = figure.add_axes((0.08, 0.64, 0.88, 0.19))
+    # Its top leaves room for four lines of text above (a translation may wrap one).
+    trend = figure.add_axes((0.08, 0.64, 0.88, 0.18))
     breaks = figure.add_axes((0.08, 0.52, 0.88, 0.08), sharex=trend)
     chart.draw_ratings(trend, report.series, t, chart.PRINT)
     trend.set_title(t("Pain and stiffness"), loc="left", fontsize=9, pad=18)

@@ -318,6 +318,21 @@ def _city_label(city: _City) -> str:
     return f"{city.name}, {where} ({city.zone})"
 
 
+# Words left in lower case inside a place name typed all in lower case.
+_PARTICLES = frozenset({"de", "del", "la", "las", "los", "el", "y", "da", "do", "dos", "di",
+                        "of", "the", "am", "an", "sur", "upon"})
+
+
+def _as_typed(text: str) -> str:
+    """A typed place name to say back: as typed when it has capitals, else capitalised
+    ("ciudad de méxico" -> "Ciudad de México")."""
+    words = text.split()
+    if any(ch.isupper() for ch in text):
+        return " ".join(words)
+    return " ".join(word if i and word in _PARTICLES else word[:1].upper() + word[1:]
+                    for i, word in enumerate(words))
+
+
 def _parse_city(text: str) -> ZoneFound | ZoneChoices | None:
     index = _city_index()
     key = _city_key(text)
@@ -342,8 +357,11 @@ def _parse_city(text: str) -> ZoneFound | ZoneChoices | None:
     rival = max((m.weight for m in matches if m.city.zone != best.city.zone), default=None)
     if rival is None or (best.weight > 0 and best.weight >= dominance * rival):
         city = best.city
+        typed = text.rpartition(",")[0] if matches is not index.by_name.get(key) else text
+        # Named another way ("Londres" for London): said back as the user spells it.
+        place = city.name if _city_key(typed) == _city_key(city.name) else _as_typed(typed)
         return ZoneFound(
-            zone=city.zone, is_offset=False, place=city.name, country_code=city.country_code
+            zone=city.zone, is_offset=False, place=place, country_code=city.country_code
         )
     options: list[ZoneOption] = []
     seen: set[str] = set()

@@ -111,6 +111,9 @@ class Break(Base):
     # a meeting into the next break) | dropped (moved for a meeting past the work window)
     status: Mapped[str] = mapped_column(String(16))
     planned_at: Mapped[datetime]
+    # A reminded break's usual time in the user's plan, before meetings moved it: a slot
+    # already reminded is never planned again, whatever meetings appear later.
+    slot: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     place: Mapped[str] = mapped_column(String(8))

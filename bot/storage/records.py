@@ -3,6 +3,7 @@
     ratings, breaks = await load_records(session, user_id)   # the input of bot.domain.progress
     checks = await load_checks(session, user_id)              # completed self-checks
     check = await latest_check(session, user_id)              # the latest, or None
+    used = await used_slots(session, [user_id], since)        # slots reminded already
     history = await load_history(session, user_id)           # every row, for /export
     usage = await load_usage(session, now)                   # the /stats figures
     usage = await load_usage(session, now, group_id)         # the same, one group's users
@@ -46,6 +47,19 @@ async def load_records(session: AsyncSession, user_id: int,
               for planned_at, status, started_at, kind, stopped, stop_pain
               in await session.execute(break_query)]
     return ratings, breaks
+
+
+async def used_slots(session: AsyncSession, user_ids: list[int],
+                     since: datetime) -> dict[int, set[datetime]]:
+    """The usual break times (slots) reminded from `since` on, per user: never planned
+    again (bot.domain.free_time.next_fitted_slot)."""
+    used: dict[int, set[datetime]] = {}
+    for user_id, slot in await session.execute(
+            select(Break.user_id, Break.slot).where(Break.user_id.in_(user_ids),
+                                                    Break.slot >= since)):
+        if slot is not None:  # never (`>=` leaves no NULL): for the type checker
+            used.setdefault(user_id, set()).add(slot)
+    return used
 
 
 async def latest_check(session: AsyncSession, user_id: int,
