@@ -14,14 +14,15 @@ async def live_until(
     dispatcher: Dispatcher, clock: ManualClock, end: datetime, step: timedelta = timedelta(0)
 ) -> None:
     """Dispatches every row due up to `end`, moving the clock to each one (plus `step`, to
-    take everything due in that stretch at once); leaves the clock at `end`."""
+    take everything due in that stretch at once, but never past `end`: nothing due after
+    it is sent); leaves the clock at `end`."""
     while True:
         async with dispatcher.database.session() as session:
             next_due = await due.next_due_at(session)
         if next_due is None or next_due > end:
             clock.now = max(clock.now, end)
             return
-        clock.now = max(clock.now, next_due + step)
+        clock.now = max(clock.now, min(next_due + step, end))
         await dispatcher.run_once()
 
 
