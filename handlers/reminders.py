@@ -296,19 +296,20 @@ class ReminderJob:
                    Break.status == "pending")
             .values(status="missed", ended_at=now)
         )
-        # One multi-row INSERT (the ORM inserts one row at a time where it cannot be sure of
+        # One INSERT for all (the ORM inserts one row at a time where it cannot be sure of
         # the order of returned ids, as on SQLite): each user has one new break here, so the
-        # ids are matched by user. The objects built for it then join the session as loaded
-        # (not read back): a break found too late is closed through them at the commit.
+        # ids are matched by user. Every row has the same columns, so the statement is
+        # compiled once and SQLAlchemy sends the rows in multi-row batches. The objects built
+        # for it then join the session as loaded (not read back): a break found too late is
+        # closed through them at the commit.
         checks = await latest_checks(session, [user.id for _row, user in items])
         new = {user.id: self._break(row, user, checks.get(user.id)) for row, user in items}
         table = cast(Table, Break.__table__)
+        columns = [column.key for column in table.columns if column.key != "id"]
         returned = await session.execute(
-            insert(table).values([_defaults | {column.key: getattr(brk, column.key)
-                                               for column in table.columns if column.key != "id"
-                                               and getattr(brk, column.key) is not None}
-                                  for brk in new.values()])
-            .returning(table.c.user_id, table.c.id))
+            insert(table).returning(table.c.user_id, table.c.id),
+            [{key: brk.__dict__.get(key, _defaults.get(key)) for key in columns}
+             for brk in new.values()])
         for user_id, break_id in returned:
             _as_stored(session, new[user_id], break_id)
         breaks = {row.id: new[user.id] for row, user in items}

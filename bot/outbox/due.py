@@ -172,10 +172,9 @@ async def schedule_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     values = [dict(status=PENDING, attempts=0, payload=row.get("payload") or {},
                    break_id=row.get("break_id"), user_id=row["user_id"], kind=row["kind"],
                    key=row["key"], due_at=row["due_at"]) for row in rows]
-    # One multi-row INSERT: an executemany is a statement per row on the server.
     await session.execute(
-        insert_for(session)(DueMessage).values(values).on_conflict_do_nothing(
-            index_elements=["user_id", "key"]))
+        insert_for(session)(DueMessage).on_conflict_do_nothing(
+            index_elements=["user_id", "key"]), values)
 
 
 async def finish_many(

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Table, bindparam, event, update, values
+from sqlalchemy import DateTime, Table, bindparam, event, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -63,8 +63,9 @@ def insert_for(session: AsyncSession) -> Callable[..., Any]:
 async def update_from_values(session: AsyncSession, table: Table, key: str, column: str,
                              pairs: Sequence[tuple[Any, Any]]) -> None:
     """Sets `column` to each pair's second value where `key` is its first. On PostgreSQL in
-    one `UPDATE … FROM (VALUES …)`: an executemany there is a round per row. SQLite's
-    executemany is a loop in C, and its VALUES cannot name its columns."""
+    one `UPDATE … FROM unnest(keys, values)`: an executemany there is a round per row, and
+    two array parameters keep the statement the same (compiled once) whatever the count.
+    SQLite's executemany is a loop in C."""
     if not pairs:
         return
     if session.get_bind().dialect.name != "postgresql":
@@ -72,8 +73,11 @@ async def update_from_values(session: AsyncSession, table: Table, key: str, colu
             update(table).where(table.c[key] == bindparam("k")).values({column: bindparam("v")}),
             [{"k": k, "v": v} for k, v in pairs])
         return
-    given = values(Column("k", table.c[key].type), Column("v", table.c[column].type),
-                   name="given").data(list(pairs))
+    keys, new = zip(*pairs, strict=True)
+    given = func.unnest(
+        bindparam("keys", list(keys), type_=postgresql.ARRAY(table.c[key].type)),
+        bindparam("new", list(new), type_=postgresql.ARRAY(table.c[column].type)),
+    ).table_valued("k", "v").render_derived(name="given")
     await session.execute(
         update(table).where(table.c[key] == given.c.k).values({column: given.c.v})
         .execution_options(synchronize_session=False))
