@@ -16,12 +16,14 @@ one asks whether the plan fits instead (handlers/plan_fit.py).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from bot.domain import guided_break as plan
 from bot.domain import meetings
@@ -42,6 +44,7 @@ from bot.domain.timefmt import local_time
 from bot.outbox import due
 from bot.outbox.dispatcher import Action, Edit, Send, Skip
 from bot.storage.calendar import busy_times
+from bot.storage.db import update_from_values
 from bot.storage.models import Assessment, Break, DueMessage, User
 from bot.storage.records import latest_check, latest_checks
 from handlers.breaks import safe_sequence, start_break
@@ -76,25 +79,57 @@ def _slot_of(row: DueMessage) -> datetime | None:
     return datetime.fromisoformat(slot) if isinstance(slot, str) else None
 
 
-def reminder_buttons(user: User, break_id: int) -> tuple[tuple[Button, ...], ...]:
+@functools.cache
+def _button_labels(language: str) -> tuple[str, str, str, str, str]:
     def t(text: str) -> str:  # named t so that the extraction finds the labels
-        return _(text, user.language)
+        return _(text, language)
 
+    return (t("Start now"), t("Snooze 10 min"), t("In a meeting"), t("I moved already"),
+            t("Skip this one"))
+
+
+def reminder_buttons(user: User, break_id: int) -> tuple[tuple[Button, ...], ...]:
+    go, snooze, meet, moved, skip = _button_labels(user.language)
     return (
-        (Button(t("Start now"), ReminderChoice(break_id, "go")),),
-        (Button(t("Snooze 10 min"), ReminderChoice(break_id, "snooze")),
-         Button(t("In a meeting"), ReminderChoice(break_id, "meet"))),
-        (Button(t("I moved already"), ReminderChoice(break_id, "moved")),
-         Button(t("Skip this one"), ReminderChoice(break_id, "skip"))),
+        (Button(go, ReminderChoice(break_id, "go")),),
+        (Button(snooze, ReminderChoice(break_id, "snooze")),
+         Button(meet, ReminderChoice(break_id, "meet"))),
+        (Button(moved, ReminderChoice(break_id, "moved")),
+         Button(skip, ReminderChoice(break_id, "skip"))),
     )
 
 
-def reminder_reply(program: Program, user: User, brk: Break) -> Reply:
+def reminder_text(program: Program, user: User, positions: Sequence[str]) -> str:
     text = _("Time for a stretch break for your hips, right where you are.", user.language)
-    if brk.positions:
-        text += "\n" + plan.break_summary(program, brk.positions, user.place,
-                                          user.short_holds, user.language)
-    return Reply(text, reminder_buttons(user, brk.id))
+    if positions:
+        text += "\n" + plan.break_summary(program, positions, user.place, user.short_holds,
+                                          user.language)
+    return text
+
+
+def reminder_reply(program: Program, user: User, brk: Break) -> Reply:
+    return Reply(reminder_text(program, user, brk.positions), reminder_buttons(user, brk.id))
+
+
+class _ReminderTexts:
+    """Reminder texts by what they depend on (language, positions, place, hold length):
+    a batch sends the same few texts to many users, and the content never changes while
+    the bot runs. Bounded: emptied when full."""
+
+    LIMIT = 4096
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self._texts: dict[tuple[str, tuple[str, ...], str, bool], str] = {}
+
+    def reply(self, user: User, brk: Break) -> Reply:
+        key = (user.language, tuple(brk.positions), user.place, user.short_holds)
+        text = self._texts.get(key)
+        if text is None:
+            if len(self._texts) >= self.LIMIT:
+                self._texts.clear()
+            text = self._texts[key] = reminder_text(self.program, user, brk.positions)
+        return Reply(text, reminder_buttons(user, brk.id))
 
 
 async def _locked(session: AsyncSession, break_id: int | None) -> Break | None:
@@ -121,7 +156,18 @@ async def _close_unanswered(session: AsyncSession, user_id: int, now: datetime) 
 
 # Column defaults a Break gets from the ORM, for the multi-row INSERT that bypasses it.
 _defaults = {"position_index": 0, "attempt": 0, "short": False, "snoozes": 0,
-             "stopped_for_pain": False}
+             "message_captioned": False, "stopped_for_pain": False}
+
+
+def _as_stored(session: AsyncSession, brk: Break, break_id: int) -> None:
+    """A break just inserted with Core joins the session as if loaded: every column set
+    (the database's defaults are `_defaults`), so nothing is read back or expired."""
+    for column in cast(Table, Break.__table__).columns:
+        if column.key not in brk.__dict__:
+            setattr(brk, column.key, _defaults.get(column.key))
+    brk.id = break_id
+    make_transient_to_detached(brk)
+    session.add(brk)
 
 
 async def _plan_fit_due(session: AsyncSession, row: DueMessage, user: User,
@@ -177,6 +223,7 @@ class ReminderJob:
 
     def __init__(self, services: Services) -> None:
         self.program = services.program
+        self._texts = _ReminderTexts(services.program)
         self.expire_after = timedelta(minutes=services.settings.reminder_expiry_minutes)
         self.grace = timedelta(minutes=services.settings.late_grace_minutes)
 
@@ -215,7 +262,7 @@ class ReminderJob:
             return Skip("too late to be useful")
         if user.pain_stop_at is not None:  # the first reminder after a stop asks first
             return Send(check_in_reply(user.language))
-        return Send(reminder_reply(self.program, user, brk))
+        return Send(self._texts.reply(user, brk))
 
     async def prepare_many(
         self, session: AsyncSession, items: Sequence[tuple[DueMessage, User]], now: datetime
@@ -257,26 +304,25 @@ class ReminderJob:
                    Break.status == "pending")
             .values(status="missed", ended_at=now)
         )
-        # One multi-row INSERT (the ORM inserts one row at a time where it cannot be sure of
+        # One INSERT for all (the ORM inserts one row at a time where it cannot be sure of
         # the order of returned ids, as on SQLite): each user has one new break here, so the
-        # ids are matched by user, then read back as objects in one SELECT.
+        # ids are matched by user. Every row has the same columns, so the statement is
+        # compiled once and SQLAlchemy sends the rows in multi-row batches. The objects built
+        # for it then join the session as loaded (not read back): a break found too late is
+        # closed through them at the commit.
         checks = await latest_checks(session, [user.id for _row, user in items])
-        new = [self._break(row, user, checks.get(user.id)) for row, user in items]
+        new = {user.id: self._break(row, user, checks.get(user.id)) for row, user in items}
         table = cast(Table, Break.__table__)
-        ids: dict[int, int] = dict((await session.execute(
-            insert(table).values([_defaults | {column.key: getattr(brk, column.key)
-                                               for column in table.columns if column.key != "id"
-                                               and getattr(brk, column.key) is not None}
-                                  for brk in new])
-            .returning(table.c.user_id, table.c.id))).all())
-        loaded = {brk.id: brk for brk in await session.scalars(
-            select(Break).where(Break.id.in_(ids.values())))}
-        breaks = {row.id: loaded[ids[user.id]] for row, user in items}
-        table = cast(Table, DueMessage.__table__)
-        await session.execute(
-            update(table).where(table.c.id == bindparam("row_id"))
-            .values(break_id=bindparam("new_break")),
-            [{"row_id": row_id, "new_break": brk.id} for row_id, brk in breaks.items()])
+        columns = [column.key for column in table.columns if column.key != "id"]
+        returned = await session.execute(
+            insert(table).returning(table.c.user_id, table.c.id),
+            [{key: brk.__dict__.get(key, _defaults.get(key)) for key in columns}
+             for brk in new.values()])
+        for user_id, break_id in returned:
+            _as_stored(session, new[user_id], break_id)
+        breaks = {row.id: new[user.id] for row, user in items}
+        await update_from_values(session, cast(Table, DueMessage.__table__), "id", "break_id",
+                                 [(row_id, brk.id) for row_id, brk in breaks.items()])
         for row, _user in items:
             row.break_id = breaks[row.id].id  # the claimed copy, which delivered() reads
         return breaks
@@ -349,21 +395,25 @@ class ReminderJob:
         if not ids:
             await due.schedule_many(session, ends)
             return
-        # Locked (in id order) until the commit, as _locked does for one.
-        breaks = {brk.id: brk for brk in await session.scalars(
-            select(Break).where(Break.id.in_(ids)).order_by(Break.id).with_for_update())}
+        # Locked (in id order) until the commit, as _locked does for one; read as plain
+        # rows: only these columns matter here.
+        breaks = {brk.id: brk for brk in await session.execute(
+            select(Break.id, Break.status, Break.planned_at, Break.snoozes)
+            .where(Break.id.in_(ids)).order_by(Break.id).with_for_update())}
+        message_ids = []
         expiries = []
         for row, user, message_id in items:
             brk = breaks.get(row.break_id) if row.break_id is not None else None
             if brk is None:
                 continue
-            brk.message_id = message_id
+            message_ids.append((brk.id, message_id))
             if brk.status == "pending":
                 expiries.append(dict(user_id=user.id, kind="expire",
                                      key=f"expire:{brk.id}:{brk.snoozes}",
                                      due_at=self._expiry(user, brk.planned_at, now),
                                      break_id=brk.id))
-        await session.flush()
+        await update_from_values(session, cast(Table, Break.__table__), "id", "message_id",
+                                 message_ids)
         await due.schedule_many(session, expiries + ends)
 
     def _expiry(self, user: User, planned: datetime, sent_at: datetime) -> datetime:

@@ -30,6 +30,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -241,10 +242,20 @@ class Program(_Entry):
     assessment: Assessment
     stretches: tuple[Stretch, ...]
 
+    # Worked out once: every reminder looks up its positions' names and minutes.
+    _ordered: tuple[tuple[Stretch, Position], ...] = PrivateAttr(default=())
+    _by_id: dict[str, tuple[Stretch, Position]] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        ordered = sorted(self.stretches, key=lambda stretch: stretch.bonus)  # stable
+        self._ordered = tuple((stretch, position) for stretch in ordered
+                              for position in stretch.positions)
+        for stretch, position in reversed(self._ordered):  # the first of an id wins
+            self._by_id[position.id] = (stretch, position)
+
     def positions(self) -> tuple[tuple[Stretch, Position], ...]:
         """Every position of the sequence in order, bonus stretches last."""
-        ordered = sorted(self.stretches, key=lambda stretch: stretch.bonus)  # stable
-        return tuple((stretch, position) for stretch in ordered for position in stretch.positions)
+        return self._ordered
 
     def position(self, position_id: str) -> Position:
         """The position with this id; KeyError for an unknown id (e.g. stale callback data)."""
@@ -334,10 +345,10 @@ class Program(_Entry):
         return tuple(out)
 
     def _pair(self, position_id: str) -> tuple[Stretch, Position]:
-        for stretch, position in self.positions():
-            if position.id == position_id:
-                return stretch, position
-        raise KeyError(f"no position {position_id!r}")
+        try:
+            return self._by_id[position_id]
+        except KeyError:
+            raise KeyError(f"no position {position_id!r}") from None
 
 
 class _EquipmentFile(_Entry):

@@ -400,18 +400,19 @@ class Dispatcher:
         try:
             async with self.database.session() as session:
                 now = self.clock()
-                users = {user.id: user for user in await session.scalars(
-                    select(User).where(User.id.in_([row.user_id for row, *_rest in group]))
-                    .order_by(User.id).with_for_update())}
+                # The users' rows locked (as every turn takes them first), not loaded again:
+                # the jobs read the users as they were prepared, whose reminder this was.
+                present = set(await session.scalars(
+                    select(User.id).where(User.id.in_([row.user_id for row, *_rest in group]))
+                    .order_by(User.id).with_for_update()))
                 ours = await due.finish_many(session, [row.id for row, *_rest in group],
                                              self.worker, "sent", now)
                 by_job: dict[int, tuple[Job, list[tuple[DueMessage, User, int | None]]]] = {}
-                for row, _user, job, message_id in group:
-                    user = users.get(row.user_id)
+                for row, user, job, message_id in group:
                     if row.id not in ours:
                         log.warning("due message %s was sent, but another instance had taken "
                                     "it over", row.id)
-                    elif user is not None:
+                    elif user.id in present:
                         by_job.setdefault(id(job), (job, []))[1].append((row, user, message_id))
                 for job, items in by_job.values():
                     await delivered_many(job, session, items, now)

@@ -53,7 +53,8 @@ class Job(Protocol):
         self, session: AsyncSession, row: DueMessage, user: User, message_id: int | None,
         now: datetime,
     ) -> None:
-        """Records a successful send."""
+        """Records a successful send. In a batch, `user` is as it was when the row was
+        prepared (its row locked, not read again): read it, never change it."""
 
     async def undeliverable(
         self, session: AsyncSession, row: DueMessage, user: User, now: datetime, reason: str

@@ -7,12 +7,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, Table, bindparam, event, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -58,6 +58,29 @@ def insert_for(session: AsyncSession) -> Callable[..., Any]:
     """The dialect's INSERT, which knows ON CONFLICT DO NOTHING (PostgreSQL and SQLite)."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" \
         else sqlite.insert
+
+
+async def update_from_values(session: AsyncSession, table: Table, key: str, column: str,
+                             pairs: Sequence[tuple[Any, Any]]) -> None:
+    """Sets `column` to each pair's second value where `key` is its first. On PostgreSQL in
+    one `UPDATE … FROM unnest(keys, values)`: an executemany there is a round per row, and
+    two array parameters keep the statement the same (compiled once) whatever the count.
+    SQLite's executemany is a loop in C."""
+    if not pairs:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        await session.execute(
+            update(table).where(table.c[key] == bindparam("k")).values({column: bindparam("v")}),
+            [{"k": k, "v": v} for k, v in pairs])
+        return
+    keys, new = zip(*pairs, strict=True)
+    given = func.unnest(
+        bindparam("keys", list(keys), type_=postgresql.ARRAY(table.c[key].type)),
+        bindparam("new", list(new), type_=postgresql.ARRAY(table.c[column].type)),
+    ).table_valued("k", "v").render_derived(name="given")
+    await session.execute(
+        update(table).where(table.c[key] == given.c.k).values({column: given.c.v})
+        .execution_options(synchronize_session=False))
 
 
 def make_engine(url: str, pool_size: int = 5) -> AsyncEngine:
