@@ -10,7 +10,12 @@ lie outside the run, so every fetch is pure overhead for the reminders. During t
 Measured: fetches per 10-second bucket at the feed server (spread evenly: the coefficient
 of variation of the buckets), reminders' lateness (sent - due) at the stand-in, and the bot's
 resident memory sampled every 5 s (the last round against the first). The baseline, in the
-same run, is the same reminders with no feeds.
+same run, is the same reminders with no feeds; it runs after the load, so a long run shows
+the answer to "does memory level off?" first.
+
+Every minute of each run prints one flushed line (fetches that minute, the bot's VmRSS,
+reminders sent so far and their lateness p95 so far) and rewrites the series so far to
+`<logs>/s8-<label>-minutes.json`, so a long run that is stopped early still tells.
 
     python -m bench.s8_calendar [--feeds 10000] [--reminders 600] [--spread 360] [--every 2]
 """
@@ -51,6 +56,9 @@ FEED_USERS = 5_000_001
 REMINDER_USERS = 6_000_001
 LEAD = timedelta(seconds=10)
 BUCKET = 10.0
+# A run waits `spread` seconds for its reminders; on top of that the set-up (10,000 feed
+# users seeded, the bot started) and the stop. Generous, so a long run is never cut short.
+SETUP_ALLOWANCE = 900.0
 
 
 def _ics(day: datetime) -> bytes:
@@ -116,6 +124,7 @@ async def _run(dbs: BenchDatabases, feeds: int, reminders: int, spread: float,
     url = await dbs.pg_url()
     every = timedelta(minutes=every_minutes)
     rss: list[tuple[float, int]] = []
+    minutes: list[dict[str, Any]] = []
     try:
         await migrate(url)
         async with standin_server(record_calls=True) as standin, \
@@ -126,11 +135,22 @@ async def _run(dbs: BenchDatabases, feeds: int, reminders: int, spread: float,
                 bot_env(standin.base_url, url, CALENDAR_ALLOW_LOOPBACK="1",
                         CALENDAR_FETCH_MINUTES=f"{every_minutes:g}"),
                 logs / f"s8-{label}.log")
+            print(f"[s8 {time.strftime('%H:%M:%S')}] {label}: {feeds:,} feeds, {reminders:,} "
+                  f"reminders over {spread:g} s, bot pid {bot.proc.pid} polling after "
+                  f"{bot.ready_after:.1f} s", flush=True)
             try:
                 end = first_due + spread + 2
-                while time.time() < end:
+                full = int(spread // 60)
+                while True:
                     rss.append((time.time(), rss_kb(bot.proc.pid).get("VmRSS", 0)))
-                    await asyncio.sleep(5)
+                    while len(minutes) < full \
+                            and time.time() >= first_due + 60 * (len(minutes) + 1):
+                        minutes.append(_minute(len(minutes), first_due, hits, rss,
+                                               standin.calls, due))
+                        _report(label, minutes, logs)
+                    if time.time() >= end:
+                        break
+                    await asyncio.sleep(min(5.0, max(end - time.time(), 0.0)))
             finally:
                 await bot.stop()
             calls = list(standin.calls)
@@ -139,8 +159,7 @@ async def _run(dbs: BenchDatabases, feeds: int, reminders: int, spread: float,
         await dbs.drop_pg(url)
     buckets = Counter(int((t - first_due) // BUCKET) for t in fetch_times)
     counts = [buckets.get(i, 0) for i in range(int(spread // BUCKET))]
-    minutes = Counter(int((t - first_due) // 60) for t in fetch_times)
-    per_minute = [minutes.get(i, 0) for i in range(int(spread // 60))]
+    per_minute = [m["fetches"] for m in minutes[:int(spread // 60)]]
     first_minute = [kb for t, kb in rss if t < first_due + 60]
     last_minute = [kb for t, kb in rss if t >= first_due + spread - 60]
     return {
@@ -152,7 +171,33 @@ async def _run(dbs: BenchDatabases, feeds: int, reminders: int, spread: float,
         "rss_first_minute_mb": statistics.mean(first_minute) / 1024 if first_minute else None,
         "rss_last_minute_mb": statistics.mean(last_minute) / 1024 if last_minute else None,
         "rss_samples_kb": [kb for _t, kb in rss],
+        "minutes": minutes,
     }
+
+
+def _minute(index: int, first_due: float, hits: list[float], rss: list[tuple[float, int]],
+            calls: list[Any], due: dict[int, float]) -> dict[str, Any]:
+    """Minute `index` of the run (from the first due reminder): fetches in it, the bot's
+    last VmRSS sample, and the reminders due by its end."""
+    start, end = first_due + 60 * index, first_due + 60 * (index + 1)
+    so_far = lateness(list(calls), {c: t for c, t in due.items() if t < end})
+    return {
+        "minute": index,
+        "fetches": sum(1 for t in hits if start <= t < end),
+        "rss_mb": rss[-1][1] / 1024 if rss else None,
+        "reminders_sent": so_far["reminders_sent"], "reminders_due": so_far["reminders_due"],
+        "late_p95": so_far["late_p95"],
+    }
+
+
+def _report(label: str, minutes: list[dict[str, Any]], logs: Path) -> None:
+    m = minutes[-1]
+    p95 = f"{m['late_p95']:.2f} s" if m["late_p95"] is not None else "n/a"
+    rss = f"{m['rss_mb']:.1f} MB" if m["rss_mb"] is not None else "n/a"
+    print(f"[s8 {time.strftime('%H:%M:%S')}] {label} minute {m['minute']:>3}: "
+          f"{m['fetches']:>5} fetches, VmRSS {rss}, reminders {m['reminders_sent']}/"
+          f"{m['reminders_due']} sent, lateness p95 {p95}", flush=True)
+    (logs / f"s8-{label}-minutes.json").write_text(json.dumps(minutes, indent=1))
 
 
 def _cv(counts: list[int]) -> float | None:
@@ -163,8 +208,11 @@ def _cv(counts: list[int]) -> float | None:
 
 async def run(dbs: BenchDatabases, *, feeds: int, reminders: int, spread: float,
               every_minutes: float, logs: Path) -> list[Figure]:
-    base = await _run(dbs, 0, reminders, spread, every_minutes, logs, "baseline")
-    load = await _run(dbs, feeds, reminders, spread, every_minutes, logs, "load")
+    limit = spread + SETUP_ALLOWANCE
+    load = await asyncio.wait_for(
+        _run(dbs, feeds, reminders, spread, every_minutes, logs, "load"), limit)
+    base = await asyncio.wait_for(
+        _run(dbs, 0, reminders, spread, every_minutes, logs, "baseline"), limit)
     rate = load["fetches"] / spread
     wanted = feeds / (every_minutes * 60)
     lost = load["reminders_due"] - load["reminders_sent"]
