@@ -6,9 +6,10 @@
 The feed is fetched in the background (`sync_feeds`, every FETCH_EVERY per user, at a
 moment of the interval fixed by the user id, so fetches are spread evenly), expanded into
 busy times for the coming HORIZON, and the user's next break is planned again whenever
-they changed. A failing feed keeps its last good busy times; after TELL_AFTER of failures
-the user is told once. The address is a secret: it is shown and logged only as its host
-and last 4 characters.
+they changed. The server is asked only for something newer than the version last read
+(its ETag / Last-Modified), so an unchanged feed costs a 304 and no body. A failing feed
+keeps its last good busy times; after TELL_AFTER of failures the user is told once. The
+address is a secret: it is shown and logged only as its host and last 4 characters.
 """
 
 from __future__ import annotations
