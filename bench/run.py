@@ -64,7 +64,7 @@ QUICK = Sizes(s1_count=200, s1_rounds=1, s2_count=60, s2_spread=2, s2_baseline=4
               s3_sqlite=(100, 1_000), s3_pg=(2_000,), s3_naive=(100, 1_000), s3_rounds=1,
               s3_repeats=3, s3_naive_cap=60, s4_burst=20, s4_alone=3, s5_repeats=3,
               s6_holds=60, s6_reminders=20, s6_spread=4, s6_every=2, s8_repeats=20,
-              s9_feeds=200, s9_reminders=20, s9_spread=10, s9_every=0.25)
+              s9_feeds=200, s9_reminders=20, s9_spread=5, s9_every=0.25)
 
 
 def _log(message: str) -> None:

@@ -27,7 +27,7 @@ def test_quick_bench_reports_every_scenario_with_a_baseline_and_a_ratio(
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CLOCK_START")}
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--results", str(tmp_path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=280, check=False,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=360, check=False,
     )
     assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr[-6000:]}"
 
