@@ -162,6 +162,7 @@ async def _run(dbs: BenchDatabases, feeds: int, reminders: int, spread: float,
     buckets = Counter(int((t - first_due) // BUCKET) for t in fetch_times)
     counts = [buckets.get(i, 0) for i in range(int(spread // BUCKET))]
     per_minute = [m["fetches"] for m in minutes[:int(spread // 60)]]
+    scheduled = _scheduled(feeds, first_due, spread, every)
     first_minute = [kb for t, kb in rss if t < first_due + 60]
     last_minute = [kb for t, kb in rss if t >= first_due + spread - 60]
     return {
@@ -170,6 +171,7 @@ async def _run(dbs: BenchDatabases, feeds: int, reminders: int, spread: float,
         "fetches_expected": feeds * spread / every.total_seconds(),
         "fetch_buckets": counts, "fetch_cv": _cv(counts),
         "fetches_per_minute": per_minute, "fetch_cv_minute": _cv(per_minute),
+        "scheduled_per_minute": scheduled,
         "rss_first_minute_mb": statistics.mean(first_minute) / 1024 if first_minute else None,
         "rss_last_minute_mb": statistics.mean(last_minute) / 1024 if last_minute else None,
         "rss_samples_kb": [kb for _t, kb in rss],
@@ -202,6 +204,27 @@ def _report(label: str, minutes: list[dict[str, Any]], logs: Path) -> None:
     (logs / f"s9-{label}-minutes.json").write_text(json.dumps(minutes, indent=1))
 
 
+def _scheduled(feeds: int, first_due: float, spread: float, every: timedelta) -> list[int]:
+    """Fetches per whole minute as the schedule itself places them (each user's moment of
+    the interval is a hash of its id: even only on average)."""
+    from handlers.calendar import next_fetch
+
+    start = datetime.fromtimestamp(first_due, UTC)
+    counts = Counter[int]()
+    for user in range(FEED_USERS, FEED_USERS + feeds):
+        at = next_fetch(user, start, every).timestamp()
+        while at < first_due + spread:
+            counts[int((at - first_due) // 60)] += 1
+            at += every.total_seconds()
+    return [counts.get(i, 0) for i in range(int(spread // 60))]
+
+
+def _spread(counts: list[int]) -> float | None:
+    """Busiest minute over quietest."""
+    quietest = min(counts, default=0)
+    return max(counts) / quietest if quietest else None
+
+
 def _cv(counts: list[int]) -> float | None:
     """Coefficient of variation: 0 for perfectly even counts."""
     return statistics.pstdev(counts) / statistics.mean(counts) \
@@ -219,7 +242,7 @@ async def run(dbs: BenchDatabases, *, feeds: int, reminders: int, spread: float,
     wanted = feeds / (every_minutes * 60)
     lost = load["reminders_due"] - load["reminders_sent"]
     per_minute = load["fetches_per_minute"]
-    busiest, quietest = (max(per_minute), min(per_minute)) if per_minute else (None, None)
+    measured, planned = _spread(per_minute), _spread(load["scheduled_per_minute"])
     first, last = load["rss_first_minute_mb"], load["rss_last_minute_mb"]
     return [
         Figure(NAME, f"{feeds:,} feeds re-fetched every {every_minutes:g} min: fetches/s",
@@ -227,10 +250,11 @@ async def run(dbs: BenchDatabases, *, feeds: int, reminders: int, spread: float,
                met=0.9 <= rate / wanted <= 1.1 if wanted else None,
                note=f"coefficient of variation per {BUCKET:g} s {load['fetch_cv']:.2f}"
                if load["fetch_cv"] is not None else ""),
-        Figure(NAME, "fetches in the busiest minute", busiest, "", quietest,
-               "the quietest minute", goal="ratio <= 1.2",
-               met=busiest <= 1.2 * quietest if busiest is not None and quietest else None,
-               note=f"{len(per_minute)} whole minutes"),
+        Figure(NAME, "fetches in the busiest minute / in the quietest", measured, "",
+               planned, "the same for the schedule itself", goal="ratio <= 1.1",
+               met=measured <= 1.1 * planned if measured is not None and planned else None,
+               note=f"{len(per_minute)} whole minutes, {min(per_minute)}-{max(per_minute)} "
+               "fetches" if per_minute else "no whole minute"),
         Figure(NAME, f"{reminders:,} reminders due within {spread:g} s meanwhile: 95th "
                "percentile lateness (sent - due)", load["late_p95"], "s", base["late_p95"],
                "the same reminders, no feeds", goal="within 1 s of the baseline",
