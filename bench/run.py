@@ -1,6 +1,6 @@
 """Runs every scenario, prints one table and writes the figures as JSON.
 
-    python -m bench                 # full sizes: under 10 minutes on 2 cores
+    python -m bench                 # full sizes: about 14 minutes on 2 cores
     python -m bench --quick         # small sizes, a minute or so: CI runs it so it cannot rot
                                     # (not the soak: tests/test_soak.py is its short form)
     python -m bench --only 1,4      # some scenarios
@@ -50,6 +50,10 @@ class Sizes:
     s6_spread: float = 60
     s6_every: float = 20
     s8_repeats: int = 200
+    s9_feeds: int = 10_000
+    s9_reminders: int = 600
+    s9_spread: float = 120
+    s9_every: float = 30
 
 
 FULL = Sizes(s1_count=5000, s1_rounds=1, s2_count=3000, s2_spread=60, s2_baseline=600,
@@ -59,7 +63,8 @@ FULL = Sizes(s1_count=5000, s1_rounds=1, s2_count=3000, s2_spread=60, s2_baselin
 QUICK = Sizes(s1_count=200, s1_rounds=1, s2_count=60, s2_spread=2, s2_baseline=40,
               s3_sqlite=(100, 1_000), s3_pg=(2_000,), s3_naive=(100, 1_000), s3_rounds=1,
               s3_repeats=3, s3_naive_cap=60, s4_burst=20, s4_alone=3, s5_repeats=3,
-              s6_holds=60, s6_reminders=20, s6_spread=4, s6_every=2, s8_repeats=20)
+              s6_holds=60, s6_reminders=20, s6_spread=4, s6_every=2, s8_repeats=20,
+              s9_feeds=200, s9_reminders=20, s9_spread=5, s9_every=0.25)
 
 
 def _log(message: str) -> None:
@@ -76,6 +81,7 @@ async def _scenarios(sizes: Sizes, only: set[str], postgres: bool, logs: Path,
         s5_chart,
         s6_countdown,
         s8_pictures,
+        s9_calendar,
         soak,
     )
 
@@ -103,12 +109,15 @@ async def _scenarios(sizes: Sizes, only: set[str], postgres: bool, logs: Path,
             every=sizes.s6_every, logs=logs)),
         ("7", soak.NAME, lambda: soak.scenario(dbs, soak.FULL_PLAN, logs)),
         ("8", s8_pictures.NAME, lambda: s8_pictures.run(dbs, repeats=sizes.s8_repeats)),
+        ("9", s9_calendar.NAME, lambda: s9_calendar.run(
+            dbs, feeds=sizes.s9_feeds, reminders=sizes.s9_reminders, spread=sizes.s9_spread,
+            every_minutes=sizes.s9_every, logs=logs)),
     ]
     try:
         for key, name, start in steps:
             if key not in only:
                 continue
-            if key in ("2", "6", "7") and not postgres:
+            if key in ("2", "6", "7", "9") and not postgres:
                 figures.append(Figure(name, "not run", None, "", None, "",
                                       note="needs PostgreSQL (--no-postgres given)"))
                 continue
@@ -184,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.mkdir(parents=True, exist_ok=True)
     host = machine()
     started = time.perf_counter()
-    only = set((args.only or ("1,2,3,4,5,6,8" if args.quick else "1,2,3,4,5,6,7,8"))
+    only = set((args.only or ("1,2,3,4,5,6,8,9" if args.quick else "1,2,3,4,5,6,7,8,9"))
                .replace(" ", "").split(","))
     figures, failures = asyncio.run(
         _scenarios(sizes, only, not args.no_postgres, logs, args.profile, args.proposals))

@@ -6,9 +6,10 @@
 The feed is fetched in the background (`sync_feeds`, every FETCH_EVERY per user, at a
 moment of the interval fixed by the user id, so fetches are spread evenly), expanded into
 busy times for the coming HORIZON, and the user's next break is planned again whenever
-they changed. A failing feed keeps its last good busy times; after TELL_AFTER of failures
-the user is told once. The address is a secret: it is shown and logged only as its host
-and last 4 characters.
+they changed. The server is asked only for something newer than the version last read
+(its ETag / Last-Modified), so an unchanged feed costs a 304 and no body. A failing feed
+keeps its last good busy times; after TELL_AFTER of failures the user is told once. The
+address is a secret: it is shown and logged only as its host and last 4 characters.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from bot.outbox import due
 from bot.outbox.dispatcher import Action, Send, Skip
 from bot.storage import calendar as feeds
 from bot.storage.models import CalendarFeed, DueMessage, User
-from handlers.calendar_fetch import FeedError, fetch_feed
+from handlers.calendar_fetch import FeedError, Fetched, Validators, fetch_feed
 from handlers.planning import REMINDER_KIND, plan_next
 from handlers.turn import Services, Turn
 
@@ -205,36 +206,48 @@ async def sync_feeds(services: Services, client: httpx.AsyncClient,
     now = services.clock()
     every = timedelta(minutes=services.settings.calendar_fetch_minutes)
     async with services.database.session() as session:
-        taken: list[tuple[int, str]] = []
+        taken: list[tuple[int, feeds.Taken]] = []
         for user_id, due_at in await feeds.due_feeds(session, now, limit):
-            url = await feeds.take_fetch(session, user_id, due_at,
-                                         next_fetch(user_id, now, every))
-            if url is not None:
-                taken.append((user_id, url))
+            feed = await feeds.take_fetch(session, user_id, due_at,
+                                          next_fetch(user_id, now, every))
+            if feed is not None:
+                taken.append((user_id, feed))
     fetching = asyncio.Semaphore(FETCHES_AT_ONCE)
     writing = asyncio.Semaphore(WRITES_AT_ONCE)
     allow_loopback = _allow_loopback(services)
 
-    async def one(user_id: int, url: str) -> datetime | None:
+    async def one(user_id: int, feed: feeds.Taken) -> datetime | None:
         async with fetching:
             try:
-                data: bytes | None = await fetch_feed(client, url, allow_loopback=allow_loopback)
+                fetched: Fetched | None = await fetch_feed(
+                    client, feed.url, allow_loopback=allow_loopback,
+                    validators=_if_changed(feed, now))
                 reason = None
             except FeedError as exc:
-                data, reason = None, exc.reason
+                fetched, reason = None, exc.reason
         async with writing:
             try:
-                return await _store(services, user_id, url, data, reason)
+                return await _store(services, user_id, feed.url, fetched, reason)
             except Exception:  # noqa: BLE001 - one user's feed never stops the others
                 log.exception("calendar of user %s could not be stored", user_id)
                 return None
 
-    wakes = [at for at in await asyncio.gather(*(one(u, url) for u, url in taken))
+    wakes = [at for at in await asyncio.gather(*(one(u, feed) for u, feed in taken))
              if at is not None]
     return min(wakes, default=None)
 
 
-async def _store(services: Services, user_id: int, url: str, data: bytes | None,
+def _if_changed(feed: feeds.Taken, now: datetime) -> Validators | None:
+    """The validators to ask with; none when the days ahead are due to be expanded anew
+    (that needs the body, even unchanged) or the server gave none."""
+    if feed.expanded_at is None or now - feed.expanded_at >= EXPAND_AGAIN:
+        return None
+    if feed.etag is None and feed.last_modified is None:
+        return None
+    return Validators(feed.etag, feed.last_modified)
+
+
+async def _store(services: Services, user_id: int, url: str, fetched: Fetched | None,
                  reason: str | None) -> datetime | None:
     now = services.clock()
     async with services.database.session() as session:
@@ -244,10 +257,15 @@ async def _store(services: Services, user_id: int, url: str, data: bytes | None,
             return None  # removed or replaced while it was being fetched
         first = feed.fetched_at is None and feed.tried_at is None
         feed.tried_at = now
+        if fetched is not None and fetched.body is None:
+            _worked(feed, now)  # the server says it has nothing newer: busy times stand
+            return None
+        data = fetched.body if fetched is not None else None
         digest = hashlib.sha256(data).hexdigest() if data is not None else None
         if digest is not None and digest == feed.digest and feed.expanded_at is not None \
                 and now - feed.expanded_at < EXPAND_AGAIN:
             _worked(feed, now)  # the same as last time: nothing to parse or plan again
+            _keep_validators(feed, fetched)
             return None
         if data is not None:
             try:
@@ -258,6 +276,7 @@ async def _store(services: Services, user_id: int, url: str, data: bytes | None,
             else:
                 _worked(feed, now)
                 feed.digest, feed.expanded_at = digest, now
+                _keep_validators(feed, fetched)
                 changed = await feeds.store_busy(session, user_id, busy,
                                                  now - timedelta(days=1), now + HORIZON)
                 wake = await replan_breaks(session, user, now) if changed else None
@@ -279,6 +298,14 @@ async def _store(services: Services, user_id: int, url: str, data: bytes | None,
 def _worked(feed: CalendarFeed, now: datetime) -> None:
     feed.fetched_at, feed.error = now, None
     feed.failing_since = feed.failure_told_at = None
+
+
+def _keep_validators(feed: CalendarFeed, fetched: Fetched | None) -> None:
+    """Only a body that was read as a calendar gets its validators kept: a 304 to them
+    then means "still that calendar"."""
+    if fetched is not None:
+        feed.etag = fetched.validators.etag
+        feed.last_modified = fetched.validators.last_modified
 
 
 async def _notice(session: AsyncSession, user_id: int, what: str, now: datetime) -> datetime:

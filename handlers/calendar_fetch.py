@@ -1,6 +1,9 @@
 """Fetching a calendar feed from a user-given address, safely.
 
-    data = await fetch_feed(client, url, allow_loopback=False)   # raises FeedError(reason)
+    fetched = await fetch_feed(client, url, allow_loopback=False)   # raises FeedError(reason)
+    fetched.body, fetched.validators    # the bytes, and what names their version (ETag, ...)
+    again = await fetch_feed(client, url, validators=fetched.validators)
+    again.body is None                  # the server answered 304: nothing new since
 
 - https only; at most MAX_REDIRECTS redirects, each followed by hand and checked again;
 - the host name is resolved here and every address it resolves to is checked (bot/domain/
@@ -8,7 +11,9 @@
   checked address itself (the name only travels in the Host header and TLS's SNI, where the
   certificate is verified against it), so a second DNS answer cannot swap in another
   address between the check and the connection;
-- the body is streamed and the fetch stops past MAX_BYTES.
+- the body is streamed and the fetch stops past MAX_BYTES;
+- given the validators of the version last read, it asks only for something newer
+  (If-None-Match, If-Modified-Since): a 304 comes back without the body.
 
 No error raised here carries the address: httpx puts URLs in its messages, so they are
 turned into a short reason before anything can log them.
@@ -20,6 +25,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -32,6 +38,9 @@ TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 # The whole fetch, redirects included: a server trickling bytes cannot hold a slot longer.
 DEADLINE_SECONDS = 30.0
 _REDIRECTS = (301, 302, 303, 307, 308)
+# Longer validators are not kept (the columns' sizes): that feed is simply read in full.
+ETAG_CHARS = 200
+LAST_MODIFIED_CHARS = 64
 
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
 
@@ -43,6 +52,37 @@ class FeedError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What the server said names the version it sent: sent back on the next fetch, a server
+    with nothing newer answers 304 without the body."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        asked = {"If-None-Match": self.etag, "If-Modified-Since": self.last_modified}
+        return {name: value for name, value in asked.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class Fetched:
+    body: bytes | None  # None: unchanged since the version the validators name (a 304)
+    validators: Validators
+
+
+def _header(response: httpx.Response, name: str, limit: int) -> str | None:
+    value = response.headers.get(name)
+    if value is None or len(value) > limit or not (value.isascii() and value.isprintable()):
+        return None
+    return value
+
+
+def _validators(response: httpx.Response) -> Validators:
+    return Validators(_header(response, "ETag", ETAG_CHARS),
+                      _header(response, "Last-Modified", LAST_MODIFIED_CHARS))
 
 
 async def system_resolve(host: str, port: int) -> list[IPAddress]:
@@ -66,7 +106,7 @@ async def _checked_ip(address: FeedAddress, allow_loopback: bool,
     return ips[0]
 
 
-def _pinned(address: FeedAddress, ip: IPAddress) -> httpx.Request:
+def _pinned(address: FeedAddress, ip: IPAddress, asked: dict[str, str]) -> httpx.Request:
     """A GET of `address` sent to `ip`, with the name in Host and in TLS's SNI."""
     parts = urlsplit(address.url)
     literal = f"[{ip}]" if ip.version == 6 else str(ip)
@@ -81,6 +121,7 @@ def _pinned(address: FeedAddress, ip: IPAddress) -> httpx.Request:
         and address.literal is None else {}
     return httpx.Request("GET", url, headers={
         "Host": host, "Accept": "text/calendar, */*;q=0.5", "User-Agent": "MoveBetter/1",
+        **asked,
     }, extensions=extensions)
 
 
@@ -99,14 +140,15 @@ async def _body(response: httpx.Response) -> bytes:
 
 
 async def _fetch(client: httpx.AsyncClient, url: str, allow_loopback: bool,
-                 resolve: Resolver) -> bytes:
+                 resolve: Resolver, validators: Validators | None) -> Fetched:
+    asked = validators.headers() if validators is not None else {}
     for _hop in range(MAX_REDIRECTS + 1):
         try:
             address = feed_address(url, allow_loopback)
         except BadAddress as exc:
             raise FeedError(exc.reason) from None
         ip = await _checked_ip(address, allow_loopback, resolve)
-        response = await client.send(_pinned(address, ip), stream=True)
+        response = await client.send(_pinned(address, ip, asked), stream=True)
         try:
             if response.status_code in _REDIRECTS:
                 location = response.headers.get("Location")
@@ -114,20 +156,24 @@ async def _fetch(client: httpx.AsyncClient, url: str, allow_loopback: bool,
                     raise FeedError(f"http_{response.status_code}")
                 url = urljoin(address.url, location)
                 continue
+            if response.status_code == 304 and asked and validators is not None:
+                return Fetched(None, validators)
             if response.status_code != 200:
                 raise FeedError(f"http_{response.status_code}")
-            return await _body(response)
+            return Fetched(await _body(response), _validators(response))
         finally:
             await response.aclose()
     raise FeedError("too_many_redirects")
 
 
 async def fetch_feed(client: httpx.AsyncClient, url: str, *, allow_loopback: bool = False,
-                     resolve: Resolver = system_resolve) -> bytes:
-    """The feed's bytes, or FeedError with a reason (never the address)."""
+                     resolve: Resolver = system_resolve,
+                     validators: Validators | None = None) -> Fetched:
+    """The feed's bytes and validators, no bytes if the server says the version `validators`
+    name is still current, or FeedError with a reason (never the address)."""
     try:
         async with asyncio.timeout(DEADLINE_SECONDS):
-            return await _fetch(client, url, allow_loopback, resolve)
+            return await _fetch(client, url, allow_loopback, resolve, validators)
     except FeedError:
         raise
     except (TimeoutError, httpx.TimeoutException):

@@ -8,6 +8,7 @@ offset of a few seconds) and has a meeting 10:00-11:00.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.e2e
 SPEED = 120.0
 START = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # Monday, 09:00 in Madrid
 SECRET = "private-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+VERSION = "ver-0a1b2c3d"  # in the feed's ETag: kept to ask "anything newer?", erased with it
 
 
 def madrid(hour: int, minute: int = 0) -> datetime:
@@ -50,16 +52,24 @@ class FeedServer:
     def __init__(self) -> None:
         self.body = feed(event("standup", "1000", "1100"))
         self.fetches = 0
+        self.unchanged = 0  # answered 304
         self.url = ""
+
+    def etag(self) -> str:
+        return f'"{VERSION}-{hashlib.sha256(self.body).hexdigest()[:8]}"'
 
 
 @pytest.fixture
 async def feed_server() -> AsyncIterator[FeedServer]:
     state = FeedServer()
 
-    async def serve(_request: web.Request) -> web.Response:
+    async def serve(request: web.Request) -> web.Response:
         state.fetches += 1
-        return web.Response(body=state.body, content_type="text/calendar")
+        if request.headers.get("If-None-Match") == state.etag():
+            state.unchanged += 1
+            return web.Response(status=304, headers={"ETag": state.etag()})
+        return web.Response(body=state.body, content_type="text/calendar",
+                            headers={"ETag": state.etag()})
 
     app = web.Application()
     app.router.add_get(f"/calendar/ical/ana/{SECRET}/basic.ics", serve)
@@ -140,6 +150,8 @@ async def test_breaks_fall_between_meetings_and_follow_the_feed(
     status = await ana.next_message(timeout=15,
                                     predicate=lambda m: "Your calendar" in (m.text or ""))
     assert "Last read" in (status.text or "") and SECRET not in (status.text or "")
+    assert feed_server.unchanged >= 1  # most fetches found nothing new: no body sent
+    assert VERSION in await _all_text(bot)
 
     await ana.command("/delete")
     confirm = await ana.next_message(timeout=15, predicate=lambda m: "erases" in (m.text or ""))
@@ -148,8 +160,9 @@ async def test_breaks_fall_between_meetings_and_follow_the_feed(
     await ana.wait_until(lambda: "everything about you is erased" in (confirm.text or ""),
                          timeout=15)
     dump = await _all_text(bot)
-    assert SECRET not in dump and "busy" not in dump.lower()
+    assert SECRET not in dump and VERSION not in dump and "busy" not in dump.lower()
     assert await bot.query("select count(*) from calendar_feeds") == [(0,)]
     assert await bot.query("select count(*) from busy_times") == [(0,)]
     assert await bot.stop() == 0
     assert SECRET not in bot.log, "the address was logged"
+    assert VERSION not in bot.log, "the feed's validators were logged"

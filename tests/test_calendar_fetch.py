@@ -1,5 +1,6 @@
 """The address guard: only https, never the bot's own network (checked after DNS and on
-every redirect, IPv6 forms included), at most 5 MB; errors never carry the address."""
+every redirect, IPv6 forms included), at most 5 MB; errors never carry the address. A
+version already read is asked for with its validators and not downloaded again."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from aiohttp import web
 
 from bench.common import local_http
 from bot.domain.addresses import BadAddress, IPAddress, feed_address, forbidden, shown
-from handlers.calendar_fetch import MAX_BYTES, FeedError, fetch_feed, new_client
+from handlers.calendar_fetch import MAX_BYTES, FeedError, Validators, fetch_feed, new_client
 
 FORBIDDEN = ["127.0.0.1", "127.8.9.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
              "100.64.0.1", "0.0.0.0", "224.0.0.1", "239.255.255.250", "240.0.0.1",
@@ -59,12 +60,29 @@ def test_shown_is_host_and_last_four() -> None:
 
 
 ICS = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
+ETAG = '"3f2a-1"'
+MODIFIED = "Mon, 30 Nov 2026 07:00:00 GMT"
+ASKED: list[dict[str, str]] = []  # the conditional headers of each request to /tagged.ics
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[str]:
     async def feed(_request: web.Request) -> web.Response:
         return web.Response(body=ICS, content_type="text/calendar")
+
+    async def tagged(request: web.Request) -> web.Response:
+        ASKED.append({k: v for k, v in request.headers.items() if k.startswith("If-")})
+        if request.headers.get("If-None-Match") == ETAG:
+            return web.Response(status=304, headers={"ETag": ETAG})
+        return web.Response(body=ICS, content_type="text/calendar",
+                            headers={"ETag": ETAG, "Last-Modified": MODIFIED})
+
+    async def unasked(_request: web.Request) -> web.Response:
+        return web.Response(status=304)
+
+    async def odd(_request: web.Request) -> web.Response:
+        return web.Response(body=ICS, content_type="text/calendar",
+                            headers={"ETag": '"' + "x" * 300 + '"'})
 
     async def huge(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse()  # no Content-Length: streamed, and cut off
@@ -85,6 +103,9 @@ async def server() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get("/feed.ics", feed)
+    app.router.add_get("/tagged.ics", tagged)
+    app.router.add_get("/odd.ics", odd)
+    app.router.add_get("/unasked", unasked)
     app.router.add_get("/huge.ics", huge)
     app.router.add_get("/private", to_private)
     app.router.add_get("/moved", to_feed)
@@ -104,7 +125,32 @@ async def _reason(url: str, **options: object) -> str:
 
 async def test_fetch_follows_a_redirect_and_reads_the_feed(server: str) -> None:
     async with new_client() as client:
-        assert await fetch_feed(client, f"{server}/moved", allow_loopback=True) == ICS
+        fetched = await fetch_feed(client, f"{server}/moved", allow_loopback=True)
+    assert fetched.body == ICS and fetched.validators == Validators()
+
+
+async def test_a_version_already_read_is_not_downloaded_again(server: str) -> None:
+    ASKED.clear()
+    async with new_client() as client:
+        first = await fetch_feed(client, f"{server}/tagged.ics", allow_loopback=True)
+        assert first.body == ICS and first.validators == Validators(ETAG, MODIFIED)
+        again = await fetch_feed(client, f"{server}/tagged.ics", allow_loopback=True,
+                                 validators=first.validators)
+        assert again.body is None and again.validators == first.validators
+        # Validators the server no longer knows: the body, as before.
+        changed = await fetch_feed(client, f"{server}/tagged.ics", allow_loopback=True,
+                                   validators=Validators('"old"', None))
+        assert changed.body == ICS
+    assert ASKED == [{}, {"If-None-Match": ETAG, "If-Modified-Since": MODIFIED},
+                     {"If-None-Match": '"old"'}]
+
+
+async def test_validators_too_long_are_not_kept_and_an_unasked_304_is_an_error(
+        server: str) -> None:
+    async with new_client() as client:
+        odd = await fetch_feed(client, f"{server}/odd.ics", allow_loopback=True)
+    assert odd.body == ICS and odd.validators == Validators()
+    assert await _reason(f"{server}/unasked", allow_loopback=True) == "http_304"
 
 
 async def test_loopback_is_refused_unless_allowed(server: str) -> None:

@@ -1,6 +1,7 @@
 """Fetching feeds in the background: busy times stored and breaks planned again; a failing
-feed keeps its last good busy times and the user is told once, after a day; fetches are
-spread over the half hour."""
+feed keeps its last good busy times and the user is told once, after a day; a feed the
+server says is unchanged (304) is not downloaded again; fetches are spread over the half
+hour."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from bot.domain.content import load_program
 from bot.outbox.dispatcher import Send, Skip
 from bot.storage.db import Database
 from bot.storage.models import BusyTime, CalendarFeed, DueMessage, User
-from handlers.calendar import FETCH_EVERY, NoticeJob, next_fetch, sync_feeds
+from handlers.calendar import EXPAND_AGAIN, FETCH_EVERY, NoticeJob, next_fetch, sync_feeds
 from handlers.calendar_fetch import new_client
 from handlers.planning import next_planned
 from handlers.turn import Services
@@ -33,20 +34,31 @@ ICS = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\n"
 
 
 class Server:
-    """The feed server: what it answers, where."""
+    """The feed server: what it answers, where; the If-None-Match of every request and how
+    many bodies it sent."""
 
-    status = 200
-    url = ""
+    def __init__(self) -> None:
+        self.status = 200
+        self.body = ICS
+        self.etag: str | None = None  # None: it sends no validators
+        self.url = ""
+        self.asked: list[str | None] = []
+        self.bodies = 0
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[Server]:
     state = Server()
 
-    async def serve(_request: web.Request) -> web.Response:
+    async def serve(request: web.Request) -> web.Response:
+        state.asked.append(request.headers.get("If-None-Match"))
         if state.status != 200:
             return web.Response(status=state.status, text="down")
-        return web.Response(body=ICS, content_type="text/calendar")
+        if state.etag is not None and request.headers.get("If-None-Match") == state.etag:
+            return web.Response(status=304, headers={"ETag": state.etag})
+        state.bodies += 1
+        headers = {"ETag": state.etag} if state.etag is not None else {}
+        return web.Response(body=state.body, content_type="text/calendar", headers=headers)
 
     app = web.Application()
     app.router.add_get(f"/{SECRET}/basic.ics", serve)
@@ -55,8 +67,8 @@ async def server() -> AsyncIterator[Server]:
         yield state
 
 
-async def test_a_failing_feed_keeps_its_busy_times_and_the_user_is_told_once(
-        database: Database, database_url: str, server: Server) -> None:
+async def _user_with_feed(database: Database, database_url: str,
+                          server: Server) -> tuple[Services, ManualClock]:
     clock = ManualClock(NOW)
     services = Services(load_settings(telegram_bot_token=TOKEN, database_url=database_url,
                                       calendar_allow_loopback=True, _env_file=None),
@@ -68,7 +80,19 @@ async def test_a_failing_feed_keeps_its_busy_times_and_the_user_is_told_once(
                          place="desk", screening=[]))
         await session.flush()
         session.add(CalendarFeed(user_id=7, url=server.url, added_at=NOW, next_fetch_at=NOW))
+    return services, clock
 
+
+async def _busy(database: Database) -> list[tuple[datetime, datetime]]:
+    async with database.session() as session:
+        rows = await session.execute(
+            select(BusyTime.starts_at, BusyTime.ends_at).order_by(BusyTime.starts_at))
+        return [(row.starts_at, row.ends_at) for row in rows]
+
+
+async def test_a_failing_feed_keeps_its_busy_times_and_the_user_is_told_once(
+        database: Database, database_url: str, server: Server) -> None:
+    services, clock = await _user_with_feed(database, database_url, server)
     async with new_client() as client:
         await sync_feeds(services, client)
         async with database.session() as session:
@@ -86,10 +110,13 @@ async def test_a_failing_feed_keeps_its_busy_times_and_the_user_is_told_once(
             clock.now += FETCH_EVERY
             await sync_feeds(services, client)
 
+    # A server without validators is asked plainly every time.
+    assert server.asked == [None] * (1 + 2 * 26) and server.bodies == 1
     async with database.session() as session:
         feed = await session.get(CalendarFeed, 7)
         assert feed is not None and feed.error == "http_500"
         assert feed.fetched_at == NOW and feed.failure_told_at is not None
+        assert feed.etag is None and feed.last_modified is None
         assert len(list(await session.scalars(select(BusyTime)))) == 1  # the last good ones
         notices = list(await session.scalars(
             select(DueMessage).where(DueMessage.kind == "calendar").order_by(DueMessage.id)))
@@ -106,6 +133,55 @@ async def test_a_failing_feed_keeps_its_busy_times_and_the_user_is_told_once(
         await session.delete(feed)
         await session.flush()
         assert isinstance(await NoticeJob().prepare(session, notices[1], user, clock.now), Skip)
+
+
+async def test_an_unchanged_feed_is_not_downloaded_again_and_a_changed_one_is_read(
+        database: Database, database_url: str, server: Server,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO")
+    version = '"v1-5f0e1d2c"'
+    server.etag = version
+    services, clock = await _user_with_feed(database, database_url, server)
+    meeting = [(NOW + timedelta(hours=2), NOW + timedelta(hours=3))]
+    async with new_client() as client:
+        await sync_feeds(services, client)
+        assert server.asked == [None] and server.bodies == 1
+        assert await _busy(database) == meeting
+
+        server.status = 500  # one failed try, then the server has nothing newer
+        clock.now += FETCH_EVERY
+        await sync_feeds(services, client)
+        server.status = 200
+        clock.now += FETCH_EVERY
+        await sync_feeds(services, client)
+        assert server.asked[-1] == version and server.bodies == 1  # a 304: no body
+        async with database.session() as session:
+            feed = await session.get(CalendarFeed, 7)
+            assert feed is not None and feed.fetched_at == clock.now
+            assert feed.error is None and feed.failing_since is None
+        assert await _busy(database) == meeting
+
+        # A new version: read and planned again.
+        server.body = ICS.replace(b"END:VCALENDAR", b"BEGIN:VEVENT\r\nUID:b\r\n"
+                                  b"DTSTART;TZID=Europe/Madrid:20261130T150000\r\n"
+                                  b"DTEND;TZID=Europe/Madrid:20261130T153000\r\n"
+                                  b"END:VEVENT\r\nEND:VCALENDAR")
+        server.etag = '"v2-6a7b8c9d"'
+        clock.now += FETCH_EVERY
+        await sync_feeds(services, client)
+        assert server.asked[-1] == version and server.bodies == 2
+        assert await _busy(database) == meeting + [
+            (NOW + timedelta(hours=7), NOW + timedelta(hours=7, minutes=30))]
+
+        # When the days ahead are due to be expanded anew, the body is asked for in full.
+        clock.now += EXPAND_AGAIN
+        await sync_feeds(services, client)
+        assert server.asked[-1] is None and server.bodies == 3
+    async with database.session() as session:
+        feed = await session.get(CalendarFeed, 7)
+        assert feed is not None and feed.etag == server.etag and feed.error is None
+    assert "v1-5f0e1d2c" not in caplog.text and "v2-6a7b8c9d" not in caplog.text
+    assert "http_500" in caplog.text  # the failure was logged, without the validators
 
 
 def test_fetches_are_spread_evenly_over_the_half_hour() -> None:

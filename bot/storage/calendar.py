@@ -1,7 +1,8 @@
 """A user's calendar feed and busy times in the database.
 
     busy = await busy_times(session, user_id, start, end)   # [] without a feed
-    feeds = await claim_due(session, now, next_at)           # feeds whose fetch is due, ours
+    due = await due_feeds(session, now, limit)               # (user id, due time), oldest first
+    taken = await take_fetch(session, user_id, due_at, next_at)  # ours to fetch, or None
     changed = await store_busy(session, user_id, busy, start, end)
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import CursorResult
@@ -18,6 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.storage.models import BusyTime, CalendarFeed
 
 Interval = tuple[datetime, datetime]
+
+
+class Taken(NamedTuple):
+    """A feed this instance is to fetch: where, and what names the version last read."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+    expanded_at: datetime | None
 
 
 async def busy_times(session: AsyncSession, user_id: int, start: datetime,
@@ -75,12 +85,14 @@ async def due_feeds(session: AsyncSession, now: datetime, limit: int) -> list[tu
 
 
 async def take_fetch(session: AsyncSession, user_id: int, due_at: datetime,
-                     next_at: datetime) -> str | None:
+                     next_at: datetime) -> Taken | None:
     """Moves the feed's next fetch on to `next_at` if it is still due at `due_at`, so one
-    instance fetches it; the address to fetch, or None if another instance took it."""
+    instance fetches it; what to fetch, or None if another instance took it."""
     result = await session.execute(
         update(CalendarFeed)
         .where(CalendarFeed.user_id == user_id, CalendarFeed.next_fetch_at == due_at)
         .values(next_fetch_at=next_at)
-        .returning(CalendarFeed.url))
-    return result.scalar_one_or_none()
+        .returning(CalendarFeed.url, CalendarFeed.etag, CalendarFeed.last_modified,
+                   CalendarFeed.expanded_at))
+    row = result.one_or_none()
+    return Taken(*row) if row is not None else None

@@ -222,6 +222,10 @@ class CalendarFeed(Base):
     # is not parsed again until the days ahead need expanding anew.
     digest: Mapped[str | None] = mapped_column(String(64))
     expanded_at: Mapped[datetime | None]
+    # What the server said names that body's version (ETag, Last-Modified): sent back, a
+    # server with nothing newer answers 304 without the body. Erased with the feed.
+    etag: Mapped[str | None] = mapped_column(String(200))
+    last_modified: Mapped[str | None] = mapped_column(String(64))
 
 
 class BusyTime(Base):
