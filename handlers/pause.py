@@ -8,12 +8,17 @@ again. A conversation step in progress (a /settings change) is left as it was.
 
 from __future__ import annotations
 
+from sqlalchemy import select, update
+
+from bot.domain import meetings
 from bot.domain.callbacks import PauseChoice, PauseKind
 from bot.domain.i18n import N_
 from bot.domain.replies import Answer, Button
 from bot.domain.schedule import PAUSED_INDEFINITELY, pause_end
 from bot.domain.timefmt import local_day_and_time
-from handlers.planning import describe_next, next_arrival, preferences, replan
+from bot.outbox import due
+from bot.storage.models import Break, DueMessage
+from handlers.planning import SNOOZE_KIND, describe_next, next_arrival, preferences, replan
 from handlers.turn import Turn
 
 PAUSE_CHOICES: dict[PauseKind, str] = {
@@ -78,10 +83,24 @@ async def resume(turn: Turn) -> Answer:
     return await _resume(turn, edit=False)
 
 
+async def _drop_put_off(turn: Turn) -> None:
+    """A break snoozed or moved for a meeting does not come back during the pause: every
+    pause lasts the rest of the work day at least, and a put-off break never leaves it."""
+    user_id = turn.user.id
+    put_off = select(DueMessage.break_id).where(
+        DueMessage.user_id == user_id, DueMessage.kind == SNOOZE_KIND,
+        DueMessage.status == due.PENDING)
+    await turn.session.execute(
+        update(Break).where(Break.id.in_(put_off), Break.status == "pending")
+        .values(status=meetings.DROPPED, ended_at=turn.now))
+    await due.drop_pending(turn.session, user_id, kinds=[SNOOZE_KIND])
+
+
 async def on_button(turn: Turn, tap: PauseChoice) -> Answer:
     if tap.kind == "off":
         return await _resume(turn, edit=True)
     turn.user.paused_until = pause_end(tap.kind, turn.now, preferences(turn.user))
+    await _drop_put_off(turn)
     await replan(turn)
     return Answer(toast=turn.t("Paused")).say(
         await _until(turn), [Button(turn.t("Resume now"), PauseChoice("off"))], edit=True)

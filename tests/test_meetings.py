@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.callbacks import PlanFit, ReminderChoice
+from bot.domain.callbacks import PauseChoice, PlanFit, ReminderChoice
 from bot.domain.clock import ManualClock
 from bot.domain.meetings import (
     MERGE_WITHIN,
@@ -36,7 +36,7 @@ from handlers.planning import plan_next, preferences
 from tests.conftest import Chat, text_of
 from tests.test_history import new_break, new_user, replan, talking
 from tests.test_reminders_e2e import REMINDER
-from tests.test_sessions import Sent, World, add_user, make_world, press_on
+from tests.test_sessions import Sent, World, add_user, data_of, make_world, press_on
 
 MONDAY = date(2026, 11, 30)
 DAY = Preferences("Europe/Madrid", frozenset(range(5)), time(9), time(17), 4)
@@ -232,6 +232,26 @@ async def test_after_a_snooze_the_next_break_named_is_the_snoozed_one(
     # Not "a reminder is waiting above": its message now says when it comes back.
     at = clock() + timedelta(minutes=10)
     assert f"Your next break: {local_day_and_time(at, user, clock())}." in text_of(shown)
+
+
+async def test_a_pause_after_a_move_holds_the_moved_break_too(database_url: str) -> None:
+    async with make_world(database_url) as world:
+        await add_user(world)
+        await replan(world.chat())
+        user = await world.user()
+        first = break_times(preferences(user), world.clock.now.date())[0]
+        await world.live_until(first + timedelta(minutes=1))
+        (reminder,) = world.sender.sent
+        menu = await press_on(world.chat(), reminder, "In a meeting")
+        assert "30 min" in str(menu.replies[-1].buttons)
+        await world.chat().press(data_of(menu.replies[-1], "30 min"), reminder.message_id)
+        paused = await world.chat().press(PauseChoice("today").pack())
+        assert "Reminders are paused until" in text_of(paused)
+        # Not the moved break's time today: nothing more comes before tomorrow.
+        assert "They start again with your break tomorrow at" in text_of(paused)
+        await world.live_until(first + timedelta(hours=2))
+        assert len(world.sender.sent) == 1  # the moved break did not come during the pause
+        assert (await world.brk()).status == "dropped"
 
 
 # ------------------------------------------------------------------------------------------
