@@ -65,7 +65,8 @@ async def test_in_a_meeting_moves_one_break_keeps_the_plan_and_drops_past_the_da
     first, second = break_times(preferences(seeded), MONDAY)
     ana = standin.user(ANA)
     bot = await run_bot(database_url=database_url, clock_start=START, clock_speed=SPEED)
-    clock = FastTime(START)  # the bot's clock started a moment ago: this one is no later
+    # The bot's clock started a moment ago: this one, at the same speed, is no later.
+    clock = FastTime(START, SPEED)
 
     reminder = await ana.next_message(timeout=60, predicate=_is_reminder)
     assert _labels(reminder) == [["Start now"], ["Snooze 10 min", "In a meeting"],

@@ -76,14 +76,14 @@ async def eventually(bot: Any, sql: str, expected: list[Any], timeout: float = 1
 class FastTime:
     """Where the bot's fast clock is, seen from the test."""
 
-    def __init__(self, start: datetime) -> None:
-        self.start, self.origin = start, wall.monotonic()
+    def __init__(self, start: datetime, speed: float = SPEED) -> None:
+        self.start, self.speed, self.origin = start, speed, wall.monotonic()
 
     def now(self) -> datetime:
-        return self.start + timedelta(seconds=(wall.monotonic() - self.origin) * SPEED)
+        return self.start + timedelta(seconds=(wall.monotonic() - self.origin) * self.speed)
 
     async def until(self, moment: datetime) -> None:
-        await asyncio.sleep(max(0.0, (moment - self.now()).total_seconds() / SPEED))
+        await asyncio.sleep(max(0.0, (moment - self.now()).total_seconds() / self.speed))
 
 
 async def test_reminders_arrive_in_the_window_and_not_outside(

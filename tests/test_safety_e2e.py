@@ -33,7 +33,7 @@ from standin import BotAPIStandIn, ChatMessage, SimulatedUser
 pytestmark = pytest.mark.e2e
 
 MONDAY_9 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-FAST, FASTER = 60.0, 600.0
+FAST, FASTER = 60.0, 1200.0  # FASTER only where nothing is tapped: two work hours in 6 s
 WORK_END = MONDAY_9.replace(hour=11)
 USER = 1001
 
