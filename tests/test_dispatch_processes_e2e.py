@@ -19,6 +19,7 @@ from bot.storage.db import Database
 from bot.storage.models import User
 from handlers.planning import plan_next, preferences
 from standin import BotAPIStandIn
+from tests.test_reminders_e2e import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -53,10 +54,19 @@ async def test_two_dispatcher_processes_send_every_reminder_once(
         standin.user(user.id)
     expected = {user.id: break_times(preferences(user), date(2026, 11, 30)) for user in users}
 
+    # Both must take part whatever the machine's load: each send is slow at first, so the
+    # process that claimed rows is busy with them (it claims nothing more until they end)
+    # and the reminders falling due meanwhile can only go to the other one. Once both have
+    # claimed rows, sends are quick again. (Half a second per send stays well inside the bot's
+    # own timeout and the lateness allowed.)
+    standin.slow("sendMessage", 0.5)
     bots = await asyncio.gather(*(
         run_bot("dispatch", database_url=pg_url, wait_ready=False, clock_start=START,
                 clock_speed=SPEED, DISPATCH_INTERVAL_SECONDS="30")
         for _ in range(2)))
+    await eventually(bots[0], "select count(distinct claimed_by) from due_messages "
+                     "where claimed_by is not null", [(2,)], timeout=60)
+    standin.slow("sendMessage", 0)
 
     def sent() -> Counter[int]:
         return Counter(call.chat_id for call in standin.calls

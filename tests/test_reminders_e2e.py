@@ -31,19 +31,19 @@ START = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 REMINDER = "Time for a stretch break"
 
 
-def _user(user_id: int) -> User:
+def _user(user_id: int, end: time = time(10), breaks: int = 4) -> User:
     return User(id=user_id, chat_id=user_id, created_at=START, consented_at=START,
                 onboarded_at=START, active=True, draft={}, time_zone="Europe/Madrid",
-                work_days=0b0011111, work_start=time(9), work_end=time(10),
-                breaks_per_day=4, place="desk",
+                work_days=0b0011111, work_start=time(9), work_end=end,
+                breaks_per_day=breaks, place="desk",
                 # Asked whether the plan fits this week already: every slot is a reminder.
                 plan_fit_at=START)
 
 
-async def _seed(url: str, *user_ids: int) -> list[User]:
+async def _seed(url: str, *user_ids: int, end: time = time(10), breaks: int = 4) -> list[User]:
     await asyncio.to_thread(upgrade, url)
     database = Database(normalise_database_url(url))
-    users = [_user(user_id) for user_id in user_ids]
+    users = [_user(user_id, end, breaks) for user_id in user_ids]
     async with database.session() as session:
         session.add_all(users)
         await session.flush()
@@ -115,9 +115,13 @@ async def test_reminders_arrive_in_the_window_and_not_outside(
 
 async def test_snooze_and_skip(standin: BotAPIStandIn, run_bot: Any, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'bot.storage.db'}"
-    await _seed(url, 1001)
+    # Two breaks in a long day and a long expiry: a reminder stays open for minutes of real
+    # time, so the taps land before it passes however busy the machine is (expiry is not
+    # what this test is about). The clock starts a minute before the first break.
+    (seeded,) = await _seed(url, 1001, end=time(17), breaks=2)
     ana = standin.user(1001)
-    await run_bot(database_url=url, clock_start=START, clock_speed=SPEED)
+    await run_bot(database_url=url, clock_start=_todays_breaks(seeded)[0] - timedelta(minutes=1),
+                  clock_speed=SPEED, REMINDER_EXPIRY_MINUTES="240")
     first = await ana.next_message(timeout=15)
     await ana.press_button(first, "Snooze 10 min")
     await ana.wait_until(lambda: "Snoozed" in (first.text or ""))
@@ -139,20 +143,24 @@ async def test_kill_9_mid_day_loses_nothing_and_duplicates_nothing(
     url = f"sqlite:///{tmp_path / 'bot.storage.db'}"
     (seeded,) = await _seed(url, 1001)
     ana = standin.user(1001)
-    clock = FastTime(START)
-    bot = await run_bot(database_url=url, clock_start=START, clock_speed=SPEED)
     breaks = _todays_breaks(seeded)
-    await ana.wait_until(lambda: len(_reminders(ana)) == 1, timeout=15)
+    # A slow clock until the kill: the second break is 90 real seconds after the first, so
+    # the kill comes between them however busy the machine is.
+    bot = await run_bot(database_url=url, clock_start=breaks[0] - timedelta(seconds=20),
+                        clock_speed=10)
+    await ana.wait_until(lambda: len(_reminders(ana)) >= 1, timeout=30)
     await bot.kill()
-    # Down for 40 minutes of the bot's time: the 09:22 break falls due meanwhile.
-    await clock.until(breaks[1] + timedelta(minutes=10))
-    bot = await run_bot(database_url=url, clock_start=clock.now(), clock_speed=SPEED)
-    await clock.until(breaks[-1] + timedelta(minutes=5))
-    await ana.wait_until(lambda: len(_reminders(ana)) >= 4, timeout=15)
+    assert len(_reminders(ana)) == 1
+    # Back 3 minutes after the 09:22 break fell due while it was down (the new process's
+    # clock starts there), fast enough to reach the last break in 18 real seconds and slow
+    # enough that a slow start-up (11 real seconds) stays inside the 20-minute grace.
+    bot = await run_bot(database_url=url, clock_start=breaks[1] + timedelta(minutes=3),
+                        clock_speed=90)
+    await ana.wait_until(lambda: len(_reminders(ana)) >= 4, timeout=90)
     rows = await bot.query("select planned_at, message_id, status from breaks")
     planned = sorted(datetime.fromisoformat(str(at)).replace(tzinfo=UTC) for at, *_ in rows)
     assert planned == breaks  # every break is accounted for, none twice
-    # 10 minutes late is within the grace: sent late rather than lost.
+    # 3 minutes late is within the grace: sent late rather than lost.
     assert len(_reminders(ana)) == 4
     assert await bot.stop() == 0
 
