@@ -190,21 +190,23 @@ def test_every_iana_zone_round_trips_in_lower_case() -> None:
 # parse_time_zone: cities
 
 
+# A place named another way than the index names it ("Kiev", "Москва") is said back in the
+# user's own words; a spelling of the same name ("krakow") as the index spells it.
 @pytest.mark.parametrize(
     ("text", "zone", "place", "country"),
     [
         ("Madrid", "Europe/Madrid", "Madrid", "ES"),
-        ("new york", "America/New_York", "New York City", "US"),
+        ("new york", "America/New_York", "New York", "US"),
         ("São Paulo", "America/Sao_Paulo", "São Paulo", "BR"),
         ("sao paulo", "America/Sao_Paulo", "São Paulo", "BR"),
         ("  SAO   PAULO!! ", "America/Sao_Paulo", "São Paulo", "BR"),
         ("Berlin.", "Europe/Berlin", "Berlin", "DE"),
         ("tokyo", "Asia/Tokyo", "Tokyo", "JP"),
-        ("Kiev", "Europe/Kyiv", "Kyiv", "UA"),
-        ("München", "Europe/Berlin", "Munich", "DE"),
-        ("Москва", "Europe/Moscow", "Moscow", "RU"),
+        ("Kiev", "Europe/Kyiv", "Kiev", "UA"),
+        ("München", "Europe/Berlin", "München", "DE"),
+        ("Москва", "Europe/Moscow", "Москва", "RU"),
         ("krakow", "Europe/Warsaw", "Kraków", "PL"),
-        ("Frankfurt", "Europe/Berlin", "Frankfurt am Main", "DE"),
+        ("Frankfurt", "Europe/Berlin", "Frankfurt", "DE"),
         ("London", "Europe/London", "London", "GB"),
         ("Portland, OR", "America/Los_Angeles", "Portland", "US"),
         ("Valencia, Spain", "Europe/Madrid", "Valencia", "ES"),

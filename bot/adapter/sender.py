@@ -106,8 +106,16 @@ class TelegramSender:
                 try:
                     await edit_in_place(self.bot, chat_id, message_id, reply, reply.caption)
                 except BadRequest as exc:
-                    if "not modified" not in exc.message.lower():
+                    said = exc.message.lower()
+                    if "not modified" in said:
+                        return
+                    # The message is not the kind the break remembered (a live message
+                    # replaced while this moment was due): Telegram knows, so edit the other.
+                    if "no caption in the message" not in said \
+                            and "no text in the message" not in said:
                         raise
+                    await edit_in_place(self.bot, chat_id, message_id, reply,
+                                        not reply.caption)
 
 
 async def edit_in_place(bot: Bot, chat_id: int, message_id: int, reply: Reply,
