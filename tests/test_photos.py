@@ -157,3 +157,18 @@ async def test_first_sends_at_once_keep_one_file_id_and_a_forgotten_one_is_repla
     again = await second.send(bot, CHAT, KEY, "d")
     assert len(standin.uploads) == 3 and again.caption == "d"
     assert await _stored(database) == [again.photo[-1].file_id] != [kept]
+
+
+async def test_an_edit_that_finds_the_other_kind_of_message_edits_that_instead(
+    standin: BotAPIStandIn, bot: Bot, database: Database
+) -> None:
+    # A break's live message can be replaced (a photo by a text or back) while one of its
+    # moments is due: the edit that was meant for the other kind still reaches the user.
+    sender = TelegramSender(bot, photos=_photos(database))
+    text_id = await sender.send(CHAT, Reply("1/1 · Tap Ready", READY))
+    photo_id = await sender.send(CHAT, Reply("1/1 · Tap Ready", READY, picture=KEY))
+    text, photo = standin.users[CHAT].messages
+    await sender.edit(CHAT, text_id, Reply("⏱ 1:40 left", READY, caption=True))
+    await sender.edit(CHAT, photo_id, Reply("⏱ 1:20 left", READY, caption=False))
+    assert (text.text, photo.caption) == ("⏱ 1:40 left", "⏱ 1:20 left")
+    assert text.buttons and photo.buttons
