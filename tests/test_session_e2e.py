@@ -244,13 +244,13 @@ async def test_the_whole_routine_with_its_checklist(
         for text in stretch.cautions_for("floor"):
             assert text in seen, (position.id, text)
     # Cues are edits the bot drops when they would come after the next moment of the hold
-    # (late on a busy machine, whatever the speed): each position had its cues due, and
-    # each one sent was seen.
+    # (late on a busy machine, whatever the speed): each position had its cues due, none
+    # failed, and each one sent was seen.
     cues = [(int(key.split(":")[2]), status) for key, _due, _done, status
             in await step_rows(bot) if key.split(":")[-1].startswith("cue")]
     for index, position_id in enumerate(ids):
         statuses = {status for at, status in cues if at == index}
-        assert statuses and statuses <= {"sent", "expired"}, (position_id, statuses)
+        assert statuses and "failed" not in statuses, (position_id, statuses)
         if "sent" in statuses:
             assert any(cue in seen for cue in PROGRAM.position(position_id).cues_for("floor")), \
                 position_id
