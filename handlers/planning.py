@@ -10,8 +10,9 @@ summarised at most once, whatever replans it). Sending either plans the followin
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ScalarSelect, Select, exists, select, update
@@ -46,14 +47,23 @@ BUSY_LOOK_AHEAD = timedelta(days=16)
 
 
 def preferences(user: User) -> Preferences:
+    return _preferences(user.id, user.time_zone or "UTC", user.work_days, user.work_start,
+                        user.work_end, user.breaks_per_day, user.paused_until)
+
+
+# Built several times for each reminder (its next break, its expiry) and the same for a
+# user until they change a setting: remembered by the settings themselves.
+@functools.lru_cache(maxsize=8192)
+def _preferences(user_id: int, time_zone: str, work_days: int, start: time, end: time,
+                 breaks_per_day: int, paused_until: datetime | None) -> Preferences:
     return Preferences(
-        time_zone=user.time_zone or "UTC",
-        work_days=frozenset(day for day in range(7) if user.work_days >> day & 1),
-        start=user.work_start,
-        end=user.work_end,
-        breaks_per_day=user.breaks_per_day,
-        stagger_seconds=stagger_for(user.id),
-        paused_until=user.paused_until,
+        time_zone=time_zone,
+        work_days=frozenset(day for day in range(7) if work_days >> day & 1),
+        start=start,
+        end=end,
+        breaks_per_day=breaks_per_day,
+        stagger_seconds=stagger_for(user_id),
+        paused_until=paused_until,
     )
 
 

@@ -19,11 +19,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
 
 from bot.domain import guided_break as plan
 from bot.domain import meetings
@@ -111,18 +110,21 @@ def reminder_reply(program: Program, user: User, brk: Break) -> Reply:
     return Reply(reminder_text(program, user, brk.positions), reminder_buttons(user, brk.id))
 
 
-class _ReminderTexts:
-    """Reminder texts by what they depend on (language, positions, place, hold length):
-    a batch sends the same few texts to many users, and the content never changes while
-    the bot runs. Bounded: emptied when full."""
+class _Remembered:
+    """What reminders say and plan, by what it depends on: a batch sends the same few texts
+    and breaks to many users, and the content never changes while the bot runs. Bounded:
+    each emptied when full."""
 
     LIMIT = 4096
 
     def __init__(self, program: Program) -> None:
         self.program = program
         self._texts: dict[tuple[str, tuple[str, ...], str, bool], str] = {}
+        self._positions: dict[tuple[bool, tuple[str, ...], tuple[Any, ...], int],
+                              tuple[str, ...]] = {}
 
     def reply(self, user: User, brk: Break) -> Reply:
+        """The reminder (language, positions, place, hold length)."""
         key = (user.language, tuple(brk.positions), user.place, user.short_holds)
         text = self._texts.get(key)
         if text is None:
@@ -130,6 +132,20 @@ class _ReminderTexts:
                 self._texts.clear()
             text = self._texts[key] = reminder_text(self.program, user, brk.positions)
         return Reply(text, reminder_buttons(user, brk.id))
+
+    def positions(self, user: User, check: Assessment | None) -> list[str]:
+        """The next desk break's positions, from where the last one stopped (hold length,
+        screening, the latest self-check's answers, place in the rotation)."""
+        answers = tuple(sorted(check.answers.items())) if check is not None else ()
+        key = (user.short_holds, tuple(user.screening or ()), answers, user.rotation)
+        positions = self._positions.get(key)
+        if positions is None:
+            if len(self._positions) >= self.LIMIT:
+                self._positions.clear()
+            sequence, _eased = safe_sequence(self.program, user, user.short_holds, check)
+            positions = self._positions[key] = tuple(
+                plan.plan_desk_break(sequence, user.rotation)[0])
+        return list(positions)
 
 
 async def _locked(session: AsyncSession, break_id: int | None) -> Break | None:
@@ -157,17 +173,6 @@ async def _close_unanswered(session: AsyncSession, user_id: int, now: datetime) 
 # Column defaults a Break gets from the ORM, for the multi-row INSERT that bypasses it.
 _defaults = {"position_index": 0, "attempt": 0, "short": False, "snoozes": 0,
              "message_captioned": False, "stopped_for_pain": False}
-
-
-def _as_stored(session: AsyncSession, brk: Break, break_id: int) -> None:
-    """A break just inserted with Core joins the session as if loaded: every column set
-    (the database's defaults are `_defaults`), so nothing is read back or expired."""
-    for column in cast(Table, Break.__table__).columns:
-        if column.key not in brk.__dict__:
-            setattr(brk, column.key, _defaults.get(column.key))
-    brk.id = break_id
-    make_transient_to_detached(brk)
-    session.add(brk)
 
 
 async def _plan_fit_due(session: AsyncSession, row: DueMessage, user: User,
@@ -223,7 +228,7 @@ class ReminderJob:
 
     def __init__(self, services: Services) -> None:
         self.program = services.program
-        self._texts = _ReminderTexts(services.program)
+        self._remembered = _Remembered(services.program)
         self.expire_after = timedelta(minutes=services.settings.reminder_expiry_minutes)
         self.grace = timedelta(minutes=services.settings.late_grace_minutes)
 
@@ -262,7 +267,7 @@ class ReminderJob:
             return Skip("too late to be useful")
         if user.pain_stop_at is not None:  # the first reminder after a stop asks first
             return Send(check_in_reply(user.language))
-        return Send(self._texts.reply(user, brk))
+        return Send(self._remembered.reply(user, brk))
 
     async def prepare_many(
         self, session: AsyncSession, items: Sequence[tuple[DueMessage, User]], now: datetime
@@ -290,6 +295,11 @@ class ReminderJob:
                 actions.append(self._announce(row, user, breaks[row.id], now))
             else:
                 actions.append(await self.prepare(session, row, user, now))
+        # The new breaks are not in the session: those found too late are closed here.
+        late = [brk.id for brk in breaks.values() if brk.status == "missed"]
+        if late:
+            await session.execute(update(Break).where(Break.id.in_(late))
+                                  .values(status="missed", ended_at=now))
         return actions
 
     async def _new_breaks(self, session: AsyncSession,
@@ -308,8 +318,8 @@ class ReminderJob:
         # the order of returned ids, as on SQLite): each user has one new break here, so the
         # ids are matched by user. Every row has the same columns, so the statement is
         # compiled once and SQLAlchemy sends the rows in multi-row batches. The objects built
-        # for it then join the session as loaded (not read back): a break found too late is
-        # closed through them at the commit.
+        # for it stay out of the session (joining it costs more than the rest of the break):
+        # they only say what the reminder announces.
         checks = await latest_checks(session, [user.id for _row, user in items])
         new = {user.id: self._break(row, user, checks.get(user.id)) for row, user in items}
         table = cast(Table, Break.__table__)
@@ -319,7 +329,7 @@ class ReminderJob:
             [{key: brk.__dict__.get(key, _defaults.get(key)) for key in columns}
              for brk in new.values()])
         for user_id, break_id in returned:
-            _as_stored(session, new[user_id], break_id)
+            new[user_id].id = break_id
         breaks = {row.id: new[user.id] for row, user in items}
         await update_from_values(session, cast(Table, DueMessage.__table__), "id", "break_id",
                                  [(row_id, brk.id) for row_id, brk in breaks.items()])
@@ -328,9 +338,8 @@ class ReminderJob:
         return breaks
 
     def _break(self, row: DueMessage, user: User, check: Assessment | None) -> Break:
-        # The break it announces, from where the last one stopped (planned again at start).
-        sequence, _eased = safe_sequence(self.program, user, user.short_holds, check)
-        positions, _rotation = plan.plan_desk_break(sequence, user.rotation)
+        # The break it announces (planned again at start).
+        positions = self._remembered.positions(user, check)
         return Break(user_id=user.id, kind="reminder", status="pending",
                      planned_at=_planned_at(row), slot=_slot_of(row), place=user.place,
                      positions=positions,

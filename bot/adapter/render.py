@@ -10,7 +10,7 @@ from functools import partial
 from typing import TypeVar
 
 import httpx
-from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, CallbackQuery, Message, Update
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -22,7 +22,7 @@ from telegram.error import (
 from telegram.ext import ContextTypes
 
 from bot.adapter.photos import Photos
-from bot.adapter.sender import edit_in_place, markup_for, send_reply
+from bot.adapter.sender import edit_in_place, inline_args, send_reply
 from bot.domain.replies import Answer, Reply
 from handlers.breaks import remember_live_message
 from handlers.turn import Services
@@ -140,9 +140,7 @@ async def _edit_pressed(bot: Bot, photos: Photos | None, pressed: Message,
     another picture, the picture too."""
     if reply.picture is not None and photos is not None and pressed.photo \
             and await photos.file_id(reply.picture) != pressed.photo[-1].file_id:
-        markup = markup_for(reply)
-        await photos.replace(
-            bot, pressed.chat_id, pressed.message_id, reply.picture, reply.text,
-            reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None)
+        await photos.replace(bot, pressed.chat_id, pressed.message_id, reply.picture,
+                             reply.text, **inline_args(reply))
         return
     await edit_in_place(bot, pressed.chat_id, pressed.message_id, reply, bool(pressed.photo))

@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 from aiolimiter import AsyncLimiter
 from telegram import (
@@ -47,12 +48,24 @@ def markup_for(reply: Reply) -> Markup:
     return None
 
 
+def markup_args(reply: Reply) -> dict[str, Any]:
+    """The reply's buttons as keyword arguments of a PTB send or edit. Inline buttons go as
+    the Bot API's own JSON (PTB's `api_kwargs`): PTB's button objects, built and serialised
+    for every message, cost a reminder ~0.15 ms of CPU, plain data a tenth of that."""
+    if reply.buttons:
+        return {"api_kwargs": {"reply_markup": {"inline_keyboard": [
+            [{"text": b.label, "callback_data": b.data} for b in row]
+            for row in reply.buttons]}}}
+    markup = markup_for(reply)
+    return {} if markup is None else {"reply_markup": markup}
+
+
 async def send_reply(bot: Bot, chat_id: int, reply: Reply, photos: Photos | None = None
                      ) -> Message:
     """Sends a reply as a new message; a photo or document carries the text as its caption,
     or, when the text is too long for one, is followed by it as a message of its own (which
     then has the buttons). Albums come first. Returns the message that has the buttons."""
-    markup = markup_for(reply)
+    markup = markup_args(reply)
     silent = reply.silent or None
     if reply.album and photos is not None:
         albums = await photos.send_album(bot, chat_id, reply.album)
@@ -61,26 +74,26 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply, photos: Photos | None
     if reply.picture is not None and photos is not None:
         if caption_fits(reply.text):
             return await photos.send(bot, chat_id, reply.picture, reply.text,
-                                     reply_markup=markup, disable_notification=silent)
+                                     disable_notification=silent, **markup)
         # One sound for the pair: the text's.
         await photos.send(bot, chat_id, reply.picture, None, disable_notification=True)
     if not reply.has_file:
-        return await bot.send_message(chat_id, reply.text, reply_markup=markup,
-                                      disable_notification=silent)
+        return await bot.send_message(chat_id, reply.text, disable_notification=silent,
+                                      **markup)
     fits = caption_fits(reply.text)
     caption = reply.text if fits and reply.text else None
-    file_markup = markup if fits else None
+    file_markup = markup if fits else {}
     if reply.photo is not None:
         message = await bot.send_photo(
             chat_id, InputFile(reply.photo, filename=reply.filename or "chart.png"),
-            caption=caption, reply_markup=file_markup)
+            caption=caption, **file_markup)
     else:
         assert reply.document is not None
         message = await bot.send_document(
             chat_id, InputFile(reply.document, filename=reply.filename or "file"),
-            caption=caption, reply_markup=file_markup)
+            caption=caption, **file_markup)
     if not fits:
-        message = await bot.send_message(chat_id, reply.text, reply_markup=markup)
+        message = await bot.send_message(chat_id, reply.text, **markup)
     return message
 
 
@@ -121,14 +134,18 @@ class TelegramSender:
 async def edit_in_place(bot: Bot, chat_id: int, message_id: int, reply: Reply,
                         captioned: bool) -> None:
     """Replaces a message's text (a photo's caption when `captioned`) and inline buttons."""
-    markup = markup_for(reply)
-    inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
+    inline = inline_args(reply)
     if captioned:
         await bot.edit_message_caption(chat_id=chat_id, message_id=message_id,
-                                       caption=clip_caption(reply.text), reply_markup=inline)
+                                       caption=clip_caption(reply.text), **inline)
     else:
         await bot.edit_message_text(reply.text, chat_id=chat_id, message_id=message_id,
-                                    reply_markup=inline)
+                                    **inline)
+
+
+def inline_args(reply: Reply) -> dict[str, Any]:
+    """`markup_args` for an edit: only inline buttons (none given removes them)."""
+    return markup_args(reply) if reply.buttons else {}
 
 
 @contextmanager

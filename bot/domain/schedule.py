@@ -101,6 +101,9 @@ def is_paused(prefs: Preferences, now: datetime) -> bool:
     return prefs.paused_until is not None and now < prefs.paused_until
 
 
+# The schedule of a day never changes for the same preferences, and a batch of reminders
+# asks each user's days several times (the next break, the expiry): remembered.
+@lru_cache(maxsize=8192)
 def work_window(prefs: Preferences, work_day: date) -> tuple[datetime, datetime] | None:
     """The UTC (start, end) of the shift that starts on `work_day`, or None on a day off."""
     if work_day.weekday() not in prefs.work_days:
@@ -112,9 +115,14 @@ def work_window(prefs: Preferences, work_day: date) -> tuple[datetime, datetime]
 
 def break_times(prefs: Preferences, work_day: date) -> list[datetime]:
     """UTC times of the breaks of the shift that starts on `work_day` ([] on a day off)."""
+    return list(_break_times(prefs, work_day))
+
+
+@lru_cache(maxsize=8192)
+def _break_times(prefs: Preferences, work_day: date) -> tuple[datetime, ...]:
     window = work_window(prefs, work_day)
     if window is None:
-        return []
+        return ()
     start_utc, end_utc = window
     tz = _tz(prefs.time_zone)
     start_wall, end_wall = _window_walls(prefs, work_day)
@@ -129,7 +137,7 @@ def break_times(prefs: Preferences, work_day: date) -> list[datetime]:
         # Only a spring-forward jump can make a break collide or overrun: see the module notes.
         if start_utc <= at < end_utc and (not times or at > times[-1]):
             times.append(at)
-    return times
+    return tuple(times)
 
 
 def window_of(prefs: Preferences, instant: datetime) -> tuple[datetime, datetime] | None:
@@ -153,6 +161,7 @@ def rest_until(prefs: Preferences, stopped_at: datetime) -> datetime:
     return window[1] if window is not None and window[1] > stopped_at else stopped_at
 
 
+@lru_cache(maxsize=8192)  # a reminder asks it of its own time thrice (next, expiry)
 def next_break_at(prefs: Preferences, after: datetime) -> datetime | None:
     """The first break strictly after `after` that is not paused, or None if there is none."""
     return next(_breaks_after(prefs, after), None)
@@ -313,6 +322,6 @@ def _breaks_after(prefs: Preferences, after: datetime) -> Iterator[datetime]:
     # Start a day early: the shift of the previous day may still be running.
     first_day = earliest.astimezone(_tz(prefs.time_zone)).date() - _ONE_DAY
     for offset in range(SEARCH_DAYS + 2):
-        for at in break_times(prefs, first_day + timedelta(days=offset)):
+        for at in _break_times(prefs, first_day + timedelta(days=offset)):
             if at > after and (paused_until is None or at >= paused_until):
                 yield at

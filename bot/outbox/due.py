@@ -172,8 +172,9 @@ async def schedule_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     values = [dict(status=PENDING, attempts=0, payload=row.get("payload") or {},
                    break_id=row.get("break_id"), user_id=row["user_id"], kind=row["kind"],
                    key=row["key"], due_at=row["due_at"]) for row in rows]
+    # Into the table, not through the ORM: its bulk path costs more per row than the row.
     await session.execute(
-        insert_for(session)(DueMessage).on_conflict_do_nothing(
+        insert_for(session)(DueMessage.__table__).on_conflict_do_nothing(
             index_elements=["user_id", "key"]), values)
 
 
