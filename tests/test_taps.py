@@ -131,8 +131,8 @@ async def test_a_failed_turn_is_answered_and_apologised_for_and_changes_nothing(
 
 
 async def test_a_429_on_one_chat_holds_no_other_users_answer(world: World) -> None:
-    """PTB's AIORateLimiter pauses every request while it waits out a 429; answers to
-    pressed buttons must not wait behind one flooded chat (else every spinner turns)."""
+    """A 429 for one chat holds that chat's messages only: another user's pressed button is
+    answered, and its edit arrives, while the flooded chat's reply waits its retry_after."""
     break_id = await waiting_for_rating(world, 2002)
     request = world.request
     real = request.do_request
@@ -159,13 +159,16 @@ async def test_a_429_on_one_chat_holds_no_other_users_answer(world: World) -> No
             world.application.bot)))
     await flooded.wait()
     answered = seen_by_request(world, "answerCallbackQuery")
-    # User 2002's tap is answered at once; its edit waits with every other message, as
-    # PTB's limiter makes it (Telegram's 429s are often for the whole bot).
+    # User 2002's tap is answered, and the pain score shown in its edit, while 1001's reply
+    # still waits out the hour.
     pressed = asyncio.create_task(Chat(world.application, request, world.database, 2002)
                                   .press(f"r:{break_id}:3", message_id=50))
     try:
         await answered.wait()
-        assert not waiting.done() and not pressed.done()
+        seen = await pressed
+        assert [(reply.edit, reply.message_id) for reply in seen.replies] == [(True, 50)]
+        assert text_of(seen).startswith("Pain 3/10. And how stiff")
+        assert not waiting.done()
     finally:
         waiting.cancel()
         pressed.cancel()

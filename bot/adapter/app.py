@@ -12,16 +12,15 @@ import gc
 import logging
 import signal
 import time
-from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.adapter.countdown import start_countdown
+from bot.adapter.limiter import ChatFloodLimiter
 from bot.adapter.photos import Photos
 from bot.adapter.profile import update_profile
 from bot.adapter.router import delivery, register_handlers
@@ -83,9 +82,9 @@ def build_application(
         .defaults(Defaults(parse_mode=None, disable_notification=False))
         # Answers to a user's own taps: on a 429, wait as told and try again. (Due messages
         # go out through the dispatcher's own Bot: see _dispatcher_sender.)
-        # 28/s, not Telegram's 30: timing jitter past 30 gets a 429, and PTB's limiter then
-        # holds every message until its retry_after is over.
-        .rate_limiter(ButtonsFirstLimiter(overall_max_rate=REPLIES_PER_SECOND, max_retries=5))
+        # 28/s, not Telegram's 30: timing jitter past 30 gets a 429. A 429 holds only the
+        # chat it was for (limiter.py).
+        .rate_limiter(ChatFloodLimiter(overall_max_rate=REPLIES_PER_SECOND, max_retries=5))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .concurrent_updates(True)
@@ -109,26 +108,6 @@ def build_application(
 
 
 REPLIES_PER_SECOND = 28
-
-class ButtonsFirstLimiter(AIORateLimiter):
-    """PTB's limiter, except for answerCallbackQuery: a 429 makes AIORateLimiter hold every
-    request until its wait is over, so one flooded chat would keep every button spinning.
-    Answers carry no chat (they count toward no chat's limit) and are retried by render's
-    own short back-off instead."""
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, Any]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> Any:
-        if endpoint == "answerCallbackQuery":
-            return await callback(*args, **kwargs)
-        return await super().process_request(callback, args, kwargs, endpoint, data,
-                                              rate_limit_args)
 
 
 def _api_urls(settings: Settings) -> tuple[str, str]:
