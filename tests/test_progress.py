@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from matplotlib.dates import date2num
 from PIL import Image
 
 from bot.domain.chart import DPI, HEIGHT, WIDTH, build_figure, render_progress_chart
@@ -390,6 +391,56 @@ def test_the_chart_plots_exactly_the_daily_means_and_the_baseline() -> None:
     assert [round(v, 6) for v in weekly] == [round(fmean(by_week[m]), 6) for m in sorted(by_week)]
 
 
+def _segments(axes: Any) -> dict[str, list[tuple[float, float, float, float]]]:
+    """The break bars as drawn: {legend label: [(left, right, bottom, top) per bar]}."""
+    return {bars.get_label(): [(r.get_x(), r.get_x() + r.get_width(), r.get_y(),
+                                r.get_y() + r.get_height()) for r in bars]
+            for bars in axes.containers}
+
+
+def _visible(segments: dict[str, list[tuple[float, float, float, float]]]) -> list[
+        tuple[float, float, float, float]]:
+    """The bars of a segment with at least one break (a zero bar draws nothing)."""
+    return [bar for bars in segments.values() for bar in bars if bar[3] > bar[2]]
+
+
+def test_a_break_done_on_your_own_is_its_own_bar_segment_not_part_of_done() -> None:
+    monday, tuesday = date(2026, 11, 30), date(2026, 12, 1)
+    breaks = [done(monday, 10), done(monday, 12), done(monday, 14, "moved_already"),
+              done(monday, 15, "partial"), done(tuesday, 10, "moved_already")]
+    series = daily_series([], breaks, NEW_YORK, NOW, joined=local(monday, 8))
+    by_day = {d.day: d for d in series.days}
+    # "I moved already" still counts among the day's done, and apart as on the user's own.
+    assert (by_day[monday].done, by_day[monday].on_own) == (3, 1)
+    assert (by_day[tuesday].done, by_day[tuesday].on_own) == (1, 1)
+    for language, done_label, own_label in (("en", "done", "on your own"),
+                                            ("es", "hecha", "por tu cuenta")):
+        figure = build_figure(series, language)
+        bars = _segments(figure.axes[1])
+        # Monday: 2 guided done at the bottom, the one on the user's own stacked on them,
+        # then the partly one; Tuesday: only the one on the user's own.
+        assert [top - bottom for _l, _r, bottom, top in bars[done_label][:2]] == [2, 0]
+        assert [(bottom, top) for _l, _r, bottom, top in bars[own_label][:2]] == \
+            [(2, 3), (0, 1)]
+        labels = [text.get_text() for text in figure.legends[0].get_texts()]
+        assert labels[:2] == [done_label, own_label] and len(labels) == 5
+
+
+def test_the_current_weeks_bar_is_drawn_whole_when_breaks_are_counted_per_week() -> None:
+    ratings, _year = _year_series()  # beyond two months: one bar per week
+    breaks = [done(date(2026, 6, 1) + timedelta(days=n)) for n in range(186)]  # to today
+    year = daily_series(ratings, breaks, NEW_YORK, NOW)
+    assert year.days[-1].day == date(2026, 12, 3)  # a Thursday: the week is not over
+    figure = build_figure(year)
+    top, breaks = figure.axes
+    left, right = breaks.get_xlim()
+    bars = _visible(_segments(breaks))
+    last = max(bar[1] for bar in bars)
+    assert last > date2num(date(2026, 12, 3)) + 0.5  # the bar runs past the last day...
+    assert all(left <= bar[0] and bar[1] <= right for bar in bars)  # ...and shows whole
+    assert top.get_xlim() == (left, right)  # the ratings above share the dates
+
+
 def _png(data: bytes) -> Image.Image:
     image = Image.open(io.BytesIO(data))
     image.load()  # decodes every pixel: a truncated file fails here
@@ -527,3 +578,23 @@ def test_the_report_is_one_page_whose_text_holds_the_trend_and_the_answers() -> 
             assert f"Nov {stops + 1}, 2026 (no number given)." in text  # the latest, dated
         else:
             assert "Breaks stopped for pain: none." in text
+
+
+def test_the_reports_break_bars_show_the_current_week_whole_and_on_own_apart() -> None:
+    from bot.domain.report import build_page
+
+    for language, own_label in (("en", "on your own"), ("es", "por tu cuenta")):
+        _pdf, report = _report_pdf(40, language=language)  # per week; today a Thursday
+        trend, breaks = build_page(report, language).axes[:2]
+        left, right = breaks.get_xlim()
+        bars = _segments(breaks)
+        this_week = bars[own_label][-1]  # the two breaks of this week on the user's own
+        assert this_week[3] - this_week[2] == 2
+        assert this_week[2] == report.weeks[-1].done - 2  # on top of the guided ones
+        assert all(left <= bar[0] and bar[1] <= right for bar in _visible(bars))
+        assert this_week[1] > date2num(report.today) + 0.5
+        # The ratings above stay on their days: the first one at its date, on the same axis.
+        first = next(d for d in report.series.days if d.ratings)
+        xs, pains = plotted(trend.lines[0].get_xdata()), plotted(trend.lines[0].get_ydata())
+        assert trend.get_xlim() == (left, right)
+        assert pains[xs.index(date2num(first.day))] == first.pain

@@ -16,9 +16,11 @@ day to years. A year of data for a benchmark:
 What it shows, and why:
 - Days without ratings stay gaps: a line is drawn only between ratings on days next to each
   other, and every rated day has its own marker, so a lone rating is a visible dot.
-- Done, partly, skipped and missed are stacked per day (per week beyond `DAILY_UP_TO` days,
-  where daily bars would be thinner than a pixel), each with its own hatch as well as its
-  colour (Okabe-Ito, safe for colour-blind readers), so they read apart in any case.
+- Done (guided), done on the user's own ("I moved already"), partly, skipped and missed are
+  stacked per day (per week beyond `DAILY_UP_TO` days, where daily bars would be thinner
+  than a pixel), each with its own hatch as well as its colour (Okabe-Ito, safe for
+  colour-blind readers), so they read apart in any case. A week's bar sits on its Thursday;
+  the current week's is drawn whole, the axis running past the last day if need be.
 - The baseline is a dotted level with its value written on it, not a marker that hides the
   first day's points; each self-check is a tick at the top.
 - Each stop for pain is a cross at the pain given then, or a hollow one on the top edge when
@@ -51,29 +53,33 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from bot.domain.i18n import _
-from bot.domain.progress import ProgressSeries, week_of
+from bot.domain.progress import Day, ProgressSeries, week_of
 
 WIDTH, HEIGHT, DPI = 9.0, 5.6, 100
 DAILY_UP_TO = 62  # days; beyond, the breaks are counted per week
-STATUSES = ("done", "partial", "skipped", "missed")
+# The stacked segments, bottom up: guided breaks done, breaks done on the user's own ("I
+# moved already"; counted among a day's done), partly, skipped, missed.
+SEGMENTS = ("done", "on_own", "partial", "skipped", "missed")
 
 
 @dataclass(frozen=True)
 class Palette:
     pain: str
     stiffness: str
-    bars: tuple[str, str, str, str]  # done, partly, skipped, missed fills
+    bars: tuple[str, str, str, str, str]  # done, on own, partly, skipped, missed fills
     edge: str
     muted: str
 
 
-# Okabe-Ito: vermillion and blue for the two lines, green, sky blue and orange for the bars.
-SCREEN = Palette("#D55E00", "#0072B2", ("#009E73", "#56B4E9", "#E69F00", "#FFFFFF"),
-                 "#555555", "#666666")
+# Okabe-Ito: vermillion and blue for the two lines; green, reddish purple, sky blue and
+# orange for the bars.
+SCREEN = Palette("#D55E00", "#0072B2",
+                 ("#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#FFFFFF"), "#555555", "#666666")
 # For paper: black and dark grey lines told apart by dashes and markers, bars by hatches.
-PRINT = Palette("#000000", "#555555", ("#222222", "#9A9A9A", "#D9D9D9", "#FFFFFF"),
-                "#000000", "#444444")
-HATCHES = ("", "///", "...", "xx")
+PRINT = Palette("#000000", "#555555",
+                ("#222222", "#7A7A7A", "#B0B0B0", "#E2E2E2", "#FFFFFF"), "#000000", "#444444")
+BAR = 0.8  # a bar's width, as a share of its day or week
+HATCHES = ("", "---", "///", "...", "xx")
 
 lock = threading.Lock()
 Translate = Callable[..., str]
@@ -86,8 +92,11 @@ def _translator(language: str) -> Translate:
     return t
 
 
-def date_axis(axes: Axes, first: date, last: date, language: str) -> None:
-    """Ticks and dates in the user's language, sized to the span shown."""
+def date_axis(axes: Axes, first: date, last: date, language: str,
+              cover: tuple[float, float] | None = None) -> None:
+    """Ticks and dates in the user's language, sized to the span shown; the axis reaches
+    from half a day before `first` to half a day after `last`, and further if needed to
+    `cover` (left, right, in date numbers: the break bars' edges)."""
     span = (last - first).days + 1
     if span <= 10:
         axes.xaxis.set_major_locator(DayLocator())
@@ -105,7 +114,10 @@ def date_axis(axes: Axes, first: date, last: date, language: str) -> None:
         return format_skeleton(skeleton, day, locale=language)
 
     axes.xaxis.set_major_formatter(FuncFormatter(label))
-    axes.set_xlim(date2num(first) - 0.5, date2num(last) + 0.5)
+    left, right = date2num(first) - 0.5, date2num(last) + 0.5
+    if cover is not None:
+        left, right = min(left, cover[0]), max(right, cover[1])
+    axes.set_xlim(left, right)
 
 
 def rating_points(series: ProgressSeries) -> tuple[list[float], list[float], list[float]]:
@@ -200,40 +212,55 @@ def draw_ratings(axes: Axes, series: ProgressSeries, t: Translate, palette: Pale
                 frameon=False)
 
 
+def _segments(day: Day) -> tuple[int, int, int, int, int]:
+    """A day's counts per segment: its done split into guided and on the user's own."""
+    return day.done - day.on_own, day.on_own, day.partial, day.skipped, day.missed
+
+
 def break_buckets(series: ProgressSeries, per_week: bool = False) -> tuple[
         list[date], list[list[int]], float]:
-    """(bucket starts, counts per status, bucket width in days): per day, or per week."""
+    """(bucket starts, counts per segment of `SEGMENTS`, bucket width in days): per day, or
+    per week."""
     if len(series.days) <= DAILY_UP_TO and not per_week:
         return ([d.day for d in series.days],
-                [[getattr(d, s) for d in series.days] for s in STATUSES], 1.0)
+                [list(column) for column in zip(*map(_segments, series.days), strict=True)]
+                if series.days else [[] for _s in SEGMENTS], 1.0)
     starts: list[date] = []
-    counts: list[list[int]] = [[] for _s in STATUSES]
+    counts: list[list[int]] = [[] for _s in SEGMENTS]
     for day in series.days:
         monday = week_of(day.day)
         if not starts or starts[-1] != monday:
             starts.append(monday)
             for column in counts:
                 column.append(0)
-        for column, status in zip(counts, STATUSES, strict=True):
-            column[-1] += getattr(day, status)
+        for column, value in zip(counts, _segments(day), strict=True):
+            column[-1] += value
     return starts, counts, 7.0
 
 
 def draw_breaks(axes: Axes, series: ProgressSeries, t: Translate, palette: Palette,
-                per_week: bool = False) -> None:
-    """Done, partly, skipped and missed, stacked per day or per week."""
+                per_week: bool = False) -> tuple[float, float] | None:
+    """Done (guided), done on the user's own, partly, skipped and missed, stacked per day or
+    per week. Returns where the first bar with a break begins its day or week and where
+    the last one ends its own, in date numbers (None when no bar has a break): the current
+    week's bar reaches past the days shown, the first week's before sign-up, and the x axis
+    (`date_axis`) covers them with the gap a bar has on either side."""
     starts, counts, width = break_buckets(series, per_week)
     # A week's bar is centred on its middle (Thursday); a day's on the day.
     xs = [date2num(s) + (3 if width > 1 else 0) for s in starts]
     bottom = [0] * len(xs)
-    labels = (t("done"), t("partly"), t("skipped"), t("missed"))
+    labels = (t("done"), t("on your own"), t("partly"), t("skipped"), t("missed"))
     for values, label, fill, hatch in zip(counts, labels, palette.bars, HATCHES, strict=True):
-        axes.bar(xs, values, width=width * 0.8, bottom=bottom, color=fill, hatch=hatch,
+        axes.bar(xs, values, width=width * BAR, bottom=bottom, color=fill, hatch=hatch,
                  edgecolor=palette.edge, linewidth=0.5, label=label)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     axes.set_ylabel(t("Breaks per day") if width == 1 else t("Breaks per week"))
     axes.set_ylim(0, max([*bottom, 1]) * 1.15)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=3))
+    drawn = [x for x, total in zip(xs, bottom, strict=True) if total]
+    if not drawn:
+        return None
+    return drawn[0] - width / 2, drawn[-1] + width / 2
 
 
 def build_figure(series: ProgressSeries, language: str = "en") -> Figure:
@@ -246,11 +273,11 @@ def build_figure(series: ProgressSeries, language: str = "en") -> Figure:
     FigureCanvasAgg(figure)
     ratings, breaks = figure.subplots(2, 1, sharex=True, height_ratios=(3, 1))
     draw_ratings(ratings, series, t, SCREEN)
-    draw_breaks(breaks, series, t, SCREEN)
+    bars = draw_breaks(breaks, series, t, SCREEN)
     figure.legend(*breaks.get_legend_handles_labels(), loc="lower left",
-                  bbox_to_anchor=(0.07, 0.0), fontsize="small", ncols=4, frameon=False)
+                  bbox_to_anchor=(0.07, 0.0), fontsize="small", ncols=5, frameon=False)
     if series.days:
-        date_axis(breaks, series.days[0].day, series.days[-1].day, language)
+        date_axis(breaks, series.days[0].day, series.days[-1].day, language, cover=bars)
     title = t("Your first week") if series.ahead else \
         t("Pain and stiffness from your ratings")
     figure.text(0.08, 0.955, title, ha="left", va="bottom", fontsize="large")

@@ -109,6 +109,7 @@ class Day:
     partial: int = 0
     skipped: int = 0
     missed: int = 0
+    on_own: int = 0  # of the done, "I moved already"
 
 
 @dataclass(frozen=True)
@@ -281,6 +282,7 @@ def daily_series(ratings: Sequence[RatingRecord], breaks: Sequence[BreakRecord],
     statuses: dict[tuple[date, str], int] = defaultdict(int)
     for brk in breaks:
         statuses[local_date(brk.at, zone), counted_as(brk.status)] += 1
+        statuses[local_date(brk.at, zone), "on_own"] += brk.status == MOVED_ALREADY
     base = latest_baseline(ratings)
     baseline = Baseline(local_date(base.at, zone), base.pain, base.stiffness) if base else None
     today = local_date(now, zone)
@@ -300,6 +302,7 @@ def daily_series(ratings: Sequence[RatingRecord], breaks: Sequence[BreakRecord],
             stiffness=fmean(r.stiffness for r in rated) if rated else None,
             ratings=len(rated), done=statuses[day, DONE], partial=statuses[day, PARTIAL],
             skipped=statuses[day, SKIPPED], missed=statuses[day, MISSED],
+            on_own=statuses[day, "on_own"],
         ))
     marks = tuple(sorted({d for d in (local_date(c.at, zone) for c in checks)
                           if first <= d <= last}))

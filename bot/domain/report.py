@@ -6,9 +6,9 @@
 
 What is on it, top to bottom: who (a first name only, if the user gave one; the dates),
 the pain and stiffness trend against the baseline with the figures written out, breaks per
-week (done, partly, skipped, missed), the last weeks as a table (with the done breaks the
-user did on their own apart), the self-check answers side by side, the breaks stopped for
-pain with their dates, and what the program is.
+week (done, done on the user's own, partly, skipped, missed), the last weeks as a table
+(with the done breaks the user did on their own apart), the self-check answers side by
+side, the breaks stopped for pain with their dates, and what the program is.
 
 Drawn with matplotlib's PDF backend in greys, dashes, markers and hatches only, so it
 prints the same in black and white; its text stays text (extractable, searchable). It
@@ -216,14 +216,14 @@ def build_page(report: Report, language: str = "en") -> Figure:
     chart.draw_ratings(trend, report.series, t, chart.PRINT)
     trend.set_title(t("Pain and stiffness"), loc="left", fontsize=9, pad=18)
     # Per week once there are a few weeks: a clinician reads adherence by the week.
-    chart.draw_breaks(breaks, report.series, t, chart.PRINT,
-                      per_week=len(report.series.days) > PER_DAY_UP_TO)
-    breaks.legend(loc="lower right", bbox_to_anchor=(1, 1), fontsize="small", ncols=4,
+    bars = chart.draw_breaks(breaks, report.series, t, chart.PRINT,
+                             per_week=len(report.series.days) > PER_DAY_UP_TO)
+    breaks.legend(loc="lower right", bbox_to_anchor=(1, 1), fontsize="small", ncols=5,
                   frameon=False)
     trend.tick_params(labelbottom=False)
     days = report.series.days
     if days:
-        chart.date_axis(breaks, days[0].day, days[-1].day, language)
+        chart.date_axis(breaks, days[0].day, days[-1].day, language, cover=bars)
     for axes in (trend, breaks):
         axes.tick_params(labelsize=7)
         axes.yaxis.label.set_fontsize(7.5)
