@@ -43,7 +43,7 @@ from bot.domain.timefmt import local_time
 from bot.outbox import due
 from bot.outbox.dispatcher import Action, Edit, Send, Skip
 from bot.storage.calendar import busy_times
-from bot.storage.db import update_from_values
+from bot.storage.db import among, update_from_values
 from bot.storage.models import Assessment, Break, DueMessage, User
 from bot.storage.records import latest_check, latest_checks
 from handlers.breaks import safe_sequence, start_break
@@ -209,7 +209,8 @@ async def _maybe_plan_fit(session: AsyncSession, items: Sequence[tuple[DueMessag
     ranked = (select(Break.user_id, Break.status, Break.stopped_for_pain,
                      func.row_number().over(partition_by=Break.user_id,
                                             order_by=Break.planned_at.desc()).label("n"))
-              .where(Break.user_id.in_(asked), Break.kind == "reminder").subquery())
+              .where(among(session, Break.user_id, asked), Break.kind == "reminder")
+              .subquery())
     latest: dict[int, list[tuple[str, bool]]] = {}
     for user_id, status, for_pain, _n in await session.execute(
             select(ranked).where(ranked.c.n <= meetings.IN_A_ROW).order_by(ranked.c.n)):
@@ -282,7 +283,7 @@ class ReminderJob:
                 (user, _planned_at(row)) for row, user in items if row.id in fresh]))
             ids = [user.id for row, user in items if row.id in fresh]
             running = set(await session.scalars(select(Break.user_id).where(
-                Break.user_id.in_(ids), Break.status == "active")))
+                among(session, Break.user_id, ids), Break.status == "active")))
             fresh -= {row.id for row, user in items if user.id in running}
             # Those whose reminder gives way to "does the plan fit?" go their own way.
             fresh -= await _maybe_plan_fit(session, [(row, user) for row, user in items
@@ -298,7 +299,7 @@ class ReminderJob:
         # The new breaks are not in the session: those found too late are closed here.
         late = [brk.id for brk in breaks.values() if brk.status == "missed"]
         if late:
-            await session.execute(update(Break).where(Break.id.in_(late))
+            await session.execute(update(Break).where(among(session, Break.id, late))
                                   .values(status="missed", ended_at=now))
         return actions
 
@@ -310,7 +311,7 @@ class ReminderJob:
             return {}
         await session.execute(
             update(Break)
-            .where(Break.user_id.in_([user.id for _row, user in items]),
+            .where(among(session, Break.user_id, [user.id for _row, user in items]),
                    Break.status == "pending")
             .values(status="missed", ended_at=now)
         )
@@ -408,7 +409,7 @@ class ReminderJob:
         # rows: only these columns matter here.
         breaks = {brk.id: brk for brk in await session.execute(
             select(Break.id, Break.status, Break.planned_at, Break.snoozes)
-            .where(Break.id.in_(ids)).order_by(Break.id).with_for_update())}
+            .where(among(session, Break.id, ids)).order_by(Break.id).with_for_update())}
         message_ids = []
         expiries = []
         for row, user, message_id in items:

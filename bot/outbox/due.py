@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.db import UTCDateTime, insert_for
+from bot.storage.db import UTCDateTime, among, insert_for
 from bot.storage.models import DueMessage
 
 PENDING, CLAIMED = "pending", "claimed"
@@ -150,7 +150,7 @@ async def renew_held(
     there) is skipped instead of waited for."""
     if not row_ids:
         return set()
-    ours = select(DueMessage.id).where(DueMessage.id.in_(row_ids),
+    ours = select(DueMessage.id).where(among(session, DueMessage.id, row_ids),
                                        DueMessage.claimed_by == worker,
                                        DueMessage.status == CLAIMED)
     if skip_locked and session.get_bind().dialect.name == "postgresql":
@@ -186,7 +186,7 @@ async def finish_many(
         return set()
     result = await session.execute(
         update(DueMessage)
-        .where(DueMessage.id.in_(row_ids), DueMessage.claimed_by == worker,
+        .where(among(session, DueMessage.id, row_ids), DueMessage.claimed_by == worker,
                DueMessage.status == CLAIMED)
         .values(status=status, done_at=now, outcome=None, lease_until=None)
         .returning(DueMessage.id)

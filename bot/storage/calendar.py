@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage.db import among
 from bot.storage.models import BusyTime, CalendarFeed
 
 Interval = tuple[datetime, datetime]
@@ -45,7 +46,7 @@ async def busy_times_of(session: AsyncSession, user_ids: Sequence[int], start: d
     """`busy_times` of many users in one query: only those with busy times are keys."""
     rows = await session.execute(
         select(BusyTime.user_id, BusyTime.starts_at, BusyTime.ends_at)
-        .where(BusyTime.user_id.in_(user_ids), BusyTime.starts_at < end,
+        .where(among(session, BusyTime.user_id, user_ids), BusyTime.starts_at < end,
                BusyTime.ends_at > start)
         .order_by(BusyTime.user_id, BusyTime.starts_at))
     found: dict[int, list[Interval]] = {}

@@ -7,12 +7,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Table, bindparam, event, func, update
+from sqlalchemy import ColumnElement, DateTime, Table, any_, bindparam, event, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.types import TypeDecorator
 
 
@@ -60,6 +61,16 @@ def insert_for(session: AsyncSession) -> Callable[..., Any]:
         else sqlite.insert
 
 
+def among(session: AsyncSession, column: QueryableAttribute[Any] | ColumnElement[Any],
+          values: Collection[Any]) -> ColumnElement[bool]:
+    """`column IN values`, for a batch's ids. On PostgreSQL as `= ANY(array)`: one parameter
+    and one statement whatever the count, where an IN list binds each value on every
+    execution (~8 µs each) and is a statement of its own to prepare for each count."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
+
 async def update_from_values(session: AsyncSession, table: Table, key: str, column: str,
                              pairs: Sequence[tuple[Any, Any]]) -> None:
     """Sets `column` to each pair's second value where `key` is its first. On PostgreSQL in
@@ -86,14 +97,17 @@ async def update_from_values(session: AsyncSession, table: Table, key: str, colu
 def make_engine(url: str, pool_size: int = 5) -> AsyncEngine:
     # hide_parameters: a failed statement's error (and so its logged traceback) leaves out
     # the values, which can be a user's secret calendar address.
-    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    options: dict[str, Any] = {"hide_parameters": True}
     if url.startswith("sqlite"):
         # SQLite has one writer at a time: one connection per process makes concurrent
-        # tasks queue for it in asyncio instead of polling the file lock with sleeps.
+        # tasks queue for it in asyncio instead of polling the file lock with sleeps. A
+        # file's connection never goes stale: no ping before each transaction.
         options.update(pool_size=1, max_overflow=0, pool_timeout=120,
                        connect_args={"timeout": 30})
     else:
-        options.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+        # A server's connection can drop (a restart, a network blip): pinged before use.
+        options.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+                       pool_pre_ping=True)
     engine = create_async_engine(url, **options)
     if url.startswith("sqlite"):
 

@@ -19,6 +19,7 @@ from sqlalchemy import Select, case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.progress import BreakRecord, CheckRecord, RatingRecord
+from bot.storage.db import among
 from bot.storage.models import Assessment, Break, Rating, User
 
 Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
@@ -55,7 +56,7 @@ async def used_slots(session: AsyncSession, user_ids: list[int],
     again (bot.domain.free_time.next_fitted_slot)."""
     used: dict[int, set[datetime]] = {}
     for user_id, slot in await session.execute(
-            select(Break.user_id, Break.slot).where(Break.user_id.in_(user_ids),
+            select(Break.user_id, Break.slot).where(among(session, Break.user_id, user_ids),
                                                     Break.slot >= since)):
         if slot is not None:  # never (`>=` leaves no NULL): for the type checker
             used.setdefault(user_id, set()).add(slot)
@@ -75,7 +76,8 @@ async def latest_check(session: AsyncSession, user_id: int,
 async def latest_checks(session: AsyncSession, user_ids: list[int]) -> dict[int, Assessment]:
     """Each user's latest completed self-check, in one query (for a batch of reminders)."""
     latest = (select(func.max(Assessment.id))
-              .where(Assessment.user_id.in_(user_ids), Assessment.completed.is_(True))
+              .where(among(session, Assessment.user_id, user_ids),
+                     Assessment.completed.is_(True))
               .group_by(Assessment.user_id))
     found = await session.scalars(select(Assessment).where(Assessment.id.in_(latest)))
     return {check.user_id: check for check in found}
