@@ -123,15 +123,15 @@ class _Remembered:
         self._positions: dict[tuple[bool, tuple[str, ...], tuple[Any, ...], int],
                               tuple[str, ...]] = {}
 
-    def reply(self, user: User, brk: Break) -> Reply:
+    def reply(self, user: User, break_id: int, positions: Sequence[str]) -> Reply:
         """The reminder (language, positions, place, hold length)."""
-        key = (user.language, tuple(brk.positions), user.place, user.short_holds)
+        key = (user.language, tuple(positions), user.place, user.short_holds)
         text = self._texts.get(key)
         if text is None:
             if len(self._texts) >= self.LIMIT:
                 self._texts.clear()
-            text = self._texts[key] = reminder_text(self.program, user, brk.positions)
-        return Reply(text, reminder_buttons(user, brk.id))
+            text = self._texts[key] = reminder_text(self.program, user, positions)
+        return Reply(text, reminder_buttons(user, break_id))
 
     def positions(self, user: User, check: Assessment | None) -> list[str]:
         """The next desk break's positions, from where the last one stopped (hold length,
@@ -170,9 +170,13 @@ async def _close_unanswered(session: AsyncSession, user_id: int, now: datetime) 
     )
 
 
-# Column defaults a Break gets from the ORM, for the multi-row INSERT that bypasses it.
-_defaults = {"position_index": 0, "attempt": 0, "short": False, "snoozes": 0,
-             "message_captioned": False, "stopped_for_pain": False}
+# Every column of a new break, with the defaults the ORM would give it: the multi-row
+# INSERT that bypasses the ORM sends the same columns for every row.
+_unset: dict[str, Any] = {
+    **{column.key: None for column in cast(Table, Break.__table__).columns
+       if column.key != "id"},
+    "position_index": 0, "attempt": 0, "short": False, "snoozes": 0,
+    "message_captioned": False, "stopped_for_pain": False}
 
 
 async def _plan_fit_due(session: AsyncSession, row: DueMessage, user: User,
@@ -257,18 +261,22 @@ class ReminderJob:
             if found is None or found.status != "pending":
                 return Skip("answered before the snooze ended", status="cancelled")
             brk = found
-        return self._announce(row, user, brk, now)
+        action = self._announce(row, user, brk.id, brk.positions, now)
+        if isinstance(action, Skip):
+            brk.status, brk.ended_at = "missed", now
+        return action
 
-    def _announce(self, row: DueMessage, user: User, brk: Break, now: datetime) -> Action:
+    def _announce(self, row: DueMessage, user: User, break_id: int, positions: Sequence[str],
+                  now: datetime) -> Send | Skip:
+        """The reminder of a break; Skip when it is too late (the break is then missed)."""
         # (A reminder that waited out a break was checked against its window when it was
         # queued again: see _wait.) One put off by failed sends counts from its first try:
         # it keeps being tried through an outage until then, never later.
         if not still_useful(preferences(user), due.first_due(row), now, self.grace):
-            brk.status, brk.ended_at = "missed", now
             return Skip("too late to be useful")
         if user.pain_stop_at is not None:  # the first reminder after a stop asks first
             return Send(check_in_reply(user.language))
-        return Send(self._remembered.reply(user, brk))
+        return Send(self._remembered.reply(user, break_id, positions))
 
     async def prepare_many(
         self, session: AsyncSession, items: Sequence[tuple[DueMessage, User]], now: datetime
@@ -291,13 +299,16 @@ class ReminderJob:
         announced = [(row, user) for row, user in items if row.id in fresh]
         breaks = await self._new_breaks(session, announced, now)
         actions: list[Action] = []
+        late: list[int] = []  # the new breaks' reminders found too late: missed
         for row, user in items:
             if row.id in breaks:
-                actions.append(self._announce(row, user, breaks[row.id], now))
+                break_id, positions = breaks[row.id]
+                action = self._announce(row, user, break_id, positions, now)
+                if isinstance(action, Skip):
+                    late.append(break_id)
+                actions.append(action)
             else:
                 actions.append(await self.prepare(session, row, user, now))
-        # The new breaks are not in the session: those found too late are closed here.
-        late = [brk.id for brk in breaks.values() if brk.status == "missed"]
         if late:
             await session.execute(update(Break).where(among(session, Break.id, late))
                                   .values(status="missed", ended_at=now))
@@ -305,8 +316,9 @@ class ReminderJob:
 
     async def _new_breaks(self, session: AsyncSession,
                           items: Sequence[tuple[DueMessage, User]],
-                          now: datetime) -> dict[int, Break]:
-        """The breaks that fresh reminders announce, by row id (see _break_for)."""
+                          now: datetime) -> dict[int, tuple[int, list[str]]]:
+        """The breaks that fresh reminders announce (id, positions), by row id (see
+        _break_for)."""
         if not items:
             return {}
         await session.execute(
@@ -318,33 +330,27 @@ class ReminderJob:
         # One INSERT for all (the ORM inserts one row at a time where it cannot be sure of
         # the order of returned ids, as on SQLite): each user has one new break here, so the
         # ids are matched by user. Every row has the same columns, so the statement is
-        # compiled once and SQLAlchemy sends the rows in multi-row batches. The objects built
-        # for it stay out of the session (joining it costs more than the rest of the break):
-        # they only say what the reminder announces.
+        # compiled once and SQLAlchemy sends the rows in multi-row batches. No ORM objects:
+        # building one costs more than the rest of the break.
         checks = await latest_checks(session, [user.id for _row, user in items])
-        new = {user.id: self._break(row, user, checks.get(user.id)) for row, user in items}
+        new = {user.id: {**_unset, **self._break(row, user, checks.get(user.id))}
+               for row, user in items}
         table = cast(Table, Break.__table__)
-        columns = [column.key for column in table.columns if column.key != "id"]
-        returned = await session.execute(
-            insert(table).returning(table.c.user_id, table.c.id),
-            [{key: brk.__dict__.get(key, _defaults.get(key)) for key in columns}
-             for brk in new.values()])
-        for user_id, break_id in returned:
-            new[user_id].id = break_id
-        breaks = {row.id: new[user.id] for row, user in items}
+        returned = await session.execute(insert(table).returning(table.c.user_id, table.c.id),
+                                         list(new.values()))
+        ids: dict[int, int] = {user_id: break_id for user_id, break_id in returned}
+        breaks = {row.id: (ids[user.id], new[user.id]["positions"]) for row, user in items}
         await update_from_values(session, cast(Table, DueMessage.__table__), "id", "break_id",
-                                 [(row_id, brk.id) for row_id, brk in breaks.items()])
+                                 [(row_id, brk[0]) for row_id, brk in breaks.items()])
         for row, _user in items:
-            row.break_id = breaks[row.id].id  # the claimed copy, which delivered() reads
+            row.break_id = breaks[row.id][0]  # the claimed copy, which delivered() reads
         return breaks
 
-    def _break(self, row: DueMessage, user: User, check: Assessment | None) -> Break:
-        # The break it announces (planned again at start).
-        positions = self._remembered.positions(user, check)
-        return Break(user_id=user.id, kind="reminder", status="pending",
-                     planned_at=_planned_at(row), slot=_slot_of(row), place=user.place,
-                     positions=positions,
-                     positions_done=[])
+    def _break(self, row: DueMessage, user: User, check: Assessment | None) -> dict[str, Any]:
+        """The columns of the break a reminder announces (planned again at start)."""
+        return dict(user_id=user.id, kind="reminder", status="pending",
+                    planned_at=_planned_at(row), slot=_slot_of(row), place=user.place,
+                    positions=self._remembered.positions(user, check), positions_done=[])
 
     async def _wait(self, session: AsyncSession, row: DueMessage, user: User,
                     planned: datetime, now: datetime) -> Skip:
@@ -376,7 +382,7 @@ class ReminderJob:
             if existing is not None:
                 return existing
         await _close_unanswered(session, user.id, now)
-        brk = self._break(row, user, await latest_check(session, user.id))
+        brk = Break(**self._break(row, user, await latest_check(session, user.id)))
         session.add(brk)
         await session.flush()
         await session.execute(
