@@ -60,11 +60,11 @@ FULL = Sizes(s1_count=5000, s1_rounds=1, s2_count=3000, s2_spread=60, s2_baselin
              s3_sqlite=(1_000, 10_000, 100_000), s3_pg=(1_000_000,),
              s3_naive=(1_000, 10_000, 100_000), s3_rounds=3, s3_repeats=15, s3_naive_cap=75,
              s4_burst=200, s4_alone=20, s5_repeats=20)
-QUICK = Sizes(s1_count=200, s1_rounds=1, s2_count=60, s2_spread=2, s2_baseline=40,
-              s3_sqlite=(100, 1_000), s3_pg=(2_000,), s3_naive=(100, 1_000), s3_rounds=1,
-              s3_repeats=3, s3_naive_cap=60, s4_burst=20, s4_alone=3, s5_repeats=3,
-              s6_holds=60, s6_reminders=20, s6_spread=4, s6_every=2, s8_repeats=20,
-              s9_feeds=200, s9_reminders=20, s9_spread=5, s9_every=0.25)
+QUICK = Sizes(s1_count=60, s1_rounds=1, s2_count=20, s2_spread=1, s2_baseline=15,
+              s3_sqlite=(50, 200), s3_pg=(300,), s3_naive=(50, 200), s3_rounds=1,
+              s3_repeats=2, s3_naive_cap=60, s4_burst=8, s4_alone=2, s5_repeats=2,
+              s6_holds=20, s6_reminders=8, s6_spread=2, s6_every=1, s8_repeats=10,
+              s9_feeds=40, s9_reminders=8, s9_spread=3, s9_every=0.25)
 
 
 def _log(message: str) -> None:
