@@ -326,12 +326,17 @@ async def test_a_restart_mid_position_resumes_on_time_and_sends_nothing_twice(
     assert sum(t.startswith("Switch sides") for t in texts) == 1
     assert sum("How is your pain right now" in t for t in texts) == 1
     moments = await hold_moments(bot, 1)
-    assert [stage for stage, (*_times, status) in moments.items() if status == "sent"] == [
-        "cue60", "switch120", "cue180", "done240"]
+    sent = [stage for stage, (*_times, status) in moments.items() if status == "sent"]
     assert moments["done240"][0] == hold_started + timedelta(seconds=240)
-    # The new process's clock took over where the old one stopped: every moment went out,
-    # none early, each within a minute of this clock (2 real seconds) of its due time or,
-    # for one due while the new process was starting, of the moment it was up.
+    # Every moment went out, except on a start so slow (a busy machine) that the new
+    # process came up after "done" was due: the cue before it is then left out, never
+    # sent after the moment that follows it.
+    slow_start = up_at >= moments["done240"][0]
+    assert sent == ["cue60", "switch120", "cue180", "done240"] \
+        or (slow_start and sent == ["cue60", "switch120", "done240"]), (sent, up_at)
+    # The new process's clock took over where the old one stopped: none early, each within
+    # a minute of this clock (2 real seconds) of its due time or, for one due while the
+    # new process was starting, of the moment it was up.
     for stage, (due_at, sent_at, status) in moments.items():
         if status == "sent":
             assert due_at <= sent_at <= max(due_at, up_at) + timedelta(seconds=60), stage
