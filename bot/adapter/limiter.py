@@ -174,11 +174,12 @@ class ChatFloodLimiter(BaseRateLimiter[int]):
 
 def _chat_key(chat_id: object) -> ChatKey | None:
     """PTB's reading of a chat_id: an int where it is one, else the @name as given."""
-    if chat_id is None:
-        return None
-    with contextlib.suppress(ValueError, TypeError):
-        return int(chat_id)  # type: ignore[call-overload, no-any-return]
-    return str(chat_id)
+    if chat_id is None or isinstance(chat_id, int):
+        return chat_id
+    text = str(chat_id)
+    with contextlib.suppress(ValueError):
+        return int(text)
+    return text
 
 
 def _is_group(chat: ChatKey | None) -> bool:
