@@ -310,6 +310,31 @@ async def test_a_reminder_keeps_trying_until_its_window_closes_then_counts_as_mi
     assert following == 1
 
 
+async def test_a_reminder_first_claimed_past_its_grace_is_not_sent_and_its_break_is_missed(
+    database: Database,
+) -> None:
+    # The bot was down past the late grace: the reminder's first claim finds it too late
+    # (the batched path). Nothing is sent, its break counts as missed, the next is planned.
+    user = await _one_user(database, MONDAY)
+    async with database.session() as session:
+        first = await session.scalar(select(DueMessage.due_at))
+    assert first is not None
+    grace = timedelta(minutes=load_settings(telegram_bot_token=TOKEN,
+                                            _env_file=None).late_grace_minutes)
+    clock = ManualClock(first + grace + timedelta(minutes=1))
+    sender = RecordingSender(clock=clock)
+    await _dispatcher(database, clock, sender).run_once()
+    async with database.session() as session:
+        breaks = list(await session.scalars(select(Break).where(Break.user_id == user.id)))
+        row = await session.scalar(select(DueMessage).where(DueMessage.due_at == first))
+        following = await session.scalar(select(func.count()).where(
+            DueMessage.kind == "reminder", DueMessage.status == "pending"))
+    assert sender.sent == []
+    assert [brk.status for brk in breaks] == ["missed"]
+    assert row is not None and row.status != "sent" and row.break_id == breaks[0].id
+    assert following == 1
+
+
 @pytest.mark.parametrize("speed", [1.0, 96.0])
 async def test_a_sixty_second_outage_loses_no_reminder(database: Database,
                                                        speed: float) -> None:
