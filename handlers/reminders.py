@@ -17,9 +17,9 @@ one asks whether the plan fits instead (handlers/plan_fit.py).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,6 +60,8 @@ from handlers.planning import (
 from handlers.turn import Services, Turn
 
 SNOOZE_MINUTES = 10
+K = TypeVar("K")
+V = TypeVar("V")
 # A reminder that falls due during a break looks again this often until the break is over.
 WAIT_STEP = timedelta(seconds=20)
 
@@ -126,11 +128,8 @@ class _Remembered:
     def reply(self, user: User, break_id: int, positions: Sequence[str]) -> Reply:
         """The reminder (language, positions, place, hold length)."""
         key = (user.language, tuple(positions), user.place, user.short_holds)
-        text = self._texts.get(key)
-        if text is None:
-            if len(self._texts) >= self.LIMIT:
-                self._texts.clear()
-            text = self._texts[key] = reminder_text(self.program, user, positions)
+        text = self._remember(self._texts, key,
+                              lambda: reminder_text(self.program, user, positions))
         return Reply(text, reminder_buttons(user, break_id))
 
     def positions(self, user: User, check: Assessment | None) -> list[str]:
@@ -138,14 +137,21 @@ class _Remembered:
         screening, the latest self-check's answers, place in the rotation)."""
         answers = tuple(sorted(check.answers.items())) if check is not None else ()
         key = (user.short_holds, tuple(user.screening or ()), answers, user.rotation)
-        positions = self._positions.get(key)
-        if positions is None:
-            if len(self._positions) >= self.LIMIT:
-                self._positions.clear()
+
+        def plan_them() -> tuple[str, ...]:
             sequence, _eased = safe_sequence(self.program, user, user.short_holds, check)
-            positions = self._positions[key] = tuple(
-                plan.plan_desk_break(sequence, user.rotation)[0])
+            return tuple(plan.plan_desk_break(sequence, user.rotation)[0])
+
+        positions: tuple[str, ...] = self._remember(self._positions, key, plan_them)
         return list(positions)
+
+    def _remember(self, store: dict[K, V], key: K, work_out: Callable[[], V]) -> V:
+        value = store.get(key)
+        if value is None:
+            if len(store) >= self.LIMIT:
+                store.clear()
+            value = store[key] = work_out()
+        return value
 
 
 async def _locked(session: AsyncSession, break_id: int | None) -> Break | None:
