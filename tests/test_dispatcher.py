@@ -490,3 +490,77 @@ async def test_a_batch_of_reminders_costs_few_statements_and_ends_the_same(
     assert batched == per_row
     assert together * 10 < one_by_one
     assert together < 0.3
+
+
+@dataclass
+class GatedSender(RecordingSender):
+    """Holds every send until `open` is set (or `patience` real seconds pass)."""
+
+    open: asyncio.Event = field(default_factory=asyncio.Event)
+    waited_in_vain: int = 0
+    patience: float = 10.0
+
+    async def send(self, chat_id: int, reply: Reply) -> int:
+        try:
+            await asyncio.wait_for(self.open.wait(), self.patience)
+        except TimeoutError:
+            self.waited_in_vain += 1
+        return await super().send(chat_id, reply)
+
+
+async def test_the_next_batch_is_claimed_while_the_last_sends_of_one_are_still_to_go(
+    database: Database,
+) -> None:
+    # Sending never waits for the next batch's claim and preparation: they overlap the
+    # previous batch's last sends. Forced: every send is held until the second claim has
+    # come back, so a dispatcher that claimed only after all its rows had started would
+    # hold its first sends in vain.
+    rng = random.Random(5)
+    users = [_user(30_000 + i, rng) for i in range(8)]
+    for user in users:  # all at work on Monday at 10:00 UTC
+        user.time_zone, user.work_start, user.work_end = "UTC", time(8), time(18)
+        user.work_days = 0b1111111
+    async with database.session() as session:
+        session.add_all(users)
+        await session.flush()
+        for user in users:
+            await due.schedule(session, user.id, "reminder", f"first:{user.id}",
+                               MONDAY + timedelta(hours=10))
+    clock = ManualClock(MONDAY + timedelta(hours=10, seconds=30))
+    sender = GatedSender(clock=clock)
+    dispatcher = Dispatcher(database, sender, clock, make_jobs(_services(database, clock)),
+                            on_blocked=deactivate, batch=4, concurrency=2)
+    claims: list[int] = []
+    claim = dispatcher._claim
+
+    async def counted_claim() -> list[DueMessage]:
+        rows = await claim()
+        claims.append(len(rows))
+        if len(claims) == 2:
+            sender.open.set()
+        return rows
+
+    dispatcher._claim = counted_claim  # type: ignore[method-assign]
+    await dispatcher.tick()
+    assert claims[:2] == [4, 4]
+    assert sender.waited_in_vain == 0
+    assert len(sender.sent) == 8
+
+
+async def test_a_claim_takes_no_more_rows_than_asked(database: Database) -> None:
+    # On PostgreSQL the chosen ids once came from a sub-select run again for each row
+    # updated: a claim of 6 took all 50 due rows (one instance would take a whole backlog,
+    # and lock all its users, in one batch).
+    async with database.session() as session:
+        session.add_all(_user(40_000 + i, random.Random(i)) for i in range(50))
+        await session.flush()
+        for i in range(50):
+            await due.schedule(session, 40_000 + i, "reminder", "first",
+                               MONDAY + timedelta(seconds=i))
+    now = MONDAY + timedelta(hours=1)
+    taken: list[list[int]] = []
+    for _ in range(9):
+        async with database.session() as session:
+            rows = await due.claim(session, now, "w1", timedelta(seconds=90), 6)
+        taken.append([row.user_id - 40_000 for row in rows])
+    assert taken == [list(range(i, min(i + 6, 50))) for i in range(0, 54, 6)]

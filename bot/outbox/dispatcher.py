@@ -60,15 +60,19 @@ __all__ = ["Action", "Dispatcher", "Edit", "Job", "OnBlocked", "Send", "Skip"]
 
 @dataclass
 class _Starts:
-    """Counts a batch's rows down as each starts its send (or ends without one)."""
+    """Counts a batch's rows down as each starts its send (or ends without one). Once only
+    `headroom` are left to start, it is time to claim the next batch: its claim and
+    preparation then overlap those last sends and the ones in flight, and sending never
+    waits for them."""
 
     left: int
-    all_started: asyncio.Event
+    next_batch: asyncio.Event
+    headroom: int = 0
 
     def one(self) -> None:
         self.left -= 1
-        if self.left <= 0:
-            self.all_started.set()
+        if self.left <= self.headroom:
+            self.next_batch.set()
 
 
 def default_worker_id() -> str:
@@ -104,6 +108,7 @@ class Dispatcher:
         # Ended rows are kept this long (for an operator looking into a complaint), then
         # pruned: the product's history lives in breaks and ratings.
         self.keep_ended = keep_ended
+        self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         # Sends that Telegram took and the database has not recorded yet: at most this many.
         # A crash loses their "sent" records (they go out again after the lease) on top of
@@ -136,19 +141,19 @@ class Dispatcher:
 
     async def _drain(self) -> None:
         """Claims batch after batch while full ones come back. The next batch is claimed and
-        prepared while the last sends of the previous one are still in flight."""
+        prepared while the last sends of the previous one are still to go."""
         batches: list[asyncio.Task[None]] = []
         try:
             while not self._stopping:
                 rows = await self._claim()
                 if not rows:
                     return
-                started = asyncio.Event()
-                batch = asyncio.create_task(self._handle_batch(rows, started))
+                next_batch = asyncio.Event()
+                batch = asyncio.create_task(self._handle_batch(rows, next_batch))
                 batches.append(batch)
                 if len(rows) < self.batch:
                     return
-                waiting = asyncio.create_task(started.wait())
+                waiting = asyncio.create_task(next_batch.wait())
                 await asyncio.wait({batch, waiting}, return_when=asyncio.FIRST_COMPLETED)
                 waiting.cancel()
         finally:
@@ -203,14 +208,14 @@ class Dispatcher:
             if not self._user_uses[user_id]:
                 del self._user_uses[user_id], self._user_locks[user_id]
 
-    async def _handle_batch(self, rows: list[DueMessage], all_started: asyncio.Event) -> None:
+    async def _handle_batch(self, rows: list[DueMessage], next_batch: asyncio.Event) -> None:
         """Different users are served concurrently; one user's rows in due order, so an
         expiry and the next reminder (or two follow-ups) never race each other. Users with
         one row here and none still in flight from the previous batch (nearly all) go the
         batched way: prepared together, recorded in groups."""
-        starts = _Starts(len(rows), all_started)
+        starts = _Starts(len(rows), next_batch, self.concurrency)
         if not rows:
-            all_started.set()
+            next_batch.set()
             return
         by_user: dict[int, list[DueMessage]] = {}
         for row in rows:

@@ -108,13 +108,17 @@ async def claim(
     candidates = select(DueMessage.id).where(_claimable(session, now))
     candidates = candidates.order_by(DueMessage.due_at)
     candidates = candidates.limit(limit)
+    chosen: Any = candidates.scalar_subquery()
     if session.get_bind().dialect.name == "postgresql":
-        # Another process's claim in flight is skipped instead of waited for.
-        candidates = candidates.with_for_update(skip_locked=True)
+        # Another process's claim in flight is skipped instead of waited for. Chosen once:
+        # as a plain sub-select PostgreSQL may run it again for each row it updates (a
+        # semi-join), and each run skips the rows claimed by the last: limit 6 claimed 50.
+        locked = candidates.with_for_update(skip_locked=True).cte("candidates")
+        chosen = select(locked.prefix_with("MATERIALIZED").c.id)
     stmt = (
         update(DueMessage)
         # The condition is repeated so a row changed since the sub-select is left alone.
-        .where(DueMessage.id.in_(candidates.scalar_subquery()), _claimable(session, now))
+        .where(DueMessage.id.in_(chosen), _claimable(session, now))
         .values(
             status=CLAIMED,
             claimed_by=worker,
