@@ -564,3 +564,58 @@ async def test_a_claim_takes_no_more_rows_than_asked(database: Database) -> None
             rows = await due.claim(session, now, "w1", timedelta(seconds=90), 6)
         taken.append([row.user_id - 40_000 for row in rows])
     assert taken == [list(range(i, min(i + 6, 50))) for i in range(0, 54, 6)]
+
+
+@dataclass
+class TwoBatchSender(RecordingSender):
+    """Holds the first batch's last two sends until the second batch has sent two, and the
+    second batch's last two until the first batch's have gone."""
+
+    first: set[int] = field(default_factory=set)
+    sent_by: Counter[str] = field(default_factory=Counter)
+    second_sent_two: asyncio.Event = field(default_factory=asyncio.Event)
+    first_all_sent: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def send(self, chat_id: int, reply: Reply) -> int:
+        batch = "first" if chat_id in self.first else "second"
+        if self.sent_by[batch] >= 2 and batch == "first":
+            await self.second_sent_two.wait()
+        elif self.sent_by[batch] >= 2:
+            await self.first_all_sent.wait()
+        self.sent_by[batch] += 1
+        if batch == "second" and self.sent_by[batch] == 2:
+            self.second_sent_two.set()
+        if batch == "first" and self.sent_by[batch] == 4:
+            self.first_all_sent.set()
+        return await super().send(chat_id, reply)
+
+
+async def test_two_batches_short_of_a_group_each_still_record_their_sends(
+    database: Database,
+) -> None:
+    # Sends wait for a place among the unrecorded (at most `record_group`), and each batch
+    # records once it has three quarters of a group. Forced: two batches with two sent
+    # each hold all four places; their next sends must make them record instead of both
+    # waiting for ever.
+    rng = random.Random(6)
+    users = [_user(50_000 + i, rng) for i in range(8)]
+    for i, user in enumerate(users):  # all at work on Monday at 10:00 UTC
+        user.time_zone, user.work_start, user.work_end = "UTC", time(8), time(18)
+        user.work_days = 0b1111111
+    async with database.session() as session:
+        session.add_all(users)
+        await session.flush()
+        for i, user in enumerate(users):
+            await due.schedule(session, user.id, "reminder", f"first:{user.id}",
+                               MONDAY + timedelta(hours=10, seconds=i))
+    clock = ManualClock(MONDAY + timedelta(hours=10, seconds=30))
+    sender = TwoBatchSender(clock=clock, first={user.id for user in users[:4]})
+    dispatcher = Dispatcher(database, sender, clock, make_jobs(_services(database, clock)),
+                            on_blocked=deactivate, batch=4, concurrency=8, record_group=4)
+    await asyncio.wait_for(dispatcher.tick(), 60)  # a deadlock fails here, not for ever
+    async with database.session() as session:
+        statuses = Counter((await session.scalars(
+            select(DueMessage.status).where(DueMessage.kind == "reminder",
+                                            DueMessage.due_at <= clock()))).all())
+    assert len(sender.sent) == 8
+    assert statuses == {"sent": 8}

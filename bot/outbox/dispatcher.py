@@ -320,6 +320,10 @@ class Dispatcher:
                 starts.one()
                 sent, message_id = await self._send_one(row, user.chat_id, job, action)
                 if sent:
+                    if self._unrecorded.locked():
+                        # Every place may be held by sends of this batch and of the next
+                        # one, each short of a group: record ours, or both wait for ever.
+                        more.set()
                     await self._unrecorded.acquire()  # in the slot: a full group holds sends
                     completed.append((row, user, job, message_id))
             unsent -= 1
