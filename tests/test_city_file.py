@@ -203,3 +203,10 @@ def test_a_file_replaced_under_a_running_bot_turns_lookups_to_memory(
     assert parse_time_zone("Madrid", guarded) == parse_time_zone("Madrid")
     with pytest.raises(sqlite3.ProgrammingError):
         guarded.file.matches("madrid")
+
+
+async def test_a_build_that_does_not_finish_is_stopped(tmp_path: Path, no_fallback: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cities, "BUILD_TIMEOUT", 0)
+    assert await cities.open_cities(tmp_path, key="k") is None
+    assert not [name for name in os.listdir(tmp_path) if name.endswith(".sqlite3")]

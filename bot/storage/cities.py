@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 # Bump when the tables below change.
 FILE_FORMAT = 1
 APP_DIR = "move-better"
+# A build takes about 3 s; this leaves room for a very busy machine.
+BUILD_TIMEOUT = 300
 # Where the `bot` package is: the child process imports it from here, wherever it started.
 _ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -262,7 +264,13 @@ async def _build(path: Path, key: str) -> bool:
         sys.executable, "-m", "bot.storage.cities", str(path), key, env=env,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE)
-    _out, err = await child.communicate()
+    try:
+        _out, err = await asyncio.wait_for(child.communicate(), BUILD_TIMEOUT)
+    except TimeoutError:  # a stuck build must not keep typed cities waiting for ever
+        child.kill()
+        await child.wait()
+        log.error("building the city file %s took over %d s: stopped", path, BUILD_TIMEOUT)
+        return False
     if child.returncode != 0:
         log.error("building the city file %s failed (exit %s): %s", path, child.returncode,
                   err.decode(errors="replace").strip()[-2000:])
