@@ -142,8 +142,8 @@ def test_builders_racing_past_the_lock_still_leave_one_whole_file(
 
 
 class _no_lock:  # noqa: N801 - stands in for a context manager function
-    def __enter__(self) -> None:
-        return None
+    def __enter__(self) -> bool:
+        return False
 
     def __exit__(self, *exc: object) -> None:
         return None
@@ -210,3 +210,11 @@ async def test_a_build_that_does_not_finish_is_stopped(tmp_path: Path, no_fallba
     monkeypatch.setattr(cities, "BUILD_TIMEOUT", 0)
     assert await cities.open_cities(tmp_path, key="k") is None
     assert not [name for name in os.listdir(tmp_path) if name.endswith(".sqlite3")]
+
+
+def test_what_a_killed_builder_left_is_removed(tmp_path: Path, rows: zones.CityRows) -> None:
+    path = tmp_path / "cities.sqlite3"
+    left = tmp_path / ".cities.sqlite3.4242-0badcafe.tmp"
+    left.write_bytes(b"half a database")
+    assert cities.write(path, "k", rows)
+    assert sorted(os.listdir(tmp_path)) == ["cities.sqlite3", "cities.sqlite3.lock"]

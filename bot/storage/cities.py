@@ -177,12 +177,15 @@ def write(path: Path, key: str, rows: zones.CityRows | None = None) -> bool:
     """Builds the file at `path` unless a usable one is there; False if one was. Builders of
     one directory take turns; each writes a temporary file and renames it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _turn(path):
+    with _turn(path) as alone:
         try:
             FileCities(path, key).close()
             return False  # another process built it while this one waited
         except UnusableFile:
             pass
+        if alone:  # what a builder killed mid-write left: nobody else is writing now
+            for stale in path.parent.glob(f".{path.name}.*.tmp"):
+                stale.unlink(missing_ok=True)
         rows = rows if rows is not None else zones.city_rows()
         temporary = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
         try:
@@ -194,16 +197,17 @@ def write(path: Path, key: str, rows: zones.CityRows | None = None) -> bool:
 
 
 @contextlib.contextmanager
-def _turn(path: Path) -> Iterator[None]:
+def _turn(path: Path) -> Iterator[bool]:
+    """Holds the directory's build lock; yields whether this builder is alone."""
     try:
         import fcntl
     except ImportError:  # no flock here: concurrent builders each rename a whole file
-        yield
+        yield False
         return
     with open(path.with_name(path.name + ".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            yield
+            yield True
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
