@@ -38,6 +38,7 @@ from bot.domain.pictures import load_pictures
 from bot.logs import setup_logging
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
+from handlers.places import Places
 from handlers.turn import Services
 
 log = logging.getLogger("bot")
@@ -199,7 +200,8 @@ def main(argv: list[str]) -> None:
     _prepare(settings.database_url, settings.startup_timeout_seconds)
     services = Services(settings, Database(settings.database_url,
                                            settings.database_pool_size),
-                        _clock(settings), program, pictures)
+                        _clock(settings), program, pictures,
+                        places=Places(cache_dir=settings.places_cache_dir))
     from bot.adapter.app import run_dispatcher_only, run_polling
     from bot.adapter.web import run_webhook
 

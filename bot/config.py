@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     calendar_allow_loopback: bool = False
     # How often each user's calendar feed is fetched again.
     calendar_fetch_minutes: float = Field(default=30.0, gt=0)
+    # Where the city-name index file is kept (built once, rebuilt after an upgrade of the
+    # place data). Unset: $XDG_CACHE_HOME/move-better or ~/.cache/move-better.
+    places_cache_dir: Path | None = None
     clock_speed: float = 1.0
 
     @field_validator("telegram_bot_token")

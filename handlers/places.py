@@ -1,44 +1,62 @@
 """Place names and shared locations turned into time zones, off the event loop.
 
-    places = Places()            # one per process (Services.places)
-    places.start()               # at start-up: the indexes load in a thread
+    places = Places(cache_dir)   # one per process (Services.places); None: ~/.cache/move-better
+    places.start()               # at start-up: the city file is opened (or built) meanwhile
     await places.ready()         # before a turn that may look one up (no connection held)
     found = await places.time_zone("Madrid")
 
-The city index and the location finder take seconds of CPU to build (bot/domain/zones.py);
-built on the event loop, the first user to type a city would stop the bot for everyone.
+The city index takes 2 s of CPU and 180 MB to build (bot/domain/zones.py): built in this
+process, even in a thread, it would hold the interpreter lock and the memory for as long as
+the bot runs. A child process builds it once into a file (bot.storage.cities) that every
+later start opens at once; lookups are one indexed query in a worker thread. The location
+finder is cheap (0.15 s, 10 MB) and loads in a thread here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from bot.domain import zones
-from bot.domain.zones import ZoneResult
+from bot.domain.zones import CityLookup, ZoneResult
+from bot.storage import cities
 
 log = logging.getLogger(__name__)
 
 
 class Places:
-    def __init__(self, load: Callable[[], None] = zones.preload) -> None:
+    def __init__(self, load: Callable[[], None] | None = None,
+                 cache_dir: Path | None = None) -> None:
+        """`load`: run in a thread instead of opening the city file (lookups then use the
+        in-memory index); `cache_dir`: where the city file lives (None: the default)."""
         self._load = load
+        self._cache_dir = cache_dir
+        self._cities: CityLookup | None = None
         self._loading: asyncio.Future[None] | None = None
 
     def start(self) -> None:
-        """Starts loading the indexes in a worker thread; returns at once."""
+        """Starts opening (or building) the city file and loading the location finder;
+        returns at once."""
         if self._loading is None:
-            self._loading = asyncio.ensure_future(asyncio.to_thread(self._timed_load))
+            self._loading = asyncio.ensure_future(self._timed_load())
 
-    def _timed_load(self) -> None:
+    async def _timed_load(self) -> None:
         started = time.monotonic()
-        self._load()
-        # The indexes are ~400,000 objects that live as long as the process: out of the
-        # garbage collector's sight, or every full collection walks them (60 ms each).
-        gc.freeze()
+        if self._load is not None:
+            await asyncio.to_thread(self._load)
+        else:
+            finder = asyncio.ensure_future(asyncio.to_thread(zones.preload_locations))
+            try:
+                self._cities = await cities.open_cities(self._cache_dir)
+            except Exception:  # an unforeseen failure: the index still loads, in memory
+                log.exception("the city file could not be opened")
+            if self._cities is None:
+                log.warning("no city file: the city index is built in this process")
+                await asyncio.to_thread(zones.memory_cities)
+            await finder
         log.info("place indexes loaded in %.1f s", time.monotonic() - started)
 
     @property
@@ -57,7 +75,7 @@ class Places:
 
     async def time_zone(self, text: str) -> ZoneResult:
         await self.ready()
-        return await asyncio.to_thread(zones.parse_time_zone, text)
+        return await asyncio.to_thread(zones.parse_time_zone, text, self._cities)
 
     async def zone_at(self, latitude: float, longitude: float) -> str | None:
         await self.ready()

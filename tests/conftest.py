@@ -490,3 +490,29 @@ async def in_process(database_url: str, clock: Clock, program: Program | None = 
     finally:
         await application.shutdown()
         await database.close()
+
+
+@pytest.fixture(scope="session")
+def city_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A city file built once for the test run (the in-memory index's rows, written)."""
+    from bot.storage import cities
+
+    key = cities.content_key()
+    path = tmp_path_factory.mktemp("cities") / cities.file_name(key)
+    cities.write(path, key)
+    return path
+
+
+@pytest.fixture(params=["memory", "file"])
+def city_lookup(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test of parse_time_zone twice: with the in-memory city index and with the
+    file-backed one the bot uses, which must answer alike."""
+    if request.param == "file":
+        from bot.domain import zones
+        from bot.storage import cities
+
+        path: Path = request.getfixturevalue("city_file")
+        found = cities.FileCities(path, cities.content_key())
+        request.addfinalizer(found.close)
+        monkeypatch.setattr(zones, "memory_cities", lambda: found)
+    return str(request.param)

@@ -192,6 +192,7 @@ def test_every_iana_zone_round_trips_in_lower_case() -> None:
 
 # A place named another way than the index names it ("Kiev", "Москва") is said back in the
 # user's own words; a spelling of the same name ("krakow") as the index spells it.
+@pytest.mark.usefixtures("city_lookup")  # in memory and from the city file
 @pytest.mark.parametrize(
     ("text", "zone", "place", "country"),
     [
@@ -219,6 +220,7 @@ def test_cities(text: str, zone: str, place: str, country: str) -> None:
     )
 
 
+@pytest.mark.usefixtures("city_lookup")  # in memory and from the city file
 @pytest.mark.parametrize(
     ("text", "first", "also"),
     [
@@ -243,6 +245,7 @@ def test_ambiguous_cities_offer_choices(text: str, first: str, also: str) -> Non
         tzinfo_for(option.zone)  # every offered zone can be stored
 
 
+@pytest.mark.usefixtures("city_lookup")  # in memory and from the city file
 def test_us_choices_name_the_state() -> None:
     result = parse_time_zone("Portland")
     assert isinstance(result, ZoneChoices)

@@ -6,6 +6,9 @@ import pytest
 
 from bot.domain.zones import ZoneChoices, ZoneFound, ZoneUnknown, parse_time_zone
 
+# Each test runs with the in-memory city index and with the city file.
+pytestmark = pytest.mark.usefixtures("city_lookup")
+
 
 @pytest.mark.parametrize(("typed", "zone", "country"), [
     ("Nueva York", "America/New_York", "US"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -153,3 +154,35 @@ async def test_check_names_a_broken_content_file(
     assert await asyncio.to_thread(check.run_checks, [], lines.append) == 1
     assert lines[-1] == (f"FAIL pictures: {content / 'pigeon.png'} is not a PNG picture: "
                          f"export it again")
+
+
+async def test_the_city_index_is_built_by_another_process_once(
+        standin: BotAPIStandIn, run_bot: RunBot, tmp_path: Path) -> None:
+    """The bot never builds the city index itself (180 MB it would keep): a child process
+    writes it to a file in PLACES_CACHE_DIR, which the next start finds."""
+    cache = tmp_path / "cache"
+    bot = await run_bot(PLACES_CACHE_DIR=str(cache))
+    ana = standin.user(1001)
+    await ana.command("/start")
+    welcome = await ana.next_message(timeout=15,
+                                     predicate=lambda m: "not medical advice" in (m.text or ""))
+    await ana.press(welcome, "c:yes")
+    await ana.next_message(timeout=15, predicate=lambda m: "Which time zone" in (m.text or ""))
+    await ana.send("Ciudad de México")  # answered once the file is there
+    await ana.next_message(timeout=60,
+                           predicate=lambda m: "America/Mexico_City" in (m.text or ""))
+    built = re.search(r"city file (\S+) built in [\d.]+ s by process (\d+)", bot.log)
+    assert built is not None, bot.log
+    assert bot.process is not None and int(built[2]) != bot.process.pid
+    assert Path(built[1]).parent == cache
+    assert "built in this process" not in bot.log
+    await bot.stop()
+
+    again = await run_bot(PLACES_CACHE_DIR=str(cache))
+    bob = standin.user(1002)
+    await bob.command("/start")
+    await bob.next_message(timeout=15, predicate=lambda m: "not medical advice" in (m.text or ""))
+    await standin.wait_until(lambda: "place indexes loaded" in again.log, timeout=60)
+    # The next start opens the same file: nothing built.
+    assert f"city file {built[1]} (built by process {built[2]})" in again.log, again.log
+    assert not re.search(r"city file \S+ built in", again.log)

@@ -293,6 +293,9 @@ def run_polling(services: Services) -> None:
     async def serve() -> None:
         stop = stop_requested()
         async with application:
+            # What start-up built (content, modules, mappers) lives as long as the process:
+            # out of the collector's sight, or each full collection walks it.
+            gc.freeze()
             await _post_init(application)
             assert application.updater is not None
             # Polling first, then the dispatcher, as PTB's own run_polling does.
@@ -318,7 +321,7 @@ def run_dispatcher_only(services: Services) -> None:
         async with application:
             # What start-up built (content, modules, mappers) lives as long as the process:
             # out of the collector's sight, or each full collection during a drain walks it
-            # (the app's other modes do the same once their place indexes are loaded).
+            # (the app's other modes do the same).
             gc.freeze()
             await start_services(application)
             log.info("dispatcher running")

