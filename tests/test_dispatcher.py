@@ -431,21 +431,28 @@ class OneByOne:
         await self.job.undeliverable(*args)
 
 
-async def _statements_and_outcome(database: Database, per_row: bool,
-                                  first_id: int) -> tuple[float, list[Any]]:
-    """Statements per reminder for 60 reminders due at once, and what they left behind."""
-    rng = random.Random(3)
-    users = [_user(first_id + i, rng) for i in range(60)]
-    for user in users:  # all at work on Monday at 10:00 UTC
+async def _due_at_ten(database: Database, first_id: int, count: int, seed: int) -> list[User]:
+    """`count` users at work on Monday at 10:00 UTC, their first reminders due then, one a
+    second apart in id order."""
+    rng = random.Random(seed)
+    users = [_user(first_id + i, rng) for i in range(count)]
+    for user in users:
         user.time_zone, user.work_start, user.work_end = "UTC", time(8), time(18)
         user.work_days = 0b1111111
     async with database.session() as session:
         session.add_all(users)
         await session.flush()
-        for user in users:
+        for i, user in enumerate(users):
             await due.schedule(session, user.id, "reminder", f"first:{user.id}",
-                               MONDAY + timedelta(hours=10))
-    clock = ManualClock(MONDAY + timedelta(hours=10, seconds=30))
+                               MONDAY + timedelta(hours=10, seconds=i))
+    return users
+
+
+async def _statements_and_outcome(database: Database, per_row: bool,
+                                  first_id: int) -> tuple[float, list[Any]]:
+    """Statements per reminder for 60 reminders due at once, and what they left behind."""
+    users = await _due_at_ten(database, first_id, 60, seed=3)
+    clock = ManualClock(MONDAY + timedelta(hours=10, minutes=1))
     sender = RecordingSender(clock=clock)
     jobs = make_jobs(_services(database, clock))
     if per_row:
@@ -515,17 +522,7 @@ async def test_the_next_batch_is_claimed_while_the_last_sends_of_one_are_still_t
     # previous batch's last sends. Forced: every send is held until the second claim has
     # come back, so a dispatcher that claimed only after all its rows had started would
     # hold its first sends in vain.
-    rng = random.Random(5)
-    users = [_user(30_000 + i, rng) for i in range(8)]
-    for user in users:  # all at work on Monday at 10:00 UTC
-        user.time_zone, user.work_start, user.work_end = "UTC", time(8), time(18)
-        user.work_days = 0b1111111
-    async with database.session() as session:
-        session.add_all(users)
-        await session.flush()
-        for user in users:
-            await due.schedule(session, user.id, "reminder", f"first:{user.id}",
-                               MONDAY + timedelta(hours=10))
+    await _due_at_ten(database, 30_000, 8, seed=5)
     clock = ManualClock(MONDAY + timedelta(hours=10, seconds=30))
     sender = GatedSender(clock=clock)
     dispatcher = Dispatcher(database, sender, clock, make_jobs(_services(database, clock)),
@@ -597,17 +594,7 @@ async def test_two_batches_short_of_a_group_each_still_record_their_sends(
     # records once it has three quarters of a group. Forced: two batches with two sent
     # each hold all four places; their next sends must make them record instead of both
     # waiting for ever.
-    rng = random.Random(6)
-    users = [_user(50_000 + i, rng) for i in range(8)]
-    for i, user in enumerate(users):  # all at work on Monday at 10:00 UTC
-        user.time_zone, user.work_start, user.work_end = "UTC", time(8), time(18)
-        user.work_days = 0b1111111
-    async with database.session() as session:
-        session.add_all(users)
-        await session.flush()
-        for i, user in enumerate(users):
-            await due.schedule(session, user.id, "reminder", f"first:{user.id}",
-                               MONDAY + timedelta(hours=10, seconds=i))
+    users = await _due_at_ten(database, 50_000, 8, seed=6)
     clock = ManualClock(MONDAY + timedelta(hours=10, seconds=30))
     sender = TwoBatchSender(clock=clock, first={user.id for user in users[:4]})
     dispatcher = Dispatcher(database, sender, clock, make_jobs(_services(database, clock)),

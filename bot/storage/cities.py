@@ -27,15 +27,18 @@ import tempfile
 import threading
 import time
 import zoneinfo
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import quote
 
 from bot.domain import zones
 from bot.domain.zones import City, CityLookup, CityMatch
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Bump when the tables below change.
 FILE_FORMAT = 1
@@ -149,24 +152,21 @@ class _Guarded:
         self.file = file
         self._failed = False
 
-    def _lookup(self) -> CityLookup:
-        return zones.memory_cities() if self._failed else self.file
+    def _ask(self, question: Callable[[CityLookup], T]) -> T:
+        if not self._failed:
+            try:
+                return question(self.file)
+            except sqlite3.Error:
+                log.exception("the city file %s failed; using the in-memory index",
+                              self.file.path)
+                self._failed = True
+        return question(zones.memory_cities())
 
     def matches(self, key: str) -> Sequence[CityMatch]:
-        try:
-            return self._lookup().matches(key)
-        except sqlite3.Error:
-            log.exception("the city file %s failed; using the in-memory index", self.file.path)
-            self._failed = True
-            return zones.memory_cities().matches(key)
+        return self._ask(lambda cities: cities.matches(key))
 
     def places(self, key: str) -> Sequence[tuple[str, str | None]]:
-        try:
-            return self._lookup().places(key)
-        except sqlite3.Error:
-            log.exception("the city file %s failed; using the in-memory index", self.file.path)
-            self._failed = True
-            return zones.memory_cities().places(key)
+        return self._ask(lambda cities: cities.places(key))
 
 
 # ---------------------------------------------------------------------------------------------
