@@ -281,7 +281,7 @@ class ReminderJob:
         if not still_useful(preferences(user), due.first_due(row), now, self.grace):
             return Skip("too late to be useful")
         if user.pain_stop_at is not None:  # the first reminder after a stop asks first
-            return Send(check_in_reply(user.language))
+            return Send(check_in_reply(user.language, break_id))
         return Send(self._remembered.reply(user, break_id, positions))
 
     async def prepare_many(

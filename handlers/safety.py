@@ -69,12 +69,22 @@ def heard(answer: Action) -> Action:
     return listening
 
 
+async def _reminded_break(turn: Turn, tap: CheckIn) -> Break | None:
+    """The pending break this check-in is the reminder of: the one its button names, or (a
+    button from before they named it) the one sent as this message."""
+    if tap.break_id is not None:
+        brk = await turn.own(Break, tap.break_id)
+        return brk if brk is not None and brk.status == "pending" else None
+    if turn.message_id is None:
+        return None
+    return await turn.session.scalar(
+        select(Break).where(Break.user_id == turn.user.id, Break.status == "pending",
+                            Break.message_id == turn.message_id).with_for_update())
+
+
 async def on_check_in(turn: Turn, tap: CheckIn) -> Answer:
     user = turn.user
-    reminder = await turn.session.scalar(
-        select(Break).where(Break.user_id == user.id, Break.status == "pending",
-                            Break.message_id == turn.message_id).with_for_update()
-    ) if turn.message_id is not None else None
+    reminder = await _reminded_break(turn, tap)
     if tap.answer in ("better", "same"):
         user.pain_stop_at = None
         if reminder is None:
@@ -89,8 +99,8 @@ async def on_check_in(turn: Turn, tap: CheckIn) -> Answer:
         pauses = [Button(turn.t(PAUSE_CHOICES[kind]), PauseChoice(kind))
                   for kind in ("3d", "7d", "until_resumed")]
         return Answer().say(worse_text(user.language, turn.services.studio),
-                            [Button(turn.t("Rest today"), CheckIn("rest")),
-                             Button(turn.t("A gentle break"), CheckIn("gentle"))],
+                            [Button(turn.t("Rest today"), CheckIn("rest", tap.break_id)),
+                             Button(turn.t("A gentle break"), CheckIn("gentle", tap.break_id))],
                             pauses, edit=True)
     if tap.answer == "rest":
         if reminder is not None:

@@ -56,6 +56,7 @@ EXAMPLES: list[tuple[CallbackData, str]] = [
     (ReminderChoice(7, "m60"), "b:7:m60"),
     (ReminderChoice(7, "moved"), "b:7:moved"),
     (CheckIn("worse"), "ck:worse"),
+    (CheckIn("same", MAX_ID), f"ck:same:{MAX_ID}"),
     (PlanFit("fewer"), "pf:fewer"),
     (Screen(31, "done"), "sc:31:done"),
     (StopPain(42, "10"), "sp:42:10"),
@@ -92,6 +93,7 @@ def test_every_kind_has_an_example() -> None:
     "set:cancel:now", "set:redo:tz", "pz:forever", "pz:", "b:0:go", f"b:{MAX_ID + 1}:go",
     "b:1:later", "b:01:go", "s:1:0:0:x", "s:1:0:0:n:", "s:١:0:0:n", "r:5:11", "r:5:3:11",
     "r:0:3", "a:1:Q:x", "a:start:now", "a:0:q:a", "zz:1", "g:0:yes", "g:7:maybe", "g:7",
+    "ck:same:0", "ck:same:", f"ck:same:{MAX_ID + 1}", "ck:same:07", "ck:sometimes:7",
     "ob:tz:" + "A" * 70,
 ])
 def test_forged_or_stale_data_unpacks_to_nothing(forged: str | None) -> None:
@@ -105,7 +107,7 @@ def test_anything_unpacks_without_raising_and_only_to_what_it_packs_back_to(data
         assert button.pack() == data
 
 
-@given(st.sampled_from(["b", "s", "r", "a", "ob", "set", "pz", "del", "c", "g"]),
+@given(st.sampled_from(["b", "s", "r", "a", "ob", "set", "pz", "del", "c", "g", "ck"]),
        st.text(alphabet="0123456789:abcdefghijklmnopqrstuvwxyz_/-+", max_size=60))
 def test_data_near_the_real_formats_never_raises(prefix: str, fields: str) -> None:
     data = f"{prefix}:{fields}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from telegram.request import RequestData
 from bot.adapter.web import SECRET_HEADER, make_web_app
 from bot.domain.callbacks import ReminderChoice
 from bot.domain.clock import ManualClock
+from bot.domain.replies import Reply
 from bot.outbox import due
 from bot.outbox.dispatcher import Action, Dispatcher, Job
 from bot.storage.db import Database
@@ -306,6 +308,58 @@ async def test_start_now_pressed_while_the_reminder_is_being_recorded_sent(
     assert seen.replies and "already handled" not in text_of(seen)
     assert stored is not None and stored.status == "active"
     assert outcome is None or "recording failed" not in outcome
+
+
+@dataclass
+class HeldSend(RecordingSender):
+    """Telegram has taken the message (its user sees it and may tap it); the dispatcher
+    does not have its id until `release`."""
+
+    replies: list[Reply] = field(default_factory=list)
+    delivered: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def send(self, chat_id: int, reply: Reply) -> int:
+        message_id = await super().send(chat_id, reply)
+        self.replies.append(reply)
+        self.delivered.set()
+        await self.release.wait()
+        return message_id
+
+
+async def test_a_check_in_answered_before_its_send_is_recorded_still_becomes_the_reminder(
+    database_url: str,
+) -> None:
+    # The first reminder after a stop for pain asks how the hip is. A tap on it can come
+    # before the dispatcher records the send, while its break does not know the message
+    # yet: the answer must still find the break and turn the message into its reminder
+    # (it used to say only "Thanks!", leaving a check-in with no way to start the break).
+    clock = ManualClock(MONDAY_9)
+    async with in_process(database_url, clock) as (application, request, services):
+        chat = Chat(application, request, services.database)
+        async with services.database.session() as session:
+            user = _user(chat.user_id)
+            user.pain_stop_at = MONDAY_9 - timedelta(days=1)
+            session.add(user)
+            await session.flush()
+            await due.schedule(session, chat.user_id, "reminder", "reminder:first", MONDAY_9)
+        sender = HeldSend(clock=clock)
+        dispatcher = Dispatcher(services.database, sender, clock, make_jobs(services),
+                                on_blocked=unsubscribe)
+        sending = asyncio.create_task(dispatcher.run_once())
+        await sender.delivered.wait()
+        check_in = sender.replies[0]
+        assert check_in.text.startswith("How is the hip today?")
+        same = next(key for row in check_in.buttons for key in row if key.label == "The same")
+        seen = await chat.press(same.data, message_id=sender.next_id)
+        sender.release.set()
+        await sending
+        async with services.database.session() as session:
+            brk = await session.scalar(select(Break))
+            stored = await session.get(User, chat.user_id)
+    assert "Time for a stretch break" in text_of(seen)
+    assert brk is not None and brk.status == "pending" and brk.message_id == sender.next_id
+    assert stored is not None and stored.pain_stop_at is None
 
 
 # ------------------------------------------------------------------------------------------

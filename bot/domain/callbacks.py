@@ -230,15 +230,22 @@ _REMINDER_ACTIONS: Final = frozenset(get_args(ReminderAction))
 
 @dataclass(frozen=True)
 class CheckIn(CallbackData):
-    """ "How is the hip today?" after a stop for pain, and the choices that follow it."""
+    """ "How is the hip today?" after a stop for pain, and the choices that follow it. As a
+    break's reminder it names the break: a tap can come before the message is recorded as
+    sent, when the break does not know its message yet."""
 
     prefix = "ck"
-    pattern = _fields("(" + "|".join(get_args(CheckInAnswer)) + ")")
+    pattern = _fields("(" + "|".join(get_args(CheckInAnswer)) + f")(?::{_NUMBER})?")
     answer: CheckInAnswer
+    break_id: int | None = None
 
     @classmethod
-    def read(cls, match: re.Match[str]) -> CheckIn:
-        return cls(next(a for a in get_args(CheckInAnswer) if a == match[1]))
+    def read(cls, match: re.Match[str]) -> CheckIn | None:
+        answer = next(a for a in get_args(CheckInAnswer) if a == match[1])
+        if match[2] is None:
+            return cls(answer)
+        break_id = _id(match[2])
+        return cls(answer, break_id) if break_id is not None else None
 
 
 @dataclass(frozen=True)

@@ -141,13 +141,13 @@ def emergency_text(language: str) -> str:
     return "\n\n".join(lines)
 
 
-def check_in_reply(language: str) -> Reply:
-    """The first reminder after a stop for pain opens with this."""
+def check_in_reply(language: str, break_id: int) -> Reply:
+    """The first reminder after a stop for pain (of break `break_id`) opens with this."""
     return Reply(
         _("How is the hip today? Last time we stopped because it hurt.", language),
-        ((Button(_("Better", language), CheckIn("better")),
-          Button(_("The same", language), CheckIn("same")),
-          Button(_("Worse", language), CheckIn("worse"))),),
+        ((Button(_("Better", language), CheckIn("better", break_id)),
+          Button(_("The same", language), CheckIn("same", break_id)),
+          Button(_("Worse", language), CheckIn("worse", break_id))),),
     )
 
 
