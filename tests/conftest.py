@@ -233,12 +233,14 @@ async def run_bot(
 
 
 async def _wait_ready(standin: BotAPIStandIn, bot: BotProcess, calls_before: int) -> None:
-    """Waits for the bot's first getUpdates: from then on it answers users. A generous
-    deadline: a loaded machine can take half a minute to import and start the bot."""
+    """Waits for the bot's first getUpdates (held open, or answered): from then on it
+    answers users. A generous deadline: a loaded machine can take half a minute to import
+    and start the bot."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 90
     while loop.time() < deadline:
-        if any(call.method.lower() == "getupdates" for call in standin.calls[calls_before:]):
+        if standin.polling or any(call.method.lower() == "getupdates"
+                                  for call in standin.calls[calls_before:]):
             return
         if bot.process is not None and bot.process.returncode is not None:
             raise AssertionError(f"the bot exited with {bot.process.returncode}:\n{bot.log}")
