@@ -429,7 +429,9 @@ class ReminderJob:
             if brk is None:
                 continue
             message_ids.append((brk.id, message_id))
-            if brk.status == "pending":
+            # Snoozed or moved since this message went out (a tap can come before its
+            # send is recorded): the snooze's own message gets the expiry, not this one.
+            if brk.status == "pending" and brk.snoozes == _snoozes_when_sent(row):
                 expiries.append(dict(user_id=user.id, kind="expire",
                                      key=f"expire:{brk.id}:{brk.snoozes}",
                                      due_at=self._expiry(user, brk.planned_at, now),
@@ -454,6 +456,12 @@ class ReminderJob:
             brk.status, brk.ended_at = "missed", now
         if row.kind == "reminder":  # the chain of reminders goes on
             await plan_next(session, user, row.due_at)
+
+
+def _snoozes_when_sent(row: DueMessage) -> int:
+    """The break's `snoozes` when this row's message was sent: a snooze row is keyed by it
+    ("snooze:<break>:<snoozes>"); a break's first reminder comes before any."""
+    return int(row.key.rsplit(":", 1)[1]) if row.kind == SNOOZE_KIND else 0
 
 
 class ExpiryJob:

@@ -362,6 +362,43 @@ async def test_a_check_in_answered_before_its_send_is_recorded_still_becomes_the
     assert stored is not None and stored.pain_stop_at is None
 
 
+async def test_a_reminder_moved_before_its_send_is_recorded_comes_back_when_moved_to(
+    database_url: str,
+) -> None:
+    # Recording the send schedules the reminder's expiry. "In a meeting: 1 hour" tapped
+    # before that (a quick tap, a slow recording) used to get an expiry keyed to the move:
+    # at the first reminder's expiry the break counted as missed, and the moved reminder
+    # never came (seen in tests/test_meetings_e2e.py on a busy machine).
+    clock = ManualClock(MONDAY_9)
+    async with in_process(database_url, clock) as (application, request, services):
+        chat = Chat(application, request, services.database)
+        async with services.database.session() as session:
+            user = _user(chat.user_id)
+            user.breaks_per_day = 1  # the day's break at 13:00: nothing to fold into
+            session.add(user)
+            await session.flush()
+            await due.schedule(session, chat.user_id, "reminder", "reminder:first", MONDAY_9)
+        sender = HeldSend(clock=clock)
+        dispatcher = Dispatcher(services.database, sender, clock, make_jobs(services),
+                                on_blocked=unsubscribe)
+        sending = asyncio.create_task(dispatcher.run_once())
+        await sender.delivered.wait()
+        async with services.database.session() as session:
+            brk = await session.scalar(select(Break))
+        assert brk is not None
+        seen = await chat.press(ReminderChoice(brk.id, "m60").pack(),
+                                message_id=sender.next_id)
+        assert "Moved" in text_of(seen)
+        sender.release.set()
+        await sending
+        # Past the first reminder's expiry, to the hour it was moved to.
+        await live_until(dispatcher, clock, MONDAY_9 + timedelta(minutes=61))
+        async with services.database.session() as session:
+            stored = await session.get(Break, brk.id)
+    assert [at for _chat, _text, at in sender.sent] == [MONDAY_9, MONDAY_9 + timedelta(hours=1)]
+    assert stored is not None and stored.status == "pending"
+
+
 # ------------------------------------------------------------------------------------------
 # 3. A send slower than the lease
 
