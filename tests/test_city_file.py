@@ -5,6 +5,7 @@ processes starting together, and a city still answered when no file can be writt
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import shutil
@@ -117,7 +118,7 @@ def test_builders_racing_past_the_lock_still_leave_one_whole_file(
         tmp_path: Path, rows: zones.CityRows, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where there is no lock (no flock), each builder renames a whole file into place: a
     reader sees one or the other, never half of one."""
-    monkeypatch.setattr(cities, "_turn", lambda path: _no_lock())
+    monkeypatch.setattr(cities, "_turn", lambda path: contextlib.nullcontext(False))
     written, go_on = threading.Event(), threading.Event()
     real = cities._write_rows
 
@@ -139,14 +140,6 @@ def test_builders_racing_past_the_lock_still_leave_one_whole_file(
     assert parse_time_zone("Madrid", found) == parse_time_zone("Madrid")
     assert [p.name for p in tmp_path.iterdir()] == ["cities.sqlite3"]
     found.close()
-
-
-class _no_lock:  # noqa: N801 - stands in for a context manager function
-    def __enter__(self) -> bool:
-        return False
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 async def test_an_unwritable_directory_falls_back_to_the_temporary_one(

@@ -525,19 +525,18 @@ async def test_the_next_batch_is_claimed_while_the_last_sends_of_one_are_still_t
     await _due_at_ten(database, 30_000, 8, seed=5)
     clock = ManualClock(MONDAY + timedelta(hours=10, seconds=30))
     sender = GatedSender(clock=clock)
-    dispatcher = Dispatcher(database, sender, clock, make_jobs(_services(database, clock)),
-                            on_blocked=deactivate, batch=4, concurrency=2)
     claims: list[int] = []
-    claim = dispatcher._claim
 
-    async def counted_claim() -> list[DueMessage]:
-        rows = await claim()
-        claims.append(len(rows))
-        if len(claims) == 2:
-            sender.open.set()
-        return rows
+    class Counting(Dispatcher):
+        async def _claim(self) -> list[DueMessage]:
+            rows = await super()._claim()
+            claims.append(len(rows))
+            if len(claims) == 2:
+                sender.open.set()
+            return rows
 
-    dispatcher._claim = counted_claim  # type: ignore[method-assign]
+    dispatcher = Counting(database, sender, clock, make_jobs(_services(database, clock)),
+                          on_blocked=deactivate, batch=4, concurrency=2)
     await dispatcher.tick()
     assert claims[:2] == [4, 4]
     assert sender.waited_in_vain == 0
