@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -327,20 +328,31 @@ class HeldSend(RecordingSender):
         return message_id
 
 
-async def test_a_check_in_answered_before_its_send_is_recorded_still_becomes_the_reminder(
-    database_url: str,
-) -> None:
-    # The first reminder after a stop for pain asks how the hip is. A tap on it can come
-    # before the dispatcher records the send, while its break does not know the message
-    # yet: the answer must still find the break and turn the message into its reminder
-    # (it used to say only "Thanks!", leaving a check-in with no way to start the break).
+@dataclass
+class HeldFirstReminder:
+    """A user's first reminder of the day, shown to them (Telegram has it) and not yet
+    recorded as sent: tap it, then `recorded()` lets the dispatcher record it."""
+
+    chat: Chat
+    services: Services
+    clock: ManualClock
+    sender: HeldSend
+    dispatcher: Dispatcher
+    sending: asyncio.Task[int]
+
+    async def recorded(self) -> None:
+        self.sender.release.set()
+        await self.sending
+
+
+@asynccontextmanager
+async def held_first_reminder(database_url: str, user: Callable[[int], User]
+                              ) -> AsyncIterator[HeldFirstReminder]:
     clock = ManualClock(MONDAY_9)
     async with in_process(database_url, clock) as (application, request, services):
         chat = Chat(application, request, services.database)
         async with services.database.session() as session:
-            user = _user(chat.user_id)
-            user.pain_stop_at = MONDAY_9 - timedelta(days=1)
-            session.add(user)
+            session.add(user(chat.user_id))
             await session.flush()
             await due.schedule(session, chat.user_id, "reminder", "reminder:first", MONDAY_9)
         sender = HeldSend(clock=clock)
@@ -348,15 +360,38 @@ async def test_a_check_in_answered_before_its_send_is_recorded_still_becomes_the
                                 on_blocked=unsubscribe)
         sending = asyncio.create_task(dispatcher.run_once())
         await sender.delivered.wait()
-        check_in = sender.replies[0]
+        yield HeldFirstReminder(chat, services, clock, sender, dispatcher, sending)
+
+
+def _after_a_stop_for_pain(user_id: int) -> User:
+    user = _user(user_id)
+    user.pain_stop_at = MONDAY_9 - timedelta(days=1)
+    return user
+
+
+def _one_break_a_day(user_id: int) -> User:
+    user = _user(user_id)
+    user.breaks_per_day = 1  # the day's break at 13:00: nothing to fold a moved one into
+    return user
+
+
+async def test_a_check_in_answered_before_its_send_is_recorded_still_becomes_the_reminder(
+    database_url: str,
+) -> None:
+    # The first reminder after a stop for pain asks how the hip is. A tap on it can come
+    # before the dispatcher records the send, while its break does not know the message
+    # yet: the answer must still find the break and turn the message into its reminder
+    # (it used to say only "Thanks!", leaving a check-in with no way to start the break).
+    async with held_first_reminder(database_url, _after_a_stop_for_pain) as held:
+        check_in = held.sender.replies[0]
         assert check_in.text.startswith("How is the hip today?")
         same = next(key for row in check_in.buttons for key in row if key.label == "The same")
-        seen = await chat.press(same.data, message_id=sender.next_id)
-        sender.release.set()
-        await sending
-        async with services.database.session() as session:
+        seen = await held.chat.press(same.data, message_id=held.sender.next_id)
+        await held.recorded()
+        async with held.services.database.session() as session:
             brk = await session.scalar(select(Break))
-            stored = await session.get(User, chat.user_id)
+            stored = await session.get(User, held.chat.user_id)
+    sender = held.sender
     assert "Time for a stretch break" in text_of(seen)
     assert brk is not None and brk.status == "pending" and brk.message_id == sender.next_id
     assert stored is not None and stored.pain_stop_at is None
@@ -369,32 +404,19 @@ async def test_a_reminder_moved_before_its_send_is_recorded_comes_back_when_move
     # before that (a quick tap, a slow recording) used to get an expiry keyed to the move:
     # at the first reminder's expiry the break counted as missed, and the moved reminder
     # never came (seen in tests/test_meetings_e2e.py on a busy machine).
-    clock = ManualClock(MONDAY_9)
-    async with in_process(database_url, clock) as (application, request, services):
-        chat = Chat(application, request, services.database)
-        async with services.database.session() as session:
-            user = _user(chat.user_id)
-            user.breaks_per_day = 1  # the day's break at 13:00: nothing to fold into
-            session.add(user)
-            await session.flush()
-            await due.schedule(session, chat.user_id, "reminder", "reminder:first", MONDAY_9)
-        sender = HeldSend(clock=clock)
-        dispatcher = Dispatcher(services.database, sender, clock, make_jobs(services),
-                                on_blocked=unsubscribe)
-        sending = asyncio.create_task(dispatcher.run_once())
-        await sender.delivered.wait()
-        async with services.database.session() as session:
+    async with held_first_reminder(database_url, _one_break_a_day) as held:
+        async with held.services.database.session() as session:
             brk = await session.scalar(select(Break))
         assert brk is not None
-        seen = await chat.press(ReminderChoice(brk.id, "m60").pack(),
-                                message_id=sender.next_id)
+        seen = await held.chat.press(ReminderChoice(brk.id, "m60").pack(),
+                                     message_id=held.sender.next_id)
         assert "Moved" in text_of(seen)
-        sender.release.set()
-        await sending
+        await held.recorded()
         # Past the first reminder's expiry, to the hour it was moved to.
-        await live_until(dispatcher, clock, MONDAY_9 + timedelta(minutes=61))
-        async with services.database.session() as session:
+        await live_until(held.dispatcher, held.clock, MONDAY_9 + timedelta(minutes=61))
+        async with held.services.database.session() as session:
             stored = await session.get(Break, brk.id)
+    sender = held.sender
     assert [at for _chat, _text, at in sender.sent] == [MONDAY_9, MONDAY_9 + timedelta(hours=1)]
     assert stored is not None and stored.status == "pending"
 
