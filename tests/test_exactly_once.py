@@ -49,6 +49,14 @@ def _user(user_id: int) -> User:
                 place="desk")
 
 
+async def _with_first_reminder(database: Database, user: User) -> None:
+    """Adds the user, their first reminder due at 09:00."""
+    async with database.session() as session:
+        session.add(user)
+        await session.flush()
+        await due.schedule(session, user.id, "reminder", "reminder:first", MONDAY_9)
+
+
 async def _waiting_or_done(database: Database, task: asyncio.Task[Any]) -> None:
     """Returns once `task` has finished or is waiting for a row lock another holds."""
     while not task.done():
@@ -282,10 +290,7 @@ async def test_start_now_pressed_while_the_reminder_is_being_recorded_sent(
     clock = ManualClock(MONDAY_9)
     async with in_process(pg_url, clock) as (application, request, services):
         chat = Chat(application, request, services.database)
-        async with services.database.session() as session:
-            session.add(_user(chat.user_id))
-            await session.flush()
-            await due.schedule(session, chat.user_id, "reminder", "reminder:first", MONDAY_9)
+        await _with_first_reminder(services.database, _user(chat.user_id))
         jobs = make_jobs(services)
         reminder = HeldDelivery(jobs["reminder"])
         jobs["reminder"] = reminder
@@ -351,10 +356,7 @@ async def held_first_reminder(database_url: str, user: Callable[[int], User]
     clock = ManualClock(MONDAY_9)
     async with in_process(database_url, clock) as (application, request, services):
         chat = Chat(application, request, services.database)
-        async with services.database.session() as session:
-            session.add(user(chat.user_id))
-            await session.flush()
-            await due.schedule(session, chat.user_id, "reminder", "reminder:first", MONDAY_9)
+        await _with_first_reminder(services.database, user(chat.user_id))
         sender = HeldSend(clock=clock)
         dispatcher = Dispatcher(services.database, sender, clock, make_jobs(services),
                                 on_blocked=unsubscribe)
