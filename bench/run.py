@@ -56,7 +56,7 @@ class Sizes:
     s9_every: float = 30
 
 
-FULL = Sizes(s1_count=5000, s1_rounds=1, s2_count=3000, s2_spread=60, s2_baseline=600,
+FULL = Sizes(s1_count=5000, s1_rounds=3, s2_count=3000, s2_spread=60, s2_baseline=600,
              s3_sqlite=(1_000, 10_000, 100_000), s3_pg=(1_000_000,),
              s3_naive=(1_000, 10_000, 100_000), s3_rounds=3, s3_repeats=15, s3_naive_cap=75,
              s4_burst=200, s4_alone=20, s5_repeats=20)

@@ -81,6 +81,21 @@ class GcTime:
                 "objects": len(gc.get_objects())}
 
 
+def context_switches() -> int:
+    """Context switches of every thread of this process so far (Linux; 0 elsewhere): each
+    hand-over of the interpreter lock between the event loop and a database thread is one
+    or two."""
+    total = 0
+    for status in Path("/proc/self/task").glob("*/status"):
+        try:
+            for line in status.read_text().splitlines():
+                if "ctxt_switches:" in line:
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
 class Profile:
     """pyinstrument around the timed part, when asked for (--profile FILE)."""
 
@@ -147,8 +162,8 @@ async def engine(args: argparse.Namespace) -> dict[str, Any]:
         async with database.session() as session:
             await session.execute(text("SELECT 1"))
         # The app builds its dispatcher with the defaults; so does the bench unless told.
-        tuning = {k: v for k, v in (("batch", args.batch), ("concurrency", args.concurrency))
-                  if v is not None}
+        tuning = {k: v for k, v in (("batch", args.batch), ("concurrency", args.concurrency),
+                                    ("record_group", args.record_group)) if v is not None}
         jobs = make_jobs(services)
         if args.job == "noop":
             # The dispatcher's own cost: claim, look up the user, send, finish; no job work.
@@ -159,10 +174,12 @@ async def engine(args: argparse.Namespace) -> dict[str, Any]:
                                 on_blocked=deactivate, worker="bench", **tuning)
         gc.freeze()  # as every mode of the app does once started (see bot.adapter.app)
         cpu, loop_cpu, started = time.process_time(), time.thread_time(), time.perf_counter()
+        switches = context_switches()
         with Profile(args.profile), GcTime() as collector:
             await dispatcher.tick()
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         loop_cpu = time.thread_time() - loop_cpu
+        switches = context_switches() - switches
     async with database.session() as session:
         statuses: dict[str, int] = dict((await session.execute(text(
             "SELECT status, count(*) FROM due_messages WHERE kind = 'reminder' "
@@ -173,7 +190,7 @@ async def engine(args: argparse.Namespace) -> dict[str, Any]:
     await database.close()
     delivered = int(statuses.get("sent", 0))
     return {"delivered": delivered, "seconds": seconds, "rate": delivered / seconds,
-            "cpu_seconds": cpu, "loop_cpu_seconds": loop_cpu,
+            "cpu_seconds": cpu, "loop_cpu_seconds": loop_cpu, "context_switches": switches,
             "statuses": {k: int(v) for k, v in statuses.items()},
             "next_planned": int(planned), **collector.figures()}
 
@@ -198,15 +215,18 @@ async def _send_loop(bot: Bot, args: argparse.Namespace) -> dict[str, Any]:
 
     chats = range(args.first_chat, args.first_chat + args.count)
     cpu, loop_cpu, started = time.process_time(), time.thread_time(), time.perf_counter()
+    switches = context_switches()
     with Profile(args.profile), GcTime() as collector:
         await asyncio.gather(*(one(chat) for chat in chats))
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     loop_cpu = time.thread_time() - loop_cpu
+    switches = context_switches() - switches
     delivered = outcomes["sent"]
     span = (sent_at[-1] - sent_at[0]) if len(sent_at) > 1 else seconds
     return {"delivered": delivered, "seconds": seconds, "rate": delivered / seconds,
             "span_rate": (delivered - 1) / span if span > 0 else None,
-            "cpu_seconds": cpu, "loop_cpu_seconds": loop_cpu, "outcomes": dict(outcomes),
+            "cpu_seconds": cpu, "loop_cpu_seconds": loop_cpu, "context_switches": switches,
+            "outcomes": dict(outcomes),
             **collector.figures()}
 
 
@@ -237,6 +257,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--clock")
     parser.add_argument("--concurrency", type=int, default=None)
     parser.add_argument("--batch", type=int, default=None)
+    parser.add_argument("--record-group", type=int, default=None)
     parser.add_argument("--first-chat", type=int, default=1)
     parser.add_argument("--count", type=int, default=0)
     parser.add_argument("--profile", default=None, help="write a pyinstrument profile here")

@@ -11,10 +11,10 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import Table, event, func, select
 
 from bot.config import load_settings
 from bot.domain.clock import ManualClock
@@ -24,7 +24,7 @@ from bot.domain.schedule import break_times
 from bot.outbox import due
 from bot.outbox.delivery import Blocked, TryLater
 from bot.outbox.dispatcher import Dispatcher, Send
-from bot.storage.db import Database
+from bot.storage.db import Database, update_from_values
 from bot.storage.models import Break, DueMessage, User
 from handlers.account import unsubscribe as deactivate
 from handlers.jobs import make_jobs
@@ -605,3 +605,55 @@ async def test_two_batches_short_of_a_group_each_still_record_their_sends(
                                             DueMessage.due_at <= clock()))).all())
     assert len(sender.sent) == 8
     assert statuses == {"sent": 8}
+
+
+async def test_renewing_and_finishing_many_claims_name_only_those_still_ours(
+    database: Database,
+) -> None:
+    async with database.session() as session:
+        session.add(User(id=1, chat_id=1, created_at=MONDAY, draft={}))
+        await session.flush()
+        for key in "abc":
+            await due.schedule(session, 1, "reminder", key, MONDAY)
+    lease = timedelta(minutes=5)
+    async with database.session() as session:
+        ids = [row.id for row in await due.claim(session, MONDAY, "w1", lease)]
+    assert len(ids) == 3
+    # Another instance has taken the first row over (our process stalled past its lease).
+    async with database.session() as session:
+        row = await session.get(DueMessage, ids[0])
+        assert row is not None
+        row.claimed_by = "w2"
+    async with database.session() as session:
+        assert await due.renew_held(session, ids, "w1", lease) == set(ids[1:])
+        assert await due.renew_held(session, ids[1:], "w1", lease) == set(ids[1:])
+    async with database.session() as session:
+        assert await due.finish_many(session, ids, "w1", "sent", MONDAY) == set(ids[1:])
+    async with database.session() as session:
+        # Finished rows are no longer claims to renew or finish again.
+        assert await due.renew_held(session, ids, "w1", lease) == set()
+        assert await due.finish_many(session, ids, "w1", "failed",
+                                     MONDAY + timedelta(minutes=1)) == set()
+        statuses = dict((await session.execute(
+            select(DueMessage.id, DueMessage.status).where(DueMessage.id.in_(ids)))).all())
+    assert statuses == {ids[0]: "claimed", ids[1]: "sent", ids[2]: "sent"}
+
+
+async def test_many_values_are_set_in_one_statement_each_on_its_own_row(
+    database: Database,
+) -> None:
+    async with database.session() as session:
+        session.add(User(id=1, chat_id=1, created_at=MONDAY, draft={}))
+        await session.flush()
+        breaks = [Break(user_id=1, kind="reminder", status="pending", planned_at=MONDAY,
+                        place="desk", positions=[], positions_done=[], message_id=7)
+                  for _ in range(3)]
+        session.add_all(breaks)
+    ids = [brk.id for brk in breaks]
+    async with database.session() as session:
+        await update_from_values(session, cast(Table, Break.__table__), "id", "message_id",
+                                 [(ids[0], 100), (ids[2], None)])
+    async with database.session() as session:
+        found = dict((await session.execute(
+            select(Break.id, Break.message_id).where(Break.id.in_(ids)))).all())
+    assert found == {ids[0]: 100, ids[1]: 7, ids[2]: None}

@@ -49,6 +49,7 @@ from bot.outbox.jobs import (
     delivered_many,
     prepare_many,
 )
+from bot.storage.users import lock_many as lock_users
 from bot.storage.db import Database, among
 from bot.storage.models import DueMessage, User
 
@@ -412,10 +413,8 @@ class Dispatcher:
                 now = self.clock()
                 # The users' rows locked (as every turn takes them first), not loaded again:
                 # the jobs read the users as they were prepared, whose reminder this was.
-                present = set(await session.scalars(
-                    select(User.id).where(among(session, User.id,
-                                                [row.user_id for row, *_rest in group]))
-                    .order_by(User.id).with_for_update()))
+                await lock_users(session, [row.user_id for row, *_rest in group])
+                # (A user erased since the send took their rows along: none is ours.)
                 ours = await due.finish_many(session, [row.id for row, *_rest in group],
                                              self.worker, "sent", now)
                 by_job: dict[int, tuple[Job, list[tuple[DueMessage, User, int | None]]]] = {}
@@ -423,7 +422,7 @@ class Dispatcher:
                     if row.id not in ours:
                         log.warning("due message %s was sent, but another instance had taken "
                                     "it over", row.id)
-                    elif user.id in present:
+                    else:
                         by_job.setdefault(id(job), (job, []))[1].append((row, user, message_id))
                 for job, items in by_job.values():
                     await delivered_many(job, session, items, now)

@@ -163,10 +163,22 @@ async def renew_held(
         update(DueMessage)
         .where(DueMessage.id.in_(ours.scalar_subquery()))
         .values(lease_until=_lease_end(session, lease))
-        .returning(DueMessage.id)
         .execution_options(synchronize_session=False)
     )
-    return set(result.scalars())
+    return await _changed(session, row_ids, result, DueMessage.claimed_by == worker,
+                          DueMessage.status == CLAIMED)
+
+
+async def _changed(session: AsyncSession, row_ids: Sequence[int], result: Any,
+                   *now_true: ColumnElement[bool]) -> set[int]:
+    """The ids of `row_ids` that a statement changed, `now_true` being what it made true of
+    them. Counted, not returned: nearly always it changed them all, and on SQLite each row
+    returned is a hand-over between the event loop and the database's thread."""
+    wanted = set(row_ids)
+    if cast(CursorResult[Any], result).rowcount == len(wanted):
+        return wanted
+    return set(await session.scalars(
+        select(DueMessage.id).where(among(session, DueMessage.id, row_ids), *now_true)))
 
 
 async def schedule_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -185,7 +197,8 @@ async def schedule_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
 async def finish_many(
     session: AsyncSession, row_ids: Sequence[int], worker: str, status: str, now: datetime,
 ) -> set[int]:
-    """`finish` for many rows in one statement; the ids whose claim was still ours."""
+    """`finish` for many rows in one statement; the ids whose claim was still ours (and so
+    ended here)."""
     if not row_ids:
         return set()
     result = await session.execute(
@@ -193,10 +206,10 @@ async def finish_many(
         .where(among(session, DueMessage.id, row_ids), DueMessage.claimed_by == worker,
                DueMessage.status == CLAIMED)
         .values(status=status, done_at=now, outcome=None, lease_until=None)
-        .returning(DueMessage.id)
         .execution_options(synchronize_session=False)
     )
-    return set(result.scalars())
+    return await _changed(session, row_ids, result, DueMessage.claimed_by == worker,
+                          DueMessage.status == status, DueMessage.done_at == now)
 
 
 async def finish(

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -73,16 +74,20 @@ def among(session: AsyncSession, column: QueryableAttribute[Any] | ColumnElement
 
 async def update_from_values(session: AsyncSession, table: Table, key: str, column: str,
                              pairs: Sequence[tuple[Any, Any]]) -> None:
-    """Sets `column` to each pair's second value where `key` is its first. On PostgreSQL in
-    one `UPDATE … FROM unnest(keys, values)`: an executemany there is a round per row, and
-    two array parameters keep the statement the same (compiled once) whatever the count.
-    SQLite's executemany is a loop in C."""
+    """Sets `column` to each pair's second value where `key` is its first, in one statement
+    whatever the count (compiled once): on PostgreSQL `UPDATE … FROM unnest(keys, values)`,
+    where an executemany is a round per row; on SQLite `UPDATE … FROM json_each(pairs)`,
+    where each row of an executemany is a hand-over between the event loop and the
+    database's thread. Values are numbers or text."""
     if not pairs:
         return
     if session.get_bind().dialect.name != "postgresql":
+        given = func.json_each(bindparam("pairs", json.dumps(pairs))) \
+            .table_valued("value").alias("given")
         await session.execute(
-            update(table).where(table.c[key] == bindparam("k")).values({column: bindparam("v")}),
-            [{"k": k, "v": v} for k, v in pairs])
+            update(table).where(table.c[key] == given.c.value.op("->>")(0))
+            .values({column: given.c.value.op("->>")(1)})
+            .execution_options(synchronize_session=False))
         return
     keys, new = zip(*pairs, strict=True)
     given = func.unnest(

@@ -5,15 +5,16 @@ Functions take an `AsyncSession` in a transaction and the current time; they nev
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.i18n import language_for
-from bot.storage.db import insert_for
+from bot.storage.db import among, insert_for
 from bot.storage.models import USER_TABLES, Break, User
 
 OPEN_BREAK_STATES = ("pending", "active", "rating")
@@ -27,6 +28,15 @@ async def lock(session: AsyncSession, user_id: int) -> User | None:
     """The user, locked until the transaction ends: one turn per user at a time, across
     every instance sharing the database."""
     return await session.get(User, user_id, with_for_update=True)
+
+
+async def lock_many(session: AsyncSession, user_ids: Collection[int]) -> None:
+    """Locks these users (in id order: two instances never deadlock) until the transaction
+    ends. Only PostgreSQL has row locks: SQLite's writer holds the whole database, and
+    reading the rows would cost a hand-over to its thread for each."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(User.id).where(among(session, User.id, user_ids))
+                              .order_by(User.id).with_for_update())
 
 
 async def register(
