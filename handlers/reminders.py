@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import guided_break as plan
@@ -43,7 +43,7 @@ from bot.domain.timefmt import local_time
 from bot.outbox import due
 from bot.outbox.dispatcher import Action, Edit, Send, Skip
 from bot.storage.calendar import busy_times
-from bot.storage.db import among, fetch_rows, insert_rows, update_from_values
+from bot.storage.db import among, update_from_values
 from bot.storage.models import Assessment, Break, DueMessage, User
 from bot.storage.records import latest_check, latest_checks
 from handlers.breaks import safe_sequence, start_break
@@ -222,9 +222,8 @@ async def _maybe_plan_fit(session: AsyncSession, items: Sequence[tuple[DueMessag
               .where(among(session, Break.user_id, asked), Break.kind == "reminder")
               .subquery())
     latest: dict[int, list[tuple[str, bool]]] = {}
-    for user_id, status, for_pain, _n in sorted(
-            await fetch_rows(session, select(ranked).where(ranked.c.n <= meetings.IN_A_ROW)),
-            key=lambda found: found[3]):  # the latest first
+    for user_id, status, for_pain, _n in await session.execute(
+            select(ranked).where(ranked.c.n <= meetings.IN_A_ROW).order_by(ranked.c.n)):
         latest.setdefault(user_id, []).append(
             ("missed" if status == "pending" else status, bool(for_pain)))
     return {row.id for row, user in items if user.id in latest
@@ -328,21 +327,24 @@ class ReminderJob:
         _break_for)."""
         if not items:
             return {}
-        users = [user.id for _row, user in items]
         await session.execute(
-            update(Break).where(among(session, Break.user_id, users), Break.status == "pending")
+            update(Break)
+            .where(among(session, Break.user_id, [user.id for _row, user in items]),
+                   Break.status == "pending")
             .values(status="missed", ended_at=now)
         )
-        # One INSERT for all, then one SELECT of the ids: each user has one new break here
-        # (the pending ones were just closed), so the ids are matched by user. No ORM
-        # objects: building one costs more than the rest of the break.
-        checks = await latest_checks(session, users)
+        # One INSERT for all (the ORM inserts one row at a time where it cannot be sure of
+        # the order of returned ids, as on SQLite): each user has one new break here, so the
+        # ids are matched by user. Every row has the same columns, so the statement is
+        # compiled once and SQLAlchemy sends the rows in multi-row batches. No ORM objects:
+        # building one costs more than the rest of the break.
+        checks = await latest_checks(session, [user.id for _row, user in items])
         new = {user.id: {**_unset, **self._break(row, user, checks.get(user.id))}
                for row, user in items}
-        await insert_rows(session, cast(Table, Break.__table__), list(new.values()))
-        ids: dict[int, int] = dict(await fetch_rows(session, select(Break.user_id, Break.id)
-                                                    .where(among(session, Break.user_id, users),
-                                                           Break.status == "pending")))
+        table = cast(Table, Break.__table__)
+        returned = await session.execute(insert(table).returning(table.c.user_id, table.c.id),
+                                         list(new.values()))
+        ids: dict[int, int] = {user_id: break_id for user_id, break_id in returned}
         breaks = {row.id: (ids[user.id], new[user.id]["positions"]) for row, user in items}
         await update_from_values(session, cast(Table, DueMessage.__table__), "id", "break_id",
                                  [(row_id, brk[0]) for row_id, brk in breaks.items()])
@@ -417,23 +419,23 @@ class ReminderJob:
             return
         # Locked (in id order) until the commit, as _locked does for one; read as plain
         # rows: only these columns matter here.
-        breaks = {found[0]: found for found in await fetch_rows(session, (
+        breaks = {brk.id: brk for brk in await session.execute(
             select(Break.id, Break.status, Break.planned_at, Break.snoozes)
-            .where(among(session, Break.id, ids)).order_by(Break.id).with_for_update()))}
+            .where(among(session, Break.id, ids)).order_by(Break.id).with_for_update())}
         message_ids = []
         expiries = []
         for row, user, message_id in items:
-            if row.break_id not in breaks:
+            brk = breaks.get(row.break_id) if row.break_id is not None else None
+            if brk is None:
                 continue
-            break_id, status, planned_at, snoozes = breaks[row.break_id]
-            message_ids.append((break_id, message_id))
+            message_ids.append((brk.id, message_id))
             # Snoozed or moved since this message went out (a tap can come before its
             # send is recorded): the snooze's own message gets the expiry, not this one.
-            if status == "pending" and snoozes == _snoozes_when_sent(row):
+            if brk.status == "pending" and brk.snoozes == _snoozes_when_sent(row):
                 expiries.append(dict(user_id=user.id, kind="expire",
-                                     key=f"expire:{break_id}:{snoozes}",
-                                     due_at=self._expiry(user, planned_at, now),
-                                     break_id=break_id))
+                                     key=f"expire:{brk.id}:{brk.snoozes}",
+                                     due_at=self._expiry(user, brk.planned_at, now),
+                                     break_id=brk.id))
         await update_from_values(session, cast(Table, Break.__table__), "id", "message_id",
                                  message_ids)
         await due.schedule_many(session, expiries + ends)

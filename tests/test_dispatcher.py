@@ -24,7 +24,7 @@ from bot.domain.schedule import break_times
 from bot.outbox import due
 from bot.outbox.delivery import Blocked, TryLater
 from bot.outbox.dispatcher import Dispatcher, Send
-from bot.storage.db import Database, fetch_rows, insert_rows, update_from_values
+from bot.storage.db import Database, update_from_values
 from bot.storage.models import Break, DueMessage, User
 from handlers.account import unsubscribe as deactivate
 from handlers.jobs import make_jobs
@@ -496,7 +496,7 @@ async def test_a_batch_of_reminders_costs_few_statements_and_ends_the_same(
     print(f"statements per reminder: {one_by_one:.2f} one by one, {together:.2f} together")
     assert batched == per_row
     assert together * 10 < one_by_one
-    assert together <= 0.3
+    assert together < 0.3
 
 
 @dataclass
@@ -657,28 +657,3 @@ async def test_many_values_are_set_in_one_statement_each_on_its_own_row(
         found = dict((await session.execute(
             select(Break.id, Break.message_id).where(Break.id.in_(ids)))).all())
     assert found == {ids[0]: 100, ids[1]: 7, ids[2]: None}
-
-
-async def test_many_rows_go_in_and_come_back_as_a_plain_select_gives_them(
-    database: Database,
-) -> None:
-    async with database.session() as session:
-        session.add_all([User(id=i, chat_id=i, created_at=MONDAY, draft={}) for i in (1, 2)])
-    table = cast(Table, DueMessage.__table__)
-    rows = [dict(user_id=user_id, kind="reminder", key="k", status="pending", attempts=0,
-                 due_at=MONDAY + timedelta(minutes=user_id), payload={"slot": "10:00"},
-                 break_id=None) for user_id in (1, 2)]
-    async with database.session() as session:
-        await insert_rows(session, table, rows, skip_existing=("user_id", "key"))
-        # The same key again is left out; the first row stays as it was.
-        await insert_rows(session, table, [{**rows[0], "payload": {}}],
-                          skip_existing=("user_id", "key"))
-    columns = select(DueMessage.user_id, DueMessage.due_at, DueMessage.payload,
-                     DueMessage.break_id)
-    async with database.session() as session:
-        fetched = await fetch_rows(session, columns)
-        plain = [tuple(row) for row in await session.execute(columns)]
-        assert await fetch_rows(session, columns.where(DueMessage.user_id == 3)) == []
-    assert sorted(fetched) == sorted(plain) == [
-        (1, MONDAY + timedelta(minutes=1), {"slot": "10:00"}, None),
-        (2, MONDAY + timedelta(minutes=2), {"slot": "10:00"}, None)]

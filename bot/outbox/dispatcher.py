@@ -49,9 +49,9 @@ from bot.outbox.jobs import (
     delivered_many,
     prepare_many,
 )
+from bot.storage.users import lock_many as lock_users
 from bot.storage.db import Database, among
 from bot.storage.models import DueMessage, User
-from bot.storage.users import lock_many as lock_users
 
 log = logging.getLogger(__name__)
 
@@ -214,9 +214,7 @@ class Dispatcher:
         expiry and the next reminder (or two follow-ups) never race each other. Users with
         one row here and none still in flight from the previous batch (nearly all) go the
         batched way: prepared together, recorded in groups."""
-        # Half a batch ahead: preparing one takes about as long as sending a hundred rows
-        # (measured: with only the sends in flight left, sending stood still 2 % of the time).
-        starts = _Starts(len(rows), next_batch, max(self.concurrency, self.batch // 2))
+        starts = _Starts(len(rows), next_batch, self.concurrency)
         if not rows:
             next_batch.set()
             return

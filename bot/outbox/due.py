@@ -17,7 +17,6 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnElement,
     Interval,
-    Table,
     and_,
     delete,
     func,
@@ -30,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.db import UTCDateTime, among, insert_for, insert_rows
+from bot.storage.db import UTCDateTime, among, insert_for
 from bot.storage.models import DueMessage
 
 PENDING, CLAIMED = "pending", "claimed"
@@ -184,12 +183,15 @@ async def _changed(session: AsyncSession, row_ids: Sequence[int], result: Any,
 
 async def schedule_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """`schedule` for many rows in one statement; each dict has `schedule`'s arguments."""
+    if not rows:
+        return
+    values = [dict(status=PENDING, attempts=0, payload=row.get("payload") or {},
+                   break_id=row.get("break_id"), user_id=row["user_id"], kind=row["kind"],
+                   key=row["key"], due_at=row["due_at"]) for row in rows]
     # Into the table, not through the ORM: its bulk path costs more per row than the row.
-    await insert_rows(session, cast(Table, DueMessage.__table__), [
-        dict(status=PENDING, attempts=0, payload=row.get("payload") or {},
-             break_id=row.get("break_id"), user_id=row["user_id"], kind=row["kind"],
-             key=row["key"], due_at=row["due_at"]) for row in rows],
-        skip_existing=("user_id", "key"))
+    await session.execute(
+        insert_for(session)(DueMessage.__table__).on_conflict_do_nothing(
+            index_elements=["user_id", "key"]), values)
 
 
 async def finish_many(

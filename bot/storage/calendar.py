@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.db import among, fetch_rows
+from bot.storage.db import among
 from bot.storage.models import BusyTime, CalendarFeed
 
 Interval = tuple[datetime, datetime]
@@ -44,13 +44,14 @@ async def busy_times(session: AsyncSession, user_id: int, start: datetime,
 async def busy_times_of(session: AsyncSession, user_ids: Sequence[int], start: datetime,
                         end: datetime) -> dict[int, list[Interval]]:
     """`busy_times` of many users in one query: only those with busy times are keys."""
-    rows = await fetch_rows(session, (
+    rows = await session.execute(
         select(BusyTime.user_id, BusyTime.starts_at, BusyTime.ends_at)
         .where(among(session, BusyTime.user_id, user_ids), BusyTime.starts_at < end,
-               BusyTime.ends_at > start)))
+               BusyTime.ends_at > start)
+        .order_by(BusyTime.user_id, BusyTime.starts_at))
     found: dict[int, list[Interval]] = {}
-    for user_id, starts_at, ends_at in sorted(rows):
-        found.setdefault(user_id, []).append((starts_at, ends_at))
+    for row in rows:
+        found.setdefault(row.user_id, []).append((row.starts_at, row.ends_at))
     return found
 
 

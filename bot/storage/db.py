@@ -13,19 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    DateTime,
-    Select,
-    Table,
-    any_,
-    bindparam,
-    event,
-    func,
-    select,
-    true,
-    update,
-)
+from sqlalchemy import ColumnElement, DateTime, Table, any_, bindparam, event, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -109,57 +97,6 @@ async def update_from_values(session: AsyncSession, table: Table, key: str, colu
     await session.execute(
         update(table).where(table.c[key] == given.c.k).values({column: given.c.v})
         .execution_options(synchronize_session=False))
-
-
-# On SQLite each row a statement reads or writes (through the `?` of an executemany, or a
-# row of its result) is a hand-over of the interpreter lock between the event loop and the
-# connection's thread, and while the loop is busy each waits for the loop's next system
-# call: a 200-row select took 6.7 ms instead of 0.45, and its connection was held all that
-# time. So many rows cross as one JSON text, which the database builds or reads itself.
-
-
-async def fetch_rows(session: AsyncSession, stmt: Select[*tuple[Any, ...]]
-                     ) -> list[tuple[Any, ...]]:
-    """The rows of a select of columns, in no particular order, each value as its column's
-    type gives it (a UTC datetime, a list from JSON, a bool). On SQLite in one step."""
-    if session.get_bind().dialect.name == "postgresql":
-        return [tuple(row) for row in await session.execute(stmt)]
-    dialect = session.get_bind().dialect
-    inner = stmt.subquery()
-    packed = await session.scalar(select(func.json_group_array(func.json_array(*inner.c))))
-    processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                  for column in inner.c]
-    return [tuple(value if process is None or value is None else process(value)
-                  for process, value in zip(processors, row, strict=True))
-            for row in json.loads(packed or "[]")]
-
-
-async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]],
-                      skip_existing: Sequence[str] = ()) -> None:
-    """Inserts rows that all have the same columns; with `skip_existing` (the columns of a
-    unique constraint), a row that would repeat one already there is left out. On SQLite in
-    one step."""
-    if not rows:
-        return
-    insert = insert_for(session)(table)
-    if skip_existing:
-        insert = insert.on_conflict_do_nothing(index_elements=list(skip_existing))
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(insert, list(rows))
-        return
-    dialect = session.get_bind().dialect
-    names = list(rows[0])
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-                  for name in names]
-    packed = json.dumps([[value if process is None or value is None else process(value)
-                          for process, value in zip(processors, map(row.__getitem__, names),
-                                                    strict=True)]
-                         for row in rows])
-    given = func.json_each(bindparam("rows", packed)).table_valued("value").alias("given")
-    await session.execute(insert.from_select(
-        names, select(*(given.c.value.op("->>")(i) for i in range(len(names))))
-        # (A WHERE, or SQLite would read ON CONFLICT as the join's ON.)
-        .where(true())))
 
 
 def make_engine(url: str, pool_size: int = 5) -> AsyncEngine:
