@@ -140,7 +140,8 @@ async def run(dbs: BenchDatabases, *, count: int, rounds: int, kinds: tuple[str,
         # Each engine round against the bare rounds just before and after it: the machine's
         # speed drifts by more than the difference measured, over minutes.
         around = [(before["rate"] + after["rate"]) / 2
-                  for before, after in zip(bare_runs, bare_runs[1:rounds + 1])]
+                  for before, after in zip(bare_runs[:rounds], bare_runs[1:rounds + 1],
+                                           strict=True)]
         bare_rate = median(around)
         lost = [r for r in engine_runs if r["delivered"] < count]
         rounds_said = "rounds: " + ", ".join(

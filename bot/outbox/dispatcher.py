@@ -49,9 +49,9 @@ from bot.outbox.jobs import (
     delivered_many,
     prepare_many,
 )
-from bot.storage.users import lock_many as lock_users
 from bot.storage.db import Database, among
 from bot.storage.models import DueMessage, User
+from bot.storage.users import lock_many as lock_users
 
 log = logging.getLogger(__name__)
 

@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.types import TypeDecorator
 
+from bot.storage.sqlite_driver import one_trip_dbapi
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores aware datetimes as UTC and always returns them aware in UTC.
@@ -108,7 +110,7 @@ def make_engine(url: str, pool_size: int = 5) -> AsyncEngine:
         # tasks queue for it in asyncio instead of polling the file lock with sleeps. A
         # file's connection never goes stale: no ping before each transaction.
         options.update(pool_size=1, max_overflow=0, pool_timeout=120,
-                       connect_args={"timeout": 30})
+                       connect_args={"timeout": 30}, module=one_trip_dbapi())
     else:
         # A server's connection can drop (a restart, a network blip): pinged before use.
         options.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
