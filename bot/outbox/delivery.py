@@ -1,6 +1,6 @@
 """How the domain talks to the outside: a `Sender` and the failures it reports.
 
-The Telegram implementation lives in `bot/telegram_sender.py`; tests can pass their own.
+The Telegram implementation is `TelegramSender` in `bot/adapter/sender.py`; tests pass their own.
 """
 
 from __future__ import annotations
