@@ -2,10 +2,10 @@
 
 SQLAlchemy's aiosqlite adapter makes four: create a cursor, execute, fetch, close. Each is
 a round through the event loop, and while the loop is busy sending (a batch of reminders)
-each round waits for a whole pass of the loop: a transaction of five statements held the
-one connection for ~70 ms, and every other transaction queued behind it (the connection
-was in use 98 % of a 5,000-reminder run). Here a statement is one function run in that
-thread: cursor, execute, fetch every row, close.
+each waits for a pass of the loop with the one connection held: in a 5,000-reminder drain
+the connection was checked out 98 % of the time. Here a statement is one function run in
+that thread (cursor, execute, fetch every row, close), which also costs the event loop
+about a third less CPU per statement.
 
     engine = create_async_engine(url, module=one_trip_dbapi())
 """
