@@ -8,11 +8,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 import pytest
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.db import Database
@@ -62,7 +63,7 @@ async def test_each_statement_is_one_trip_and_answers_as_usual(database: Databas
             update(User).where(User.id == 3).values(place="home").returning(User.id))
         counted = await session.scalar(select(func.count()).where(User.language == "es"))
         statements = list(trips)
-        assert changed.rowcount == 2  # type: ignore[attr-defined]
+        assert cast(CursorResult[Any], changed).rowcount == 2
         assert returned.scalars().all() == [3]
         assert counted == 2
     assert statements == ["_run", "_run", "_run"]

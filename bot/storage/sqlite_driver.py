@@ -70,8 +70,8 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         return self._rowcount
 
     @property
-    def lastrowid(self) -> int:  # type: ignore[override]
-        return self._lastrowid  # type: ignore[return-value]
+    def lastrowid(self) -> Any:  # None before any insert, as in sqlite3
+        return self._lastrowid
 
     @property
     def arraysize(self) -> int:
