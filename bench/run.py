@@ -1,6 +1,6 @@
 """Runs every scenario, prints one table and writes the figures as JSON.
 
-    python -m bench                 # full sizes: about 14 minutes on 2 cores
+    python -m bench                 # full sizes: about 20–25 minutes on 2 cores
     python -m bench --quick         # small sizes, a minute or so: CI runs it so it cannot rot
                                     # (not the soak: tests/test_soak.py is its short form)
     python -m bench --only 1,4      # some scenarios
