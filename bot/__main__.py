@@ -57,7 +57,8 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 def _clock(settings: Settings) -> Clock:
     if settings.clock_start is not None:
-        return FastClock(settings.clock_start, settings.clock_speed)
+        return FastClock(settings.clock_start, settings.clock_speed,
+                         settings.clock_started_at)
     return system_clock
 
 

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # For the playground and end-to-end tests only: start the clock at this instant and
     # run it this many times faster than real time.
     clock_start: datetime | None = None
+    # The real instant at which that clock read clock_start (default: when the process
+    # started); several processes given the same one keep the same time.
+    clock_started_at: datetime | None = None
     # Tests only: lets calendar feeds be fetched from http://127.0.0.1:<port>/. Must stay off
     # in production, where it would let users make the bot fetch from its own machine.
     calendar_allow_loopback: bool = False

@@ -202,7 +202,8 @@ async def run_bot(
     ) -> BotProcess:
         env = {
             key: value for key, value in os.environ.items()
-            if key not in ("DATABASE_URL", "TELEGRAM_BOT_TOKEN", "CLOCK_START", "CLOCK_SPEED")
+            if key not in ("DATABASE_URL", "TELEGRAM_BOT_TOKEN", "CLOCK_START", "CLOCK_SPEED",
+                           "CLOCK_STARTED_AT")
         }
         env.update(
             TELEGRAM_BOT_TOKEN=TOKEN,
@@ -217,10 +218,11 @@ async def run_bot(
         if clock_speed is not None:
             env["CLOCK_SPEED"] = str(clock_speed)
         env.update(extra)
+        # Appended before it starts: bots started together each get their own log.
         bot = BotProcess(env, tmp_path / f"bot-{len(started)}.log", args)
+        started.append(bot)
         calls_before = len(standin.calls)
         await bot.start()
-        started.append(bot)
         if wait_ready:
             await _wait_ready(standin, bot, calls_before)
         return bot

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from bot.config import ConfigError, load_settings, normalise_database_url
+from bot.domain.clock import FastClock
 
 TOKEN = "123456789:" + "A" * 35
 
@@ -39,3 +43,15 @@ def test_admin_ids_from_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings(telegram_bot_token=TOKEN, _env_file=None)
     assert settings.admin_user_ids == frozenset({12, 34, 56})
     assert TOKEN not in repr(settings)
+
+
+def test_fast_clocks_started_apart_agree_when_given_one_start_instant() -> None:
+    start = datetime(2026, 11, 30, 8, tzinfo=UTC)
+    began = time.monotonic()
+    # As if this process started ten real seconds after the instant the others were given.
+    late = FastClock(start, 60.0, datetime.now(UTC) - timedelta(seconds=10))
+    alone = FastClock(start, 60.0)
+    late_reads, alone_reads = late(), alone()
+    slack = timedelta(seconds=(time.monotonic() - began) * 60 + 1)
+    assert timedelta(minutes=10) <= late_reads - start <= timedelta(minutes=10) + slack
+    assert timedelta(0) <= alone_reads - start <= slack

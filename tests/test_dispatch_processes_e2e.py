@@ -54,15 +54,21 @@ async def test_two_dispatcher_processes_send_every_reminder_once(
         standin.user(user.id)
     expected = {user.id: break_times(preferences(user), date(2026, 11, 30)) for user in users}
 
-    # Both must take part whatever the machine's load: each send is slow at first, so the
-    # process that claimed rows is busy with them (it claims nothing more until they end)
-    # and the reminders falling due meanwhile can only go to the other one. Once both have
-    # claimed rows, sends are quick again. (Half a second per send stays well inside the bot's
-    # own timeout and the lateness allowed.)
+    # Both must take part whatever the machine's load:
+    # - Both clocks read START at the same real instant, however far apart the processes
+    #   start. Otherwise the one started first runs ahead and claims every row before the
+    #   other's clock reaches it.
+    # - Each send is slow at first, so the process that claimed rows is busy with them (it
+    #   claims nothing more until they end) and the reminders falling due meanwhile can only
+    #   go to the other one. Once both have claimed rows, sends are quick again. (Half a
+    #   second per send stays well inside the bot's own timeout.)
+    # - A reminder may go out late: at this speed a starved process's second is four minutes.
     standin.slow("sendMessage", 0.5)
+    started_at = datetime.now(UTC).isoformat()
     bots = await asyncio.gather(*(
         run_bot("dispatch", database_url=pg_url, wait_ready=False, clock_start=START,
-                clock_speed=SPEED, DISPATCH_INTERVAL_SECONDS="30")
+                clock_speed=SPEED, DISPATCH_INTERVAL_SECONDS="30",
+                CLOCK_STARTED_AT=started_at, LATE_GRACE_MINUTES="600")
         for _ in range(2)))
     await eventually(bots[0], "select count(distinct claimed_by) from due_messages "
                      "where claimed_by is not null", [(2,)], timeout=60)

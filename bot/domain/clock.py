@@ -17,12 +17,17 @@ class FastClock:
     """A clock that starts at a given instant and runs `speed` times faster than real time.
 
     Used by the playground and end-to-end tests to live through a work day in minutes.
+    It reads `start` now, or at the real instant `started_at` if given: processes given the
+    same one agree on the time however far apart they started.
     """
 
-    def __init__(self, start: datetime, speed: float = 1.0) -> None:
+    def __init__(self, start: datetime, speed: float = 1.0,
+                 started_at: datetime | None = None) -> None:
         self.start = start
         self.speed = speed
         self._origin = time.monotonic()
+        if started_at is not None:
+            self._origin -= time.time() - started_at.timestamp()
 
     def __call__(self) -> datetime:
         return self.start + timedelta(seconds=(time.monotonic() - self._origin) * self.speed)
