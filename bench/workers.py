@@ -6,8 +6,9 @@
 
 Each prints one JSON line: how many messages went out, in how many seconds, with how much
 CPU. `engine` is the real dispatcher (claim, send, record) with the real reminder jobs and
-`TelegramSender` over a PTB `Bot` without rate limiter; `bare` is a loop of PTB
-`send_message` calls with the same concurrency and the same message; `limited` is that
+`TelegramSender` over the app's dispatcher `Bot` (a pool of 32 connections, no rate
+limiter); `bare` is a loop of PTB `send_message` calls on a default `Bot` (a pool of 256)
+with the same concurrency and the same message; `limited` is that
 loop through PTB's `AIORateLimiter(max_retries=5)`, as the app builds it.
 """
 
@@ -143,6 +144,7 @@ class NoopJob:
 async def engine(args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import text
 
+    from bot.adapter.app import dispatcher_bot
     from bot.adapter.sender import TelegramSender
     from bot.config import load_settings
     from bot.domain.content import load_program
@@ -153,10 +155,11 @@ async def engine(args: argparse.Namespace) -> dict[str, Any]:
     from handlers.turn import Services
 
     at = datetime.fromisoformat(args.clock)
-    settings = load_settings(telegram_bot_token=TOKEN, database_url=args.db, _env_file=None)
+    settings = load_settings(telegram_bot_token=TOKEN, database_url=args.db,
+                             telegram_api_base_url=args.base_url, _env_file=None)
     database = Database(settings.database_url, settings.database_pool_size)
     services = Services(settings, database, lambda: at, load_program())
-    bot = Bot(TOKEN, base_url=args.base_url)
+    bot = dispatcher_bot(settings)  # the app's: its own connection pool
     async with bot:
         await warm_up(bot, args.concurrency or 32)
         async with database.session() as session:

@@ -30,7 +30,7 @@ from bot.config import Settings
 from bot.domain.clock import real_seconds
 from bot.domain.i18n import N_, _, language_for
 from bot.logs import started
-from bot.outbox.dispatcher import Dispatcher
+from bot.outbox.dispatcher import SENDS_AT_ONCE, Dispatcher
 from handlers.account import unsubscribe
 from handlers.calendar import sync_feeds
 from handlers.calendar_fetch import new_client
@@ -213,13 +213,20 @@ async def _started(_context: ContextTypes.DEFAULT_TYPE) -> None:
     started()
 
 
-async def _dispatcher_sender(application: Application, settings: Settings) -> TelegramSender:
+def dispatcher_bot(settings: Settings) -> Bot:
     """Due messages go out through a Bot of their own, without the application's rate
     limiter: it would sleep through 429s inside a send, past the row's lease. Flood control
     has one owner on this path, the dispatcher: a 429 sends the row back with retry_after."""
     base, files = _api_urls(settings)
-    bot = Bot(settings.telegram_bot_token, request=HTTPXRequest(connection_pool_size=32),
-              base_url=base, base_file_url=files)
+    # A connection per send in flight, not PTB's 256: httpcore checks every idle connection
+    # of its pool (two system calls each) whenever a request starts or ends.
+    return Bot(settings.telegram_bot_token,
+               request=HTTPXRequest(connection_pool_size=SENDS_AT_ONCE),
+               base_url=base, base_file_url=files)
+
+
+async def _dispatcher_sender(application: Application, settings: Settings) -> TelegramSender:
+    bot = dispatcher_bot(settings)
     await bot.initialize()
     application.bot_data["dispatcher_bot"] = bot
     return TelegramSender(bot, settings.dispatch_messages_per_second,

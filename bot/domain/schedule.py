@@ -59,6 +59,9 @@ _FIXED_OFFSET = re.compile(r"UTC([+-])(\d\d):(\d\d)", re.ASCII)
 _MAX_OFFSET_MINUTES = 14 * 60  # the widest offset in use (Pacific/Kiritimati)
 
 
+_Hours = tuple[str, frozenset[int], time, time, int]
+
+
 @dataclass(frozen=True)
 class Preferences:
     """What the schedule needs to know about one user."""
@@ -84,6 +87,11 @@ class Preferences:
         if self.paused_until is not None:
             _require_aware(self.paused_until)
 
+    @property
+    def hours(self) -> _Hours:
+        """What a work day's window and breaks depend on (not the stagger, not a pause)."""
+        return self.time_zone, self.work_days, self.start, self.end, self.breaks_per_day
+
 
 def stagger_for(user_id: int, spread_seconds: int = DEFAULT_STAGGER_SPREAD_SECONDS) -> int:
     """A stable offset in 0..spread_seconds-1 for this user.
@@ -101,16 +109,10 @@ def is_paused(prefs: Preferences, now: datetime) -> bool:
     return prefs.paused_until is not None and now < prefs.paused_until
 
 
-# The schedule of a day never changes for the same preferences, and a batch of reminders
-# asks each user's days several times (the next break, the expiry): remembered.
-@lru_cache(maxsize=8192)
 def work_window(prefs: Preferences, work_day: date) -> tuple[datetime, datetime] | None:
     """The UTC (start, end) of the shift that starts on `work_day`, or None on a day off."""
-    if work_day.weekday() not in prefs.work_days:
-        return None
-    tz = _tz(prefs.time_zone)
-    start_wall, end_wall = _window_walls(prefs, work_day)
-    return _resolve(start_wall, tz), _resolve(end_wall, tz)
+    day = _day(prefs.hours, work_day)
+    return None if day is None else day.window
 
 
 def break_times(prefs: Preferences, work_day: date) -> list[datetime]:
@@ -118,26 +120,46 @@ def break_times(prefs: Preferences, work_day: date) -> list[datetime]:
     return list(_break_times(prefs, work_day))
 
 
+# A batch of reminders asks each user's days several times (the next break, the expiry).
 @lru_cache(maxsize=8192)
 def _break_times(prefs: Preferences, work_day: date) -> tuple[datetime, ...]:
-    window = work_window(prefs, work_day)
-    if window is None:
+    day = _day(prefs.hours, work_day)
+    if day is None:
         return ()
-    start_utc, end_utc = window
-    tz = _tz(prefs.time_zone)
-    start_wall, end_wall = _window_walls(prefs, work_day)
-    length = int((end_wall - start_wall).total_seconds())  # wall-clock, not elapsed, seconds
-    n = prefs.breaks_per_day
-    # The largest whole second below half the gap, so a break never leaves its own slot.
-    stagger = timedelta(seconds=min(prefs.stagger_seconds, max(-(-length // (2 * n)) - 1, 0)))
+    start_utc, end_utc = day.window
+    stagger = timedelta(seconds=min(prefs.stagger_seconds, day.most_stagger))
     times: list[datetime] = []
-    for i in range(n):
-        wall = start_wall + timedelta(seconds=(2 * i + 1) * length // (2 * n))
-        at = _resolve(wall.replace(second=0), tz) + stagger
+    for plain in day.breaks:
+        at = plain + stagger
         # Only a spring-forward jump can make a break collide or overrun: see the module notes.
         if start_utc <= at < end_utc and (not times or at > times[-1]):
             times.append(at)
     return tuple(times)
+
+
+@dataclass(frozen=True)
+class _Day:
+    window: tuple[datetime, datetime]  # UTC
+    breaks: tuple[datetime, ...]  # UTC, before the stagger
+    most_stagger: int  # seconds: the largest whole second below half the gap between breaks
+
+
+# A work day's window and unstaggered breaks are the same for every user with the same hours
+# (most users share a few): remembered by the hours alone, not by each user's preferences.
+@lru_cache(maxsize=8192)
+def _day(hours: _Hours, work_day: date) -> _Day | None:
+    time_zone, work_days, start, end, n = hours
+    if work_day.weekday() not in work_days:
+        return None
+    tz = _tz(time_zone)
+    start_wall, end_wall = _window_walls(start, end, work_day)
+    length = int((end_wall - start_wall).total_seconds())  # wall-clock, not elapsed, seconds
+    breaks = tuple(
+        _resolve((start_wall + timedelta(seconds=(2 * i + 1) * length // (2 * n)))
+                 .replace(second=0), tz)
+        for i in range(n))
+    return _Day((_resolve(start_wall, tz), _resolve(end_wall, tz)), breaks,
+                max(-(-length // (2 * n)) - 1, 0))
 
 
 def window_of(prefs: Preferences, instant: datetime) -> tuple[datetime, datetime] | None:
@@ -275,10 +297,11 @@ def _require_aware(moment: datetime) -> None:
         raise ValueError(f"expected a timezone-aware datetime, got {moment!r}")
 
 
-def _window_walls(prefs: Preferences, work_day: date) -> tuple[datetime, datetime]:
+def _window_walls(start_time: time, end_time: time, work_day: date
+                  ) -> tuple[datetime, datetime]:
     """Naive local wall-clock start and end of the shift that starts on `work_day`."""
-    start = datetime.combine(work_day, prefs.start.replace(second=0, microsecond=0, tzinfo=None))
-    end = datetime.combine(work_day, prefs.end.replace(second=0, microsecond=0, tzinfo=None))
+    start = datetime.combine(work_day, start_time.replace(second=0, microsecond=0, tzinfo=None))
+    end = datetime.combine(work_day, end_time.replace(second=0, microsecond=0, tzinfo=None))
     if end <= start:
         end += _ONE_DAY
     return start, end

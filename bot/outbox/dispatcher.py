@@ -76,6 +76,10 @@ class _Starts:
             self.next_batch.set()
 
 
+# Sends in flight at once, by default; the sender's HTTP pool holds as many connections.
+SENDS_AT_ONCE = 32
+
+
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -92,7 +96,7 @@ class Dispatcher:
         worker: str | None = None,
         lease: timedelta = timedelta(seconds=90),
         batch: int = 200,
-        concurrency: int = 32,
+        concurrency: int = SENDS_AT_ONCE,
         max_attempts: int = 5,
         keep_ended: timedelta = timedelta(days=7),
         record_group: int = 64,
